@@ -1,0 +1,43 @@
+# django-slashml: `make test` and `make demo` work on a fresh machine with only Python and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: test test-default test-services lint format demo sandbox clean
+
+$(STAMP): setup.cfg pyproject.toml
+	@echo "==> creating $(VENV) and installing django-slashml with its test extras"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[sandbox,test,lint]"
+	@# The vendor's client, for the compatibility test (its declared dependencies
+	@# pull in a model-deployment toolkit the speech-to-text code never uses).
+	$(BIN)/python -m pip install -q --no-deps "slashml==0.1.6"
+	@touch $(STAMP)
+
+# The default tier needs nothing but Python; the service tier runs when PostgreSQL
+# and Redis answer on 127.0.0.1 (and must, when CI=true).
+test: $(STAMP) lint test-default test-services
+
+test-default: $(STAMP)
+	$(BIN)/pytest
+
+test-services: $(STAMP)
+	@$(BIN)/python tests/services.py; status=$$?; \
+	  if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
+	  SLASHML_TEST_TIER=services $(BIN)/pytest -m services -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+sandbox: $(STAMP)
+	$(BIN)/python -m django_slashml.sandbox --engine offline
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,258 @@
+"""A small typed client for SlashML's three speech-to-text endpoints.
+
+One ``requests.Session`` per process, timeouts on every call, a versioned
+User-Agent. Uploads stream through ``requests_toolbelt``'s ``MultipartEncoder``
+(``requests``' own ``files=`` builds the whole body in memory). Status GETs retry
+dropped connections at the HTTP layer; POSTs never do, because SlashML has no
+idempotency key and a repeated submit may create a second job.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import os
+import threading
+import time
+from typing import Any, BinaryIO
+
+import requests
+from requests_toolbelt.multipart.encoder import MultipartEncoder
+from urllib3.exceptions import ReadTimeoutError
+
+from . import __version__
+from .constants import API_PREFIX
+from .exceptions import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    InvalidResponseError,
+    NotFoundError,
+    PermanentAPIError,
+    RateLimitedError,
+    ServerError,
+)
+from .redaction import redact, redact_text
+from .responses import RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
+
+logger = logging.getLogger("django_slashml.client")
+
+_BODY_SNIPPET = 300
+
+
+def user_agent() -> str:
+    return f"django-slashml/{__version__} python-requests/{requests.__version__}"
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class SlashMLClient:
+    """Calls SlashML; returns :mod:`~django_slashml.responses` types or raises :class:`APIError` subclasses."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str | None,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        upload_read_timeout: float = 300.0,
+        status_retries: int = 2,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not api_key:
+            raise ConfigurationError(
+                "No SlashML API key is configured: set SLASHML = {'API_KEY': ...} "
+                "or the SLASHML_API_KEY environment variable."
+            )
+        self.base_url = api_url.rstrip("/") + API_PREFIX
+        self._api_key = api_key
+        self.timeout = (connect_timeout, read_timeout)
+        self.upload_timeout = (connect_timeout, upload_read_timeout)
+        self.session = session or requests.Session()
+        self.session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
+        self.status_retries = status_retries
+
+    def __repr__(self) -> str:
+        return f"<SlashMLClient {self.base_url}>"
+
+    @classmethod
+    def from_settings(cls) -> SlashMLClient:
+        from .conf import slashml_settings as s
+
+        return cls(
+            s.API_URL,
+            s.API_KEY,
+            connect_timeout=s.CONNECT_TIMEOUT,
+            read_timeout=s.READ_TIMEOUT,
+            upload_read_timeout=s.UPLOAD_READ_TIMEOUT,
+            status_retries=int(s.STATUS_HTTP_RETRIES),
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- the three endpoints ------------------------------------------------
+
+    def upload(
+        self,
+        fileobj: BinaryIO,
+        *,
+        filename: str,
+        content_type: str,
+        service_provider: str,
+    ) -> RemoteUpload:
+        """Stream ``fileobj`` to SlashML's upload endpoint in constant memory."""
+        encoder = MultipartEncoder(
+            fields={
+                "service_provider": service_provider,
+                "audio": (filename, fileobj, content_type),
+            }
+        )
+        body = self._request(
+            "POST",
+            "/upload/",
+            data=encoder,
+            headers={"Content-Type": encoder.content_type},
+            timeout=self.upload_timeout,
+        )
+        return parse_upload(body)
+
+    def submit(self, audio_url: str, *, service_provider: str) -> RemoteJob:
+        body = self._request(
+            "POST",
+            "/jobs/",
+            data={"uploaded_audio_url": audio_url, "service_provider": service_provider},
+        )
+        return parse_job(body)
+
+    def status(self, remote_id: str, *, service_provider: str) -> RemoteJob:
+        path = f"/jobs/{requests.utils.quote(remote_id, safe='')}/"
+        retries_left = self.status_retries
+        while True:
+            try:
+                body = self._request("GET", path, params={"service_provider": service_provider})
+            except (APITimeoutError, APIConnectionError) as exc:
+                # A GET is safe to repeat at once; anything slower is the task's job.
+                if retries_left <= 0:
+                    raise
+                retries_left -= 1
+                logger.info("Retrying SlashML status for %s after: %s", remote_id, exc)
+                continue
+            return parse_job(body)
+
+    # -- plumbing -----------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = self.base_url + path
+        kwargs.setdefault("timeout", self.timeout)
+        headers = {"Authorization": f"Token {self._api_key}", **kwargs.pop("headers", {})}
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, headers=headers, allow_redirects=False, **kwargs)
+        except requests.Timeout as exc:
+            raise APITimeoutError(self._scrub(f"SlashML did not answer {method} {path} in time: {exc}")) from None
+        except requests.ConnectionError as exc:
+            if any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
+                # requests reports a read timeout in the middle of the body as a ConnectionError.
+                raise APITimeoutError(self._scrub(f"SlashML's answer to {method} {path} stalled: {exc}")) from None
+            raise APIConnectionError(self._scrub(f"Could not reach SlashML for {method} {path}: {exc}")) from None
+        except requests.RequestException as exc:
+            raise APIConnectionError(self._scrub(f"{method} {path} failed: {exc}")) from None
+        elapsed = time.monotonic() - started
+        logger.debug("SlashML %s %s -> %s in %.3fs", method, path, response.status_code, elapsed)
+        return self._read(response, method, path)
+
+    def _scrub(self, text: str) -> str:
+        return redact_text(text, self._api_key)
+
+    def _read(self, response: requests.Response, method: str, path: str) -> Any:
+        try:
+            raw_text = response.text
+        except requests.RequestException as exc:
+            raise APIConnectionError(self._scrub(f"SlashML's answer to {method} {path} broke off: {exc}")) from None
+        try:
+            body = redact(response.json(), self._api_key)
+        except ValueError:
+            body = None
+        snippet = self._scrub(raw_text[:_BODY_SNIPPET])
+        status = response.status_code
+        where = f"{method} {path}"
+        if 200 <= status < 300:
+            if body is None:
+                raise InvalidResponseError(
+                    f"SlashML answered {where} with {status} but the body is not JSON: {snippet!r}",
+                    status_code=status,
+                    body=snippet,
+                )
+            return body
+        message = self._scrub(error_message(body) or snippet or response.reason or "no details")
+        kwargs: dict[str, Any] = {"status_code": status, "body": body if body is not None else snippet}
+        if status == 429:
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            raise RateLimitedError(f"SlashML rate-limited {where}: {message}", retry_after=retry_after, **kwargs)
+        if status >= 500:
+            raise ServerError(f"SlashML failed on {where} with {status}: {message}", **kwargs)
+        if status == 400:
+            raise BadRequestError(f"SlashML refused {where}: {message}", **kwargs)
+        if status in (401, 403):
+            raise AuthenticationError(
+                f"SlashML refused the API key ({status}) on {where}: {message}. "
+                "Check SLASHML['API_KEY'] and the account's access.",
+                **kwargs,
+            )
+        if status == 404:
+            raise NotFoundError(f"SlashML has no {where}: {message}", **kwargs)
+        if 300 <= status < 400:
+            location = self._scrub(response.headers.get("Location", "?"))
+            raise PermanentAPIError(
+                f"SlashML redirected {where} to {location}; check SLASHML['API_URL'] (https, no path).", **kwargs
+            )
+        raise PermanentAPIError(f"SlashML answered {where} with {status}: {message}", **kwargs)
+
+
+_default_client: SlashMLClient | None = None
+_default_lock = threading.Lock()
+
+
+def get_client() -> SlashMLClient:
+    """The process-wide client built from settings (rebuilt after settings change or fork)."""
+    global _default_client
+    with _default_lock:
+        if _default_client is None:
+            _default_client = SlashMLClient.from_settings()
+        return _default_client
+
+
+def reset_default_client() -> None:
+    global _default_client
+    client, _default_client = _default_client, None
+    if client is not None:
+        client.close()
+
+
+def _forget_client_in_child() -> None:
+    # A pooled connection shared with the parent process would interleave bytes.
+    global _default_client
+    _default_client = None
+
+
+os.register_at_fork(after_in_child=_forget_client_in_child)
+
+__all__ = ["APIError", "SlashMLClient", "get_client", "reset_default_client", "user_agent"]

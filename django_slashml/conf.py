@@ -1,0 +1,206 @@
+"""The ``SLASHML`` settings dict: defaults, lazy reading, reload on ``setting_changed``.
+
+Usage: ``from django_slashml.conf import slashml_settings; slashml_settings.API_URL``.
+Nothing is read from Django settings until an attribute is first used, and
+:func:`reload` (connected to ``setting_changed``) drops the cache so tests that
+``override_settings(SLASHML=...)`` see their values.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+
+SETTINGS_NAME = "SLASHML"
+API_KEY_ENVIRONMENT_VARIABLE = "SLASHML_API_KEY"
+
+DEFAULTS: dict[str, Any] = {
+    # Where SlashML lives, and who we are to it.
+    "API_URL": "https://api.slashml.com",
+    "API_KEY": None,  # falls back to the SLASHML_API_KEY environment variable
+    "DEFAULT_SERVICE_PROVIDER": "assembly",
+    # HTTP timeouts in seconds. Uploads get a longer read timeout: SlashML answers
+    # only once the whole body has arrived.
+    "CONNECT_TIMEOUT": 5.0,
+    "READ_TIMEOUT": 30.0,
+    "UPLOAD_READ_TIMEOUT": 300.0,
+    # Status GETs are retried this many times at the HTTP layer; POSTs never are.
+    "STATUS_HTTP_RETRIES": 2,
+    # Poll schedule: the first poll comes after max(POLL_INITIAL_DELAY,
+    # audio duration x POLL_DURATION_FACTOR); later polls wait POLL_MIN_INTERVAL,
+    # growing by POLL_BACKOFF_FACTOR each time up to POLL_MAX_INTERVAL, +/- POLL_JITTER.
+    "POLL_INITIAL_DELAY": 5.0,
+    "POLL_DURATION_FACTOR": 0.3,
+    "POLL_MIN_INTERVAL": 3.0,
+    "POLL_BACKOFF_FACTOR": 1.5,
+    "POLL_MAX_INTERVAL": 300.0,
+    "POLL_JITTER": 0.1,
+    # Transient failures (timeouts, 5xx, 429) back off exponentially from
+    # RETRY_BASE_DELAY; after MAX_TRANSIENT_FAILURES in a row the job ends in ERROR.
+    "RETRY_BASE_DELAY": 2.0,
+    "RETRY_MAX_DELAY": 300.0,
+    "MAX_TRANSIENT_FAILURES": 10,
+    # A job not finished this many seconds after creation ends in ERROR.
+    "JOB_DEADLINE": 6 * 60 * 60,
+    # A worker owns a job for LEASE_SECONDS while it works on it; a lease that ran
+    # out means the worker died, and the sweeper hands the job to another.
+    "LEASE_SECONDS": 120,
+    # Hard and soft time limits of the app's tasks; both must stay below LEASE_SECONDS
+    # and the broker's visibility timeout.
+    "TASK_TIME_LIMIT": 100,
+    "TASK_SOFT_TIME_LIMIT": 90,
+    # Celery countdowns longer than this are not sent; the sweeper dispatches the poll
+    # when it is due instead (long ETAs sit in worker memory and are redelivered).
+    "MAX_COUNTDOWN": 300,
+    "SWEEP_INTERVAL": 60,
+    # The sweeper re-dispatches a job once it is overdue by more than this: a
+    # message sent for it was lost, or the workers are behind.
+    "SWEEP_GRACE": 10,
+    "SWEEP_BATCH_SIZE": 500,
+    "TASK_QUEUE": None,
+    # Uploads: largest accepted file, where audio is kept, and when SlashML's copy
+    # is treated as gone (it deletes uploads after 24 h; the margin avoids racing it).
+    "MAX_UPLOAD_SIZE": 2 * 1024**3,
+    "STORAGE": None,  # a key of settings.STORAGES; None means the default storage
+    "UPLOAD_TO": "slashml/audio/%Y/%m/%d/",
+    "REMOTE_UPLOAD_TTL": 24 * 60 * 60,
+    "REMOTE_UPLOAD_TTL_MARGIN": 60 * 60,
+    # Audio URLs pointing at loopback, private or link-local addresses are refused
+    # unless this is True (a server-side request forgery guard).
+    "ALLOW_PRIVATE_URLS": False,
+}
+
+_NUMBER_SETTINGS = (
+    "CONNECT_TIMEOUT",
+    "READ_TIMEOUT",
+    "UPLOAD_READ_TIMEOUT",
+    "POLL_INITIAL_DELAY",
+    "POLL_DURATION_FACTOR",
+    "POLL_MIN_INTERVAL",
+    "POLL_BACKOFF_FACTOR",
+    "POLL_MAX_INTERVAL",
+    "POLL_JITTER",
+    "RETRY_BASE_DELAY",
+    "RETRY_MAX_DELAY",
+    "MAX_TRANSIENT_FAILURES",
+    "JOB_DEADLINE",
+    "LEASE_SECONDS",
+    "TASK_TIME_LIMIT",
+    "TASK_SOFT_TIME_LIMIT",
+    "MAX_COUNTDOWN",
+    "SWEEP_INTERVAL",
+    "SWEEP_GRACE",
+    "SWEEP_BATCH_SIZE",
+    "STATUS_HTTP_RETRIES",
+    "MAX_UPLOAD_SIZE",
+    "REMOTE_UPLOAD_TTL",
+    "REMOTE_UPLOAD_TTL_MARGIN",
+)
+
+
+class SlashMLSettings:
+    """Attribute access to ``settings.SLASHML`` merged over :data:`DEFAULTS`."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        value = getattr(settings, SETTINGS_NAME, None)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in DEFAULTS:
+            raise AttributeError(f"Invalid SlashML setting: {name!r}")
+        if name not in self._cache:
+            self._cache[name] = self._read(name)
+        return self._cache[name]
+
+    def _read(self, name: str) -> Any:
+        value = self.user_settings.get(name, DEFAULTS[name])
+        if name == "API_KEY" and not value:
+            value = os.environ.get(API_KEY_ENVIRONMENT_VARIABLE) or None
+        if name == "API_URL" and isinstance(value, str):
+            value = value.rstrip("/")
+        return value
+
+    def reload(self) -> None:
+        self._cache.clear()
+
+
+slashml_settings = SlashMLSettings()
+
+
+def reload_settings(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver: forget cached values and lazily built objects."""
+    if setting in (SETTINGS_NAME, "STORAGES"):
+        slashml_settings.reload()
+        from . import client, storage
+
+        client.reset_default_client()
+        storage.audio_storage.reset()
+
+
+def problems() -> list[tuple[str, str, str]]:
+    """Every problem with the configured values, as (check id, message, hint).
+
+    Shared by the system checks and by the code paths that must refuse to run
+    with a broken configuration.
+    """
+    from .urlcheck import url_problem
+
+    found: list[tuple[str, str, str]] = []
+    raw = getattr(settings, SETTINGS_NAME, {})
+    if not isinstance(raw, dict):
+        return [("slashml.E000", f"settings.{SETTINGS_NAME} must be a dict.", "Set SLASHML = {...}.")]
+    for key in raw:
+        if key not in DEFAULTS:
+            found.append(
+                (
+                    "slashml.W001",
+                    f"Unknown key {key!r} in settings.{SETTINGS_NAME}; it is ignored.",
+                    "Valid keys: " + ", ".join(sorted(DEFAULTS)) + ".",
+                )
+            )
+    if not slashml_settings.API_KEY:
+        found.append(
+            (
+                "slashml.E001",
+                "No SlashML API key is configured.",
+                f'Set SLASHML = {{"API_KEY": ...}} or the {API_KEY_ENVIRONMENT_VARIABLE} environment variable.',
+            )
+        )
+    api_url = slashml_settings.API_URL
+    reason = url_problem(api_url, allow_private=True) if isinstance(api_url, str) else "it is not a string"
+    if reason:
+        found.append(
+            (
+                "slashml.E002",
+                f"SLASHML['API_URL'] = {api_url!r} is not usable: {reason}.",
+                "Use an http(s) URL such as https://api.slashml.com.",
+            )
+        )
+    from .constants import SERVICE_PROVIDERS
+
+    provider = slashml_settings.DEFAULT_SERVICE_PROVIDER
+    if provider not in SERVICE_PROVIDERS:
+        found.append(
+            (
+                "slashml.E003",
+                f"SLASHML['DEFAULT_SERVICE_PROVIDER'] = {provider!r} is not a SlashML provider.",
+                "Use one of: " + ", ".join(SERVICE_PROVIDERS) + ".",
+            )
+        )
+    for name in _NUMBER_SETTINGS:
+        value = getattr(slashml_settings, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            found.append(
+                (
+                    "slashml.E004",
+                    f"SLASHML[{name!r}] = {value!r} must be a number >= 0.",
+                    f"The default is {DEFAULTS[name]!r}.",
+                )
+            )
+    return found

@@ -1,0 +1,100 @@
+"""The app's exceptions.
+
+``SlashMLError`` is the root. API failures split into :class:`TransientAPIError`
+(worth retrying: timeouts, dropped connections, 5xx, 429, unreadable bodies) and
+:class:`PermanentAPIError` (retrying cannot help: 400, 401, 403, 404). No message
+ever contains the API key: the client scrubs everything it puts in one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class SlashMLError(Exception):
+    """Base class of everything django-slashml raises on purpose."""
+
+
+class ConfigurationError(SlashMLError, ImproperlyConfigured):
+    """The ``SLASHML`` settings cannot work (missing key, bad URL, unknown provider)."""
+
+
+class InvalidAudioError(SlashMLError, ValueError):
+    """The audio given to :func:`django_slashml.transcribe` cannot be transcribed."""
+
+
+class InvalidProviderError(SlashMLError, ValueError):
+    """A service provider SlashML does not offer."""
+
+
+class InvalidTransitionError(SlashMLError):
+    """The job is not in a state that allows the requested change."""
+
+
+class APIError(SlashMLError):
+    """SlashML could not be reached or did not do what was asked."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+
+
+class TransientAPIError(APIError):
+    """A failure that may pass: retry later with backoff."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class APITimeoutError(TransientAPIError):
+    """SlashML did not answer within the configured timeout."""
+
+
+class APIConnectionError(TransientAPIError):
+    """The connection could not be made or was dropped."""
+
+
+class ServerError(TransientAPIError):
+    """SlashML answered 5xx."""
+
+
+class RateLimitedError(TransientAPIError):
+    """SlashML answered 429; ``retry_after`` holds its Retry-After in seconds."""
+
+
+class InvalidResponseError(TransientAPIError):
+    """A 200 whose body is not the JSON SlashML documents (truncated, HTML, ...)."""
+
+
+class PermanentAPIError(APIError):
+    """A failure that retrying the same request cannot fix."""
+
+
+class BadRequestError(PermanentAPIError):
+    """SlashML answered 400: the request (audio URL, provider, job id) was refused."""
+
+
+class AuthenticationError(PermanentAPIError):
+    """SlashML answered 401 or 403: the API key is wrong or lacks access."""
+
+
+class NotFoundError(PermanentAPIError):
+    """SlashML answered 404."""
+
+
+class MalformedTranscriptError(PermanentAPIError):
+    """SlashML reported COMPLETED, but the transcript it sent cannot be read.
+
+    Polling again returns the same body, so this ends the job instead of retrying.
+    """

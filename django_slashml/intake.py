@@ -1,0 +1,123 @@
+"""``transcribe()``: the one entry point that turns audio into a scheduled job."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Union
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from .conf import slashml_settings
+from .constants import SERVICE_PROVIDERS
+from .dispatch import dispatch_on_commit
+from .exceptions import ConfigurationError, InvalidAudioError, InvalidProviderError
+from .models import AudioUpload, TranscriptionJob
+from .uploads import save_upload
+from .urlcheck import url_problem
+
+AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
+
+
+def validate_provider(service_provider: str | None) -> str:
+    provider = service_provider or slashml_settings.DEFAULT_SERVICE_PROVIDER
+    if provider not in SERVICE_PROVIDERS:
+        raise InvalidProviderError(
+            f"Unknown service provider {provider!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
+        )
+    return provider
+
+
+def validate_audio_url(url: str) -> str:
+    reason = url_problem(url, allow_private=bool(slashml_settings.ALLOW_PRIVATE_URLS))
+    if reason:
+        raise InvalidAudioError(f"Cannot transcribe {url!r}: {reason}.")
+    return url
+
+
+def ensure_configured() -> None:
+    if not slashml_settings.API_KEY:
+        raise ConfigurationError(
+            "No SlashML API key is configured: set SLASHML = {'API_KEY': ...} "
+            "or the SLASHML_API_KEY environment variable."
+        )
+
+
+def _looks_like_url(value: str) -> bool:
+    return "://" in value[:16]
+
+
+def _upload_from_path(path: Path, owner: Any) -> AudioUpload:
+    if not path.exists():
+        raise InvalidAudioError(f"No file at {str(path)!r}; check the path.")
+    if not path.is_file():
+        raise InvalidAudioError(f"{str(path)!r} is not a file.")
+    try:
+        with path.open("rb") as fileobj:
+            return save_upload(fileobj, name=path.name, owner=owner)
+    except PermissionError:
+        raise InvalidAudioError(f"{str(path)!r} cannot be read: permission denied.") from None
+
+
+def transcribe(
+    audio: AudioSource,
+    *,
+    service_provider: str | None = None,
+    owner: Any = None,
+    metadata: dict[str, Any] | None = None,
+) -> TranscriptionJob:
+    """Create a transcription job and schedule it once the current transaction commits.
+
+    ``audio`` may be an :class:`AudioUpload`, a Django ``File``/``UploadedFile`` or
+    open binary file, a filesystem path, or an ``http(s)`` URL. Raises
+    :class:`InvalidAudioError`, :class:`InvalidProviderError` or
+    :class:`ConfigurationError` before anything is saved.
+    """
+    provider = validate_provider(service_provider)
+    ensure_configured()
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}.")
+    upload: AudioUpload | None = None
+    audio_url = ""
+    path: Path | None = None
+    if isinstance(audio, AudioUpload):
+        if audio._state.adding:
+            raise InvalidAudioError("The AudioUpload has not been saved; save it (or pass the file) first.")
+        upload = audio
+    elif isinstance(audio, str) and _looks_like_url(audio):
+        audio_url = validate_audio_url(audio)
+    elif isinstance(audio, (str, os.PathLike)):
+        path = Path(audio)
+    elif not hasattr(audio, "read"):
+        raise InvalidAudioError(
+            f"Cannot transcribe a {type(audio).__name__}; pass a file, a path, an http(s) URL or an AudioUpload."
+        )
+    now = timezone.now()
+    created_upload: AudioUpload | None = None
+    try:
+        with transaction.atomic():
+            if upload is None and not audio_url:
+                if path is not None:
+                    upload = created_upload = _upload_from_path(path, owner)
+                else:
+                    name = os.path.basename(str(getattr(audio, "name", "") or "audio"))
+                    upload = created_upload = save_upload(audio, name=name, owner=owner)
+            job = TranscriptionJob.objects.create(
+                upload=upload,
+                audio_url=audio_url,
+                service_provider=provider,
+                owner=owner,
+                metadata=metadata or {},
+                audio_duration=upload.duration if upload else None,
+                next_poll_at=now,
+                deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
+            )
+            dispatch_on_commit(job)
+    except BaseException:
+        if created_upload is not None:
+            created_upload.file.delete(save=False)
+        raise
+    return job

@@ -1,0 +1,225 @@
+"""The job state machine: every status change, exactly once, with its signals.
+
+Each transition is a conditional UPDATE (``WHERE status IN allowed``); of two
+workers racing, one sees ``1`` row updated and sends the signals, in the same
+transaction, the other sees ``0`` and does nothing. Views, admin actions, tasks
+and commands call these functions and never write ``status`` themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import signals
+from .exceptions import InvalidTransitionError
+from .models import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, TranscriptionJob
+from .responses import RemoteJob
+
+logger = logging.getLogger("django_slashml.lifecycle")
+
+#: Where each status may go. Terminal states leave only through :func:`retry`.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    JobStatus.PENDING: frozenset({JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED}),
+    JobStatus.QUEUED: frozenset({JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED}),
+    JobStatus.IN_PROGRESS: frozenset({JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED}),
+    JobStatus.COMPLETED: frozenset({JobStatus.PENDING}),
+    JobStatus.ERROR: frozenset({JobStatus.PENDING}),
+    JobStatus.CANCELLED: frozenset({JobStatus.PENDING}),
+}
+
+_LEASE_CLEARED = {"lease_expires_at": None, "lease_owner": ""}
+
+
+def _sources(target: str, allowed_from: Iterable[str] | None) -> list[str]:
+    sources = [status for status, targets in ALLOWED_TRANSITIONS.items() if target in targets]
+    if allowed_from is not None:
+        sources = [status for status in sources if status in set(allowed_from)]
+    return sources
+
+
+def transition(
+    job: TranscriptionJob,
+    new_status: str,
+    *,
+    allowed_from: Iterable[str] | None = None,
+    lease_owner: str | None = None,
+    **fields: Any,
+) -> bool:
+    """Move ``job`` to ``new_status`` if it is still in a state that allows it.
+
+    Returns whether this call made the transition. ``lease_owner`` additionally
+    requires that the caller still holds the job's lease. On success ``job`` is
+    refreshed and the signals have been sent inside the transaction.
+    """
+    now = timezone.now()
+    sources = _sources(new_status, allowed_from)
+    conditions: dict[str, Any] = {"pk": job.pk}
+    if lease_owner is not None:
+        conditions["lease_owner"] = lease_owner
+    with transaction.atomic():
+        for _ in range(3):
+            current = TranscriptionJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+            if current not in sources:
+                return False
+            # Pinning the status we read makes old_status exact even under a race.
+            rows = TranscriptionJob.objects.filter(status=current, **conditions)
+            if rows.update(status=new_status, updated_at=now, **fields) == 1:
+                break
+        else:
+            return False
+        job.refresh_from_db()
+        _announce(job, old_status=current, new_status=new_status)
+    logger.info("Job %s: %s -> %s", job.pk, current, new_status)
+    return True
+
+
+def _announce(job: TranscriptionJob, *, old_status: str, new_status: str) -> None:
+    signals.transcription_status_changed.send_in_transaction(
+        TranscriptionJob, job=job, old_status=old_status, new_status=new_status
+    )
+    if new_status == JobStatus.COMPLETED:
+        signals.transcription_completed.send_in_transaction(TranscriptionJob, job=job)
+    elif new_status == JobStatus.ERROR:
+        signals.transcription_failed.send_in_transaction(TranscriptionJob, job=job, error=job.error_message)
+
+
+# -- transitions the pipeline makes -------------------------------------------
+
+
+def _remote_fields(remote: RemoteJob) -> dict[str, Any]:
+    fields: dict[str, Any] = {"remote_status": remote.status[:40], "last_response": remote.raw}
+    if remote.audio_duration is not None:
+        fields["audio_duration"] = remote.audio_duration
+    return fields
+
+
+def mark_submitted(
+    job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime
+) -> bool:
+    """PENDING -> QUEUED/IN_PROGRESS once SlashML has accepted the job."""
+    target = JobStatus.IN_PROGRESS if remote.status == JobStatus.IN_PROGRESS else JobStatus.QUEUED
+    return transition(
+        job,
+        target,
+        allowed_from=[JobStatus.PENDING],
+        lease_owner=lease_owner,
+        remote_id=remote.id,
+        submitted_at=timezone.now(),
+        next_poll_at=next_poll_at,
+        consecutive_failures=0,
+        **_remote_fields(remote),
+        **_LEASE_CLEARED,
+    )
+
+
+def mark_in_progress(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime) -> bool:
+    return transition(
+        job,
+        JobStatus.IN_PROGRESS,
+        allowed_from=[JobStatus.QUEUED],
+        lease_owner=lease_owner,
+        next_poll_at=next_poll_at,
+        consecutive_failures=0,
+        **_remote_fields(remote),
+        **_LEASE_CLEARED,
+    )
+
+
+def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None) -> bool:
+    words = [word.as_dict() for word in remote.words or []]
+    return transition(
+        job,
+        JobStatus.COMPLETED,
+        allowed_from=ACTIVE_STATUSES,
+        lease_owner=lease_owner,
+        text=remote.text or "",
+        words=words,
+        confidence=remote.confidence,
+        completed_at=timezone.now(),
+        next_poll_at=None,
+        error_message="",
+        consecutive_failures=0,
+        **_remote_fields(remote),
+        **_LEASE_CLEARED,
+    )
+
+
+def fail(
+    job: TranscriptionJob,
+    message: str,
+    *,
+    lease_owner: str | None = None,
+    last_response: Any = None,
+) -> bool:
+    """End the job in ERROR with a message a person can act on."""
+    fields: dict[str, Any] = {}
+    if last_response is not None:
+        fields["last_response"] = last_response
+    return transition(
+        job,
+        JobStatus.ERROR,
+        allowed_from=ACTIVE_STATUSES,
+        lease_owner=lease_owner,
+        error_message=message,
+        completed_at=timezone.now(),
+        next_poll_at=None,
+        **fields,
+        **_LEASE_CLEARED,
+    )
+
+
+# -- transitions people make (API, admin, commands) ---------------------------
+
+
+def cancel(job: TranscriptionJob) -> None:
+    """Stop following an active job. SlashML has no cancel call: its job may still run."""
+    if not transition(job, JobStatus.CANCELLED, allowed_from=ACTIVE_STATUSES, next_poll_at=None, **_LEASE_CLEARED):
+        job.refresh_from_db(fields=["status"])
+        raise InvalidTransitionError(f"Job {job.pk} is {job.status} and cannot be cancelled; only active jobs can.")
+
+
+def retry(job: TranscriptionJob) -> None:
+    """Start a finished, failed or cancelled job again from the beginning."""
+    from .conf import slashml_settings
+    from .dispatch import dispatch_on_commit
+
+    now = timezone.now()
+    with transaction.atomic():
+        moved = transition(
+            job,
+            JobStatus.PENDING,
+            allowed_from=TERMINAL_STATUSES,
+            remote_id="",
+            remote_status="",
+            error_message="",
+            submitted_at=None,
+            completed_at=None,
+            poll_count=0,
+            consecutive_failures=0,
+            next_poll_at=now,
+            deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
+            **_LEASE_CLEARED,
+        )
+        if not moved:
+            job.refresh_from_db(fields=["status"])
+            raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only finished jobs can be retried.")
+        dispatch_on_commit(job)
+
+
+def poll_now(job: TranscriptionJob) -> bool:
+    """Make an active job due at once and nudge a worker. Returns False for finished jobs."""
+    from .dispatch import dispatch_on_commit
+
+    with transaction.atomic():
+        updated = TranscriptionJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
+            next_poll_at=timezone.now()
+        )
+        if updated:
+            dispatch_on_commit(job)
+    return bool(updated)

@@ -1,0 +1,178 @@
+"""Audio uploads and transcription jobs.
+
+A job row is its own outbox: it records what is due next (``next_poll_at``) and
+who is working on it (the lease), so the database, not the broker, knows what
+remains to be done. Status fields are changed only by :mod:`django_slashml.lifecycle`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .storage import audio_upload_to, get_audio_storage
+
+
+class ServiceProvider(models.TextChoices):
+    ASSEMBLY = "assembly", "AssemblyAI"
+    AWS = "aws", "AWS Transcribe"
+    WHISPER = "whisper", "Whisper"
+    DEEPGRAM = "deepgram", "Deepgram"
+    GOOGLE = "google", "Google Speech-to-Text"
+    REV = "rev", "Rev.ai"
+
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "PENDING", _("Pending")
+    QUEUED = "QUEUED", _("Queued")
+    IN_PROGRESS = "IN_PROGRESS", _("In progress")
+    COMPLETED = "COMPLETED", _("Completed")
+    ERROR = "ERROR", _("Error")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+#: Statuses in which the pipeline still has work to do.
+ACTIVE_STATUSES: tuple[str, ...] = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+#: Statuses a job never leaves on its own.
+TERMINAL_STATUSES: tuple[str, ...] = (JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED)
+
+
+class AudioUpload(models.Model):
+    """An audio file kept in the configured storage, and SlashML's copy of it if any."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(storage=get_audio_storage, upload_to=audio_upload_to, max_length=500)
+    original_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(help_text=_("Bytes."))
+    sha256 = models.CharField(max_length=64, db_index=True)
+    duration = models.FloatField(null=True, blank=True, help_text=_("Seconds, where the format allows reading it."))
+    remote_url = models.URLField(max_length=1000, blank=True, help_text=_("SlashML's uploaded_url."))
+    remote_uploaded_at = models.DateTimeField(null=True, blank=True)
+    remote_expires_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="slashml_uploads",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = _("audio upload")
+        verbose_name_plural = _("audio uploads")
+
+    def __str__(self) -> str:
+        return self.original_name or str(self.id)
+
+    def remote_url_usable(self, *, at: datetime | None = None) -> bool:
+        """Whether SlashML still holds our upload, with the configured margin to spare."""
+        from .conf import slashml_settings
+
+        if not self.remote_url or self.remote_expires_at is None:
+            return False
+        margin = timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL_MARGIN)
+        return (at or timezone.now()) + margin < self.remote_expires_at
+
+
+class TranscriptionJobQuerySet(models.QuerySet["TranscriptionJob"]):
+    def active(self) -> TranscriptionJobQuerySet:
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def terminal(self) -> TranscriptionJobQuerySet:
+        return self.filter(status__in=TERMINAL_STATUSES)
+
+    def due(self, *, at: datetime | None = None) -> TranscriptionJobQuerySet:
+        """Active jobs whose next step is due and that no live worker holds."""
+        now = at or timezone.now()
+        return self.active().filter(next_poll_at__lte=now).filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+        )
+
+    def owned_by(self, user: Any) -> TranscriptionJobQuerySet:
+        return self.filter(owner=user)
+
+
+class TranscriptionJob(models.Model):
+    """One request to transcribe one piece of audio with one provider."""
+
+    Status = JobStatus
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    upload = models.ForeignKey(
+        AudioUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    audio_url = models.URLField(max_length=1000, blank=True, help_text=_("External audio URL, if no upload."))
+    service_provider = models.CharField(max_length=20, choices=ServiceProvider.choices)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
+    remote_id = models.CharField(max_length=255, blank=True, db_index=True)
+    remote_status = models.CharField(max_length=40, blank=True, help_text=_("Last status SlashML reported."))
+    text = models.TextField(blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    audio_duration = models.FloatField(null=True, blank=True, help_text=_("Seconds."))
+    words = models.JSONField(default=list, blank=True, help_text=_("[{text, start, end, confidence}], ms."))
+    error_message = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="slashml_jobs",
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+
+    # Pipeline bookkeeping.
+    poll_count = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    submit_attempts = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True, help_text=_("When the next step is due."))
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    last_response = models.JSONField(null=True, blank=True, help_text=_("SlashML's last answer, key redacted."))
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TranscriptionJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = _("transcription job")
+        verbose_name_plural = _("transcription jobs")
+        indexes = [
+            models.Index(
+                fields=["next_poll_at"],
+                name="slashml_job_due_idx",
+                condition=Q(status__in=["PENDING", "QUEUED", "IN_PROGRESS"]),
+            ),
+            models.Index(fields=["-created_at"], name="slashml_job_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="slashml_job_owner_idx"),
+            models.Index(fields=["status", "-created_at"], name="slashml_job_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_service_provider_display()} job {self.id} ({self.status})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def source_url(self) -> str:
+        """What SlashML is asked to fetch: our upload's URL or the caller's."""
+        if self.upload_id and self.upload and self.upload.remote_url:
+            return self.upload.remote_url
+        return self.audio_url

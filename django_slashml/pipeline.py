@@ -1,0 +1,238 @@
+"""What a worker does for a job: claim it, do the one step that is due, let go.
+
+A step is upload-and-submit for a PENDING job, or one status call for a running
+one. Every step starts by taking the job's lease with a conditional UPDATE, so a
+redelivered or duplicated message finds the job taken (or not yet due) and does
+nothing. Nothing here sleeps: the next step's time is written to the row and a
+short countdown message (or the sweeper) brings a worker back.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import lifecycle
+from .client import get_client
+from .conf import slashml_settings
+from .dispatch import nudge_when_due
+from .exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
+from .models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
+from .responses import RemoteJob
+from .scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
+
+logger = logging.getLogger("django_slashml.pipeline")
+
+#: A message may arrive this much before the time it was scheduled for (clock skew between hosts).
+CLOCK_SKEW_TOLERANCE = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Lease:
+    job_id: UUID
+    owner: str
+
+
+def claim(job_id: UUID | str) -> Lease | None:
+    """Take the job's lease if it is active, due and not held by a live worker.
+
+    Claiming counts as an attempt (``consecutive_failures + 1``) until the step
+    succeeds, so a job that kills its worker every time still runs out of attempts.
+    """
+    now = timezone.now()
+    owner = uuid.uuid4().hex
+    taken = (
+        TranscriptionJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES, next_poll_at__lte=now + CLOCK_SKEW_TOLERANCE)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
+            consecutive_failures=F("consecutive_failures") + 1,
+        )
+    )
+    return Lease(UUID(str(job_id)), owner) if taken else None
+
+
+def _leased(lease: Lease):  # type: ignore[no-untyped-def]
+    return TranscriptionJob.objects.filter(pk=lease.job_id, lease_owner=lease.owner)
+
+
+def advance(job_id: UUID | str) -> str:
+    """Run the job's due step. Returns a short word for logs and tests: what happened."""
+    lease = claim(job_id)
+    if lease is None:
+        return "skipped"
+    job = TranscriptionJob.objects.select_related("upload").get(pk=lease.job_id)
+    s = slashml_settings
+    if job.consecutive_failures > s.MAX_TRANSIENT_FAILURES:
+        lifecycle.fail(
+            job,
+            f"Gave up after {job.consecutive_failures - 1} failed attempts in a row "
+            f"(SLASHML['MAX_TRANSIENT_FAILURES'] = {s.MAX_TRANSIENT_FAILURES}). "
+            "Check that SlashML and the workers are healthy, then retry the job.",
+            lease_owner=lease.owner,
+        )
+        return "failed"
+    if job.deadline_at and timezone.now() >= job.deadline_at:
+        lifecycle.fail(
+            job,
+            f"Timed out: SlashML did not finish within {timedelta(seconds=int(s.JOB_DEADLINE))} "
+            "(SLASHML['JOB_DEADLINE']). Retry the job, or raise the deadline for long audio.",
+            lease_owner=lease.owner,
+        )
+        return "timed out"
+    try:
+        if job.status == JobStatus.PENDING:
+            return _start(job, lease)
+        return _poll(job, lease)
+    except TransientAPIError as exc:
+        return _back_off(job, lease, str(exc), retry_after=exc.retry_after)
+    except PermanentAPIError as exc:
+        lifecycle.fail(job, str(exc), lease_owner=lease.owner, last_response=_error_body(exc))
+        return "failed"
+    except SlashMLError as exc:
+        lifecycle.fail(job, str(exc), lease_owner=lease.owner)
+        return "failed"
+    except Exception as exc:  # a bug or a soft time limit: retry, bounded by MAX_TRANSIENT_FAILURES
+        logger.exception("Unexpected error while working on job %s", job.pk)
+        return _back_off(job, lease, f"{type(exc).__name__}: {exc}")
+
+
+def _error_body(exc: APIError) -> dict[str, object]:
+    return {"status_code": exc.status_code, "body": exc.body}
+
+
+# -- PENDING: upload if needed, then submit ------------------------------------
+
+
+def _audio_url_for(job: TranscriptionJob) -> str:
+    if job.upload is None:
+        if not job.audio_url:
+            raise InvalidAudioError("The job has neither an audio upload nor an audio URL; create it again.")
+        return job.audio_url
+    upload = job.upload
+    if upload.remote_url_usable():
+        return upload.remote_url
+    return _upload(upload, job.service_provider)
+
+
+def _upload(upload: AudioUpload, service_provider: str) -> str:
+    try:
+        fileobj = upload.file.open("rb")
+    except (OSError, ValueError) as exc:
+        raise InvalidAudioError(
+            f"The audio file {upload.file.name!r} cannot be read from storage ({exc}); upload it again."
+        ) from None
+    with fileobj:
+        remote = get_client().upload(
+            fileobj,
+            filename=upload.original_name or upload.file.name.rsplit("/", 1)[-1],
+            content_type=upload.content_type or "application/octet-stream",
+            service_provider=service_provider,
+        )
+    now = timezone.now()
+    AudioUpload.objects.filter(pk=upload.pk).update(
+        remote_url=remote.url,
+        remote_uploaded_at=now,
+        remote_expires_at=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
+    )
+    logger.info("Uploaded %s to SlashML", upload.pk)
+    return remote.url
+
+
+def _start(job: TranscriptionJob, lease: Lease) -> str:
+    audio_url = _audio_url_for(job)
+    _leased(lease).update(submit_attempts=F("submit_attempts") + 1)
+    remote = get_client().submit(audio_url, service_provider=job.service_provider)
+    if remote.is_failed:
+        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.raw)
+        return "failed"
+    if remote.is_completed:
+        lifecycle.complete(job, remote, lease_owner=lease.owner)
+        return "completed"
+    duration = remote.audio_duration or (job.upload.duration if job.upload else None)
+    due = timezone.now() + timedelta(seconds=jittered(first_poll_delay(duration)))
+    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
+        nudge_when_due(job.pk, job.status, due)
+        return "submitted"
+    return "lost lease"
+
+
+# -- QUEUED / IN_PROGRESS: one status call ------------------------------------
+
+
+def _remote_failure(remote: RemoteJob) -> str:
+    return f"SlashML could not transcribe the audio: {remote.error}"
+
+
+def _poll(job: TranscriptionJob, lease: Lease) -> str:
+    if not job.remote_id:
+        # Only reachable if a row was edited by hand; submitting again is the honest fix.
+        raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
+    remote = get_client().status(job.remote_id, service_provider=job.service_provider)
+    _leased(lease).update(poll_count=F("poll_count") + 1)
+    if remote.is_completed:
+        return "completed" if lifecycle.complete(job, remote, lease_owner=lease.owner) else "lost lease"
+    if remote.is_failed:
+        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.raw)
+        return "failed"
+    if not remote.status_is_known:
+        logger.warning(
+            "SlashML sent an unknown status %r for job %s; treating it as still running. Body: %r",
+            remote.status,
+            job.pk,
+            remote.raw,
+        )
+    due = timezone.now() + timedelta(seconds=jittered(later_poll_delay(job.poll_count + 1)))
+    if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
+        moved = lifecycle.mark_in_progress(job, remote, lease_owner=lease.owner, next_poll_at=due)
+        status = JobStatus.IN_PROGRESS
+    else:
+        moved = bool(
+            _leased(lease).update(
+                next_poll_at=due,
+                remote_status=remote.status[:40],
+                last_response=remote.raw,
+                consecutive_failures=0,
+                lease_owner="",
+                lease_expires_at=None,
+                updated_at=timezone.now(),
+            )
+        )
+        status = job.status
+    if moved:
+        nudge_when_due(job.pk, status, due)
+        return "polled"
+    return "lost lease"
+
+
+# -- transient failures ---------------------------------------------------------
+
+
+def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after: float | None = None) -> str:
+    failures = job.consecutive_failures
+    if failures >= slashml_settings.MAX_TRANSIENT_FAILURES:
+        lifecycle.fail(
+            job,
+            f"Gave up after {failures} failed attempts in a row; the last one: {message}",
+            lease_owner=lease.owner,
+        )
+        return "failed"
+    due = timezone.now() + timedelta(seconds=retry_delay(failures, retry_after=retry_after))
+    released = _leased(lease).update(
+        next_poll_at=due,
+        last_response={"transient_error": message, "attempt": failures},
+        lease_owner="",
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+    )
+    logger.info("Job %s: transient failure %d (%s); next try at %s", job.pk, failures, message, due.isoformat())
+    if released:
+        nudge_when_due(job.pk, job.status, due)
+    return "retrying"

@@ -1,0 +1,46 @@
+"""When to poll next and how long to back off: pure functions of settings and counts.
+
+The first poll waits for a share of the audio's duration, so a two-hour file is
+not polled every few seconds; later polls start short and grow geometrically to a
+cap, so a short file is not left waiting a minute. Jitter spreads many jobs
+submitted together.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .conf import slashml_settings
+
+
+def jittered(seconds: float, *, rng: random.Random | None = None) -> float:
+    spread = float(slashml_settings.POLL_JITTER)
+    factor = 1.0 + (rng or random).uniform(-spread, spread)
+    return max(0.0, seconds * factor)
+
+
+def first_poll_delay(audio_duration: float | None) -> float:
+    """Seconds from submit to the first status call."""
+    s = slashml_settings
+    expected = (audio_duration or 0.0) * float(s.POLL_DURATION_FACTOR)
+    return min(max(float(s.POLL_INITIAL_DELAY), expected), max(float(s.POLL_MAX_INTERVAL), float(s.POLL_INITIAL_DELAY)))
+
+
+def later_poll_delay(polls_made: int) -> float:
+    """Seconds between status calls once ``polls_made`` (>= 1) have found the job unfinished."""
+    s = slashml_settings
+    growth = float(s.POLL_BACKOFF_FACTOR) ** max(0, polls_made - 1)
+    return min(float(s.POLL_MIN_INTERVAL) * growth, float(s.POLL_MAX_INTERVAL))
+
+
+def retry_delay(failures: int, *, retry_after: float | None = None) -> float:
+    """Exponential backoff for the ``failures``-th transient failure in a row (>= 1).
+
+    A Retry-After from SlashML is a floor: we never come back sooner than asked.
+    """
+    s = slashml_settings
+    delay = min(float(s.RETRY_BASE_DELAY) * (2 ** max(0, failures - 1)), float(s.RETRY_MAX_DELAY))
+    delay = random.uniform(delay / 2, delay)  # "equal jitter": never less than half the backoff
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay

@@ -1,0 +1,67 @@
+"""Signals sent when a transcription job changes state.
+
+All are sent with ``sender=TranscriptionJob`` and ``job=`` (the updated instance),
+once per committed transition, inside the transaction that makes the transition:
+
+``transcription_status_changed``
+    every transition; also ``old_status=`` and ``new_status=``.
+``transcription_completed``
+    the job reached ``COMPLETED``; ``job.text`` and ``job.words`` are filled.
+``transcription_failed``
+    the job reached ``ERROR``; also ``error=`` (the message stored on the job).
+
+What a receiver writes to the database commits or rolls back with the
+transition. A receiver that raises is logged and its own writes are rolled back
+(it runs in a savepoint); the transition and the other receivers stand. Put
+external side effects (email, HTTP calls) in ``transaction.on_commit`` so they
+happen only once the transition is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger("django_slashml.signals")
+
+
+class TransitionSignal(Signal):
+    """A signal whose receivers each run in their own savepoint."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def _sync_and_async_receivers(self, sender: Any) -> list[Any]:
+        live = self._live_receivers(sender)  # type: ignore[attr-defined]
+        if isinstance(live, tuple):  # Django >= 5.0: (sync, async)
+            sync_receivers, async_receivers = live
+            return list(sync_receivers) + [async_to_sync(receiver) for receiver in async_receivers]
+        return [async_to_sync(r) if iscoroutinefunction(r) else r for r in live]  # Django 4.2
+
+    def send_in_transaction(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+        if not self.receivers:
+            return []
+        responses: list[tuple[Any, Any]] = []
+        for receiver in self._sync_and_async_receivers(sender):
+            try:
+                with transaction.atomic():
+                    response = receiver(signal=self, sender=sender, **named)
+            except Exception as error:
+                logger.exception(
+                    "A receiver of %s raised; its writes were rolled back, the transition stands.",
+                    self.name,
+                    extra={"receiver": repr(receiver)},
+                )
+                responses.append((receiver, error))
+            else:
+                responses.append((receiver, response))
+        return responses
+
+transcription_status_changed = TransitionSignal("transcription_status_changed")
+transcription_completed = TransitionSignal("transcription_completed")
+transcription_failed = TransitionSignal("transcription_failed")

@@ -1,0 +1,38 @@
+"""Celery tasks: thin, idempotent, keyed by the job's primary key only.
+
+``acks_late`` with ``reject_on_worker_lost`` means a message is acknowledged
+only after the task returns, so a killed worker's job is delivered again; the
+lease in :mod:`~django_slashml.pipeline` turns the repeat into a no-op if the
+step already ran. Time limits are passed per message by
+:mod:`~django_slashml.dispatch` so no setting is read at import time.
+
+Add the sweeper to the beat schedule to recover lost messages::
+
+    CELERY_BEAT_SCHEDULE = {"slashml-sweep": {"task": "django_slashml.sweep", "schedule": 60.0}}
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import pipeline, sweeper
+
+_JOB_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+@shared_task(name="django_slashml.start_job", **_JOB_TASK_OPTIONS)
+def start_job(job_id: str) -> str:
+    """Upload the audio if SlashML does not have it, then submit the job."""
+    return pipeline.advance(job_id)
+
+
+@shared_task(name="django_slashml.poll_job", **_JOB_TASK_OPTIONS)
+def poll_job(job_id: str) -> str:
+    """Ask SlashML once for the job's status and record what it says."""
+    return pipeline.advance(job_id)
+
+
+@shared_task(name="django_slashml.sweep", ignore_result=True)
+def sweep() -> int:
+    """Send a message for every job whose step is overdue."""
+    return sweeper.sweep()

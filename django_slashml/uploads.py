@@ -1,0 +1,145 @@
+"""Turning a file the caller hands us into an :class:`AudioUpload`, or a clear refusal.
+
+Everything is checked before anything is stored (size, emptiness, magic bytes);
+the content hash is computed while the storage reads the file, so a large file
+is read once, in chunks, and never held in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from typing import IO, Any
+
+from django.core.files import File
+from django.db import transaction
+
+from .audio import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, sniff, wav_duration
+from .conf import slashml_settings
+from .exceptions import InvalidAudioError
+from .models import AudioUpload
+from .storage import audio_storage
+
+logger = logging.getLogger("django_slashml.uploads")
+
+
+class _HashingReader:
+    """A read-through wrapper that hashes what the storage reads."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.sha256.update(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        position = self._raw.seek(offset, whence)
+        if position == 0:
+            self.sha256 = hashlib.sha256()  # the storage starts over: so do we
+        return position
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def name(self) -> str | None:
+        # Only the name is passed through: exposing e.g. temporary_file_path would
+        # let FileSystemStorage move the caller's file without reading (and hashing) it.
+        return getattr(self._raw, "name", None)
+
+
+def _human_size(size: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} bytes"
+
+
+def _size_of(fileobj: IO[bytes]) -> int:
+    size = getattr(fileobj, "size", None)
+    if isinstance(size, int):
+        return size
+    position = fileobj.tell()
+    fileobj.seek(0, os.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(position)
+    return size
+
+
+def _probe_duration(fileobj: IO[bytes], audio_format: AudioFormat) -> float | None:
+    """Seconds of audio where that is cheap to read: WAV headers, or PyAV if installed."""
+    fileobj.seek(0)
+    if audio_format.name == "wav":
+        return wav_duration(fileobj)  # type: ignore[arg-type]
+    try:
+        import av
+    except ImportError:
+        return None
+    try:
+        with av.open(fileobj, mode="r") as container:
+            return container.duration / 1_000_000 if container.duration else None
+    except Exception:  # any decoder complaint only means "unknown duration"
+        logger.debug("PyAV could not read a duration", exc_info=True)
+        return None
+    finally:
+        fileobj.seek(0)
+
+
+def validate_audio(fileobj: IO[bytes], *, name: str) -> tuple[int, AudioFormat]:
+    """Size and format of ``fileobj``, or :class:`InvalidAudioError` saying what to fix."""
+    if not hasattr(fileobj, "read") or not hasattr(fileobj, "seek"):
+        raise InvalidAudioError(f"{name!r} is not a readable, seekable binary file.")
+    fileobj.seek(0)
+    size = _size_of(fileobj)
+    if size == 0:
+        raise InvalidAudioError(f"{name!r} is empty; it holds no audio to transcribe.")
+    limit = int(slashml_settings.MAX_UPLOAD_SIZE)
+    if size > limit:
+        raise InvalidAudioError(
+            f"{name!r} is {_human_size(size)}, over the {_human_size(limit)} limit "
+            "(SLASHML['MAX_UPLOAD_SIZE']); split or compress it."
+        )
+    head = fileobj.read(SNIFF_BYTES)
+    fileobj.seek(0)
+    if isinstance(head, str):
+        raise InvalidAudioError(f"{name!r} was opened in text mode; open it with mode 'rb'.")
+    audio_format = sniff(head)
+    if audio_format is None:
+        known = ", ".join(f.name.upper() for f in KNOWN_FORMATS)
+        raise InvalidAudioError(f"{name!r} does not look like audio: its first bytes match none of {known}.")
+    return size, audio_format
+
+
+def save_upload(fileobj: IO[bytes], *, name: str, owner: Any = None) -> AudioUpload:
+    """Validate, store and record ``fileobj``. Nothing is left behind if this raises."""
+    size, audio_format = validate_audio(fileobj, name=name)
+    duration = _probe_duration(fileobj, audio_format)
+    fileobj.seek(0)
+    reader = _HashingReader(fileobj)
+    upload = AudioUpload(
+        original_name=os.path.basename(name)[:255],
+        content_type=audio_format.content_type,
+        size=size,
+        duration=duration,
+        owner=owner,
+    )
+    base_name = upload.original_name or f"audio{audio_format.extension}"
+    stored_name = upload.file.field.generate_filename(upload, base_name)
+    stored_name = audio_storage.save(stored_name, File(reader, name=base_name), max_length=500)
+    upload.file.name = stored_name
+    upload.sha256 = reader.sha256.hexdigest()
+    try:
+        with transaction.atomic():
+            upload.save(force_insert=True)
+    except BaseException:
+        audio_storage.delete(stored_name)
+        raise
+    return upload

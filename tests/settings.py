@@ -1,0 +1,94 @@
+"""Settings for the app's own tests.
+
+Default tier: SQLite in a file (so a worker thread shares it) and Celery's
+in-memory transport. ``SLASHML_TEST_TIER=services``: PostgreSQL and Redis on
+127.0.0.1 (``SLASHML_TEST_BROKER`` may name another broker, e.g. RabbitMQ).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+TIER = os.environ.get("SLASHML_TEST_TIER", "default")
+BASE = tempfile.mkdtemp(prefix="slashml-tests-")
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tests.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "rest_framework",
+    "django_slashml",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if TIER == "services":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "test",
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "HOST": "127.0.0.1",
+            "PORT": 5432,
+            "TEST": {"NAME": "test_django_slashml"},
+        }
+    }
+    CELERY_BROKER_URL = os.environ.get("SLASHML_TEST_BROKER", "redis://127.0.0.1:6379/15")
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.path.join(BASE, "db.sqlite3"),
+            "TEST": {"NAME": os.path.join(BASE, "test.sqlite3")},
+            "OPTIONS": {"timeout": 30},
+        }
+    }
+    CELERY_BROKER_URL = "memory://"
+
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_RESULT_BACKEND = None
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = False
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": os.path.join(BASE, "media")}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+SLASHML = {"API_KEY": "test-key-not-real", "API_URL": "http://127.0.0.1:9", "ALLOW_PRIVATE_URLS": True}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "loggers": {"django_slashml": {"level": "DEBUG", "handlers": ["null"], "propagate": True}},
+}
