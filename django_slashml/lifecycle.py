@@ -48,7 +48,7 @@ def transition(
     new_status: str,
     *,
     allowed_from: Iterable[str] | None = None,
-    lease_owner: str | None = None,
+    held_by: str | None = None,
     **fields: Any,
 ) -> bool:
     """Move ``job`` to ``new_status`` if it is still in a state that allows it.
@@ -60,8 +60,8 @@ def transition(
     now = timezone.now()
     sources = _sources(new_status, allowed_from)
     conditions: dict[str, Any] = {"pk": job.pk}
-    if lease_owner is not None:
-        conditions["lease_owner"] = lease_owner
+    if held_by is not None:
+        conditions["lease_owner"] = held_by
     with transaction.atomic():
         for _ in range(3):
             current = TranscriptionJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
@@ -108,7 +108,7 @@ def mark_submitted(
         job,
         target,
         allowed_from=[JobStatus.PENDING],
-        lease_owner=lease_owner,
+        held_by=lease_owner,
         remote_id=remote.id,
         submitted_at=timezone.now(),
         next_poll_at=next_poll_at,
@@ -123,7 +123,7 @@ def mark_in_progress(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: s
         job,
         JobStatus.IN_PROGRESS,
         allowed_from=[JobStatus.QUEUED],
-        lease_owner=lease_owner,
+        held_by=lease_owner,
         next_poll_at=next_poll_at,
         consecutive_failures=0,
         **_remote_fields(remote),
@@ -137,7 +137,7 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
         job,
         JobStatus.COMPLETED,
         allowed_from=ACTIVE_STATUSES,
-        lease_owner=lease_owner,
+        held_by=lease_owner,
         text=remote.text or "",
         words=words,
         confidence=remote.confidence,
@@ -165,7 +165,7 @@ def fail(
         job,
         JobStatus.ERROR,
         allowed_from=ACTIVE_STATUSES,
-        lease_owner=lease_owner,
+        held_by=lease_owner,
         error_message=message,
         completed_at=timezone.now(),
         next_poll_at=None,

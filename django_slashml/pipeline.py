@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.db.models import F, Q
@@ -30,7 +30,7 @@ from .scheduling import first_poll_delay, jittered, later_poll_delay, retry_dela
 logger = logging.getLogger("django_slashml.pipeline")
 
 #: A message may arrive this much before the time it was scheduled for (clock skew between hosts).
-CLOCK_SKEW_TOLERANCE = timedelta(seconds=1)
+CLOCK_SKEW_TOLERANCE = timedelta(seconds=0.5)
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,12 @@ def advance(job_id: UUID | str) -> str:
         return _back_off(job, lease, f"{type(exc).__name__}: {exc}")
 
 
+def _next_step_at(job: TranscriptionJob, delay: float) -> datetime:
+    """``delay`` seconds from now, but never past the job's deadline, so a timeout is on time."""
+    due = timezone.now() + timedelta(seconds=delay)
+    return min(due, job.deadline_at) if job.deadline_at else due
+
+
 def _error_body(exc: APIError) -> dict[str, object]:
     return {"status_code": exc.status_code, "body": exc.body}
 
@@ -157,7 +163,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> str:
         lifecycle.complete(job, remote, lease_owner=lease.owner)
         return "completed"
     duration = remote.audio_duration or (job.upload.duration if job.upload else None)
-    due = timezone.now() + timedelta(seconds=jittered(first_poll_delay(duration)))
+    due = _next_step_at(job, jittered(first_poll_delay(duration)))
     if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return "submitted"
@@ -189,7 +195,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> str:
             job.pk,
             remote.raw,
         )
-    due = timezone.now() + timedelta(seconds=jittered(later_poll_delay(job.poll_count + 1)))
+    due = _next_step_at(job, jittered(later_poll_delay(job.poll_count + 1)))
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
         moved = lifecycle.mark_in_progress(job, remote, lease_owner=lease.owner, next_poll_at=due)
         status = JobStatus.IN_PROGRESS
@@ -224,7 +230,7 @@ def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after:
             lease_owner=lease.owner,
         )
         return "failed"
-    due = timezone.now() + timedelta(seconds=retry_delay(failures, retry_after=retry_after))
+    due = _next_step_at(job, retry_delay(failures, retry_after=retry_after))
     released = _leased(lease).update(
         next_poll_at=due,
         last_response={"transient_error": message, "attempt": failures},

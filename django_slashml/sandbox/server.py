@@ -62,7 +62,21 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _body_chunks(self) -> Iterator[bytes]:
-        """The request body as it arrives, plain or chunked."""
+        """The request body as it arrives, plain or chunked; read at most once per request.
+
+        Until the body has been read to its end the connection is marked for closing,
+        so a request abandoned half-way never leaves stray bytes for the next one.
+        """
+        if self._body_started:
+            return
+        self._body_started = True
+        keep_open = not self.close_connection
+        self.close_connection = True
+        yield from self._raw_body_chunks()
+        if keep_open:
+            self.close_connection = False
+
+    def _raw_body_chunks(self) -> Iterator[bytes]:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             while True:
                 size_line = self.rfile.readline(1024)
@@ -155,6 +169,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
+        self._body_started = False
         url = urlsplit(self.path)
         path = url.path
         try:

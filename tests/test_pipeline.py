@@ -1,0 +1,188 @@
+"""The pipeline's steps against the sandbox, run in the test's thread (no Celery)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from django_slashml import pipeline, transcribe
+from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.testing import sandbox_settings
+
+from .conftest import SPEECH_SCRIPT
+from .helpers import drive, make_due
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_file_ends_completed_with_text_and_word_timings(slashml, speech_path, signal_log) -> None:
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.COMPLETED
+    assert job.text.split() == SPEECH_SCRIPT
+    assert [w["text"] for w in job.words] == SPEECH_SCRIPT
+    assert set(job.words[0]) == {"text", "start", "end", "confidence"}
+    assert job.audio_duration == pytest.approx(5.37, abs=0.01)
+    assert job.remote_id and job.submitted_at and job.completed_at
+    assert job.lease_owner == "" and job.next_poll_at is None
+    names = [name for name, _ in signal_log]
+    assert names.count("transcription_completed") == 1
+    assert [kw["new_status"] for name, kw in signal_log if name == "transcription_status_changed"][-1] == "COMPLETED"
+
+
+def test_an_external_url_is_submitted_without_an_upload(slashml, sandbox, speech_path) -> None:
+    with speech_path.open("rb") as fileobj:
+        from django_slashml.client import SlashMLClient
+
+        url = SlashMLClient(sandbox.url, "sandbox-key").upload(
+            fileobj, filename="speech.wav", content_type="audio/wav", service_provider="assembly"
+        ).url
+    before = slashml.stats()["calls"].get("upload", 0)
+    job = drive(transcribe(url, service_provider="deepgram"))
+    assert job.status == JobStatus.COMPLETED and job.upload is None
+    assert slashml.stats()["calls"].get("upload", 0) == before
+
+
+def test_remote_error_ends_the_job_with_the_providers_reason(slashml, speech_path, signal_log) -> None:
+    slashml.set_faults(job_error_rate=1.0)
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.ERROR
+    assert "could not process this audio" in job.error_message
+    failed = [kw for name, kw in signal_log if name == "transcription_failed"]
+    assert len(failed) == 1 and failed[0]["error"] == job.error_message
+
+
+def test_transient_failures_back_off_then_succeed(slashml, speech_path) -> None:
+    slashml.set_faults(script=[{"endpoint": "submit", "fault": "500", "count": 2}, {"endpoint": "status", "fault": "429"}])
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.COMPLETED
+    assert job.submit_attempts == 3
+    assert slashml.stats()["faults"] == {"500": 2, "429": 1}
+
+
+def test_429_retry_after_is_respected(slashml, speech_path) -> None:
+    slashml.set_faults(retry_after=30, script=[{"endpoint": "submit", "fault": "429"}])
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == "retrying"
+    job.refresh_from_db()
+    assert job.next_poll_at >= timezone.now() + timedelta(seconds=29)
+    assert job.status == JobStatus.PENDING and job.lease_owner == ""
+
+
+def test_too_many_transient_failures_end_in_error(settings, slashml, sandbox, speech_path) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=3, RETRY_BASE_DELAY=0.01, RETRY_MAX_DELAY=0.02)
+    slashml.set_faults(script=[{"endpoint": "submit", "fault": "500", "count": 10}])
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.ERROR
+    assert "Gave up after 3 failed attempts" in job.error_message
+    assert "500" in job.error_message
+
+
+def test_permanent_failure_ends_the_job_at_once(settings, slashml, sandbox, speech_path) -> None:
+    settings.SLASHML = {**sandbox_settings(sandbox), "API_KEY": "wrong-key-123456"}
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.ERROR
+    assert "API key" in job.error_message and "wrong-key-123456" not in job.error_message
+    assert job.submit_attempts == 0  # the upload was refused first
+
+
+def test_malformed_transcript_ends_in_error_without_retrying(slashml, speech_path) -> None:
+    slashml.set_faults(processing_time=0, script=[{"endpoint": "status", "fault": "missing_word_fields"}])
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.ERROR
+    assert "has no 'start', 'end'" in job.error_message
+
+
+def test_unknown_remote_status_is_treated_as_running(slashml, speech_path, caplog) -> None:
+    slashml.set_faults(processing_time=0.3, script=[{"endpoint": "status", "fault": "unknown_status"}])
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.COMPLETED
+    assert "unknown status 'PAUSED_FOR_REVIEW'" in caplog.text
+
+
+def test_deadline_ends_a_job_that_never_finishes(settings, slashml, sandbox, speech_path, signal_log) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, JOB_DEADLINE=2, POLL_DURATION_FACTOR=0, POLL_MAX_INTERVAL=5)
+    slashml.set_faults(never_finish_rate=1.0)
+    job = transcribe(speech_path)
+    job = drive(job, timeout=10)
+    assert job.status == JobStatus.ERROR
+    assert job.error_message.startswith("Timed out: SlashML did not finish within 0:00:02")
+    assert job.poll_count >= 2
+    assert job.completed_at <= job.deadline_at + timedelta(seconds=1), "the timeout fires at the deadline"
+    assert [name for name, _ in signal_log].count("transcription_failed") == 1
+
+
+def test_a_redelivered_message_does_nothing(settings, slashml, sandbox, speech_path) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, POLL_INITIAL_DELAY=5, POLL_MAX_INTERVAL=10)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == "submitted"
+    assert pipeline.advance(job.pk) == "skipped"  # the poll is not due yet
+    assert slashml.stats()["calls"]["submit"] == 1
+
+
+def test_a_held_lease_keeps_a_second_worker_out(slashml, speech_path) -> None:
+    job = transcribe(speech_path)
+    lease = pipeline.claim(job.pk)
+    assert lease is not None
+    assert pipeline.claim(job.pk) is None
+    assert pipeline.advance(job.pk) == "skipped"
+    # A lease that ran out (its worker died) is free again.
+    TranscriptionJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert pipeline.advance(job.pk) == "submitted"
+
+
+def test_a_job_that_kills_its_worker_every_time_runs_out_of_attempts(settings, slashml, sandbox, speech_path) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=2)
+    job = transcribe(speech_path)
+    for _ in range(3):  # claim, then "die": the lease just runs out
+        assert pipeline.claim(job.pk) is not None
+        TranscriptionJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert pipeline.advance(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.ERROR and "failed attempts in a row" in job.error_message
+
+
+def test_the_remote_upload_is_reused_within_its_lifetime_and_redone_after(slashml, speech_path) -> None:
+    from django_slashml import lifecycle
+
+    first = drive(transcribe(speech_path))
+    upload = AudioUpload.objects.get()
+    assert upload.remote_url and upload.remote_url_usable()
+    lifecycle.retry(first)
+    drive(first)
+    assert slashml.stats()["calls"]["upload"] == 1, "a fresh upload URL is reused"
+    AudioUpload.objects.filter(pk=upload.pk).update(remote_expires_at=timezone.now() + timedelta(minutes=5))
+    lifecycle.retry(first)
+    drive(first)
+    assert slashml.stats()["calls"]["upload"] == 2, "an upload near its 24 h end is uploaded again"
+
+
+def test_an_expired_remote_upload_is_uploaded_again_on_resubmit(settings, slashml, sandbox, speech_path) -> None:
+    job = transcribe(speech_path)
+    upload = job.upload
+    upload.remote_url = f"{sandbox.url}/upload/00000000-0000-0000-0000-000000000000"
+    upload.remote_uploaded_at = timezone.now() - timedelta(hours=25)
+    upload.remote_expires_at = timezone.now() - timedelta(hours=1)
+    upload.save()
+    assert drive(job).status == JobStatus.COMPLETED
+    assert slashml.stats()["calls"]["upload"] == 1
+
+
+def test_missing_audio_in_storage_is_a_clear_error(slashml, speech_path) -> None:
+    job = transcribe(speech_path)
+    job.upload.file.storage.delete(job.upload.file.name)
+    job = drive(job)
+    assert job.status == JobStatus.ERROR
+    assert "cannot be read from storage" in job.error_message
+
+
+def test_polls_wait_for_a_share_of_the_audio_duration(settings, slashml, sandbox, speech_path) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, POLL_INITIAL_DELAY=1, POLL_DURATION_FACTOR=10, POLL_MAX_INTERVAL=120, POLL_JITTER=0)
+    job = transcribe(speech_path)
+    pipeline.advance(job.pk)
+    job.refresh_from_db()
+    wait = (job.next_poll_at - job.submitted_at).total_seconds()
+    assert wait == pytest.approx(53.7, abs=0.5)  # 5.37 s of audio x 10
+    make_due(job)
+    assert pipeline.advance(job.pk) in ("polled", "completed")
