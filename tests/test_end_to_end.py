@@ -1,0 +1,114 @@
+"""The whole pipeline with a real Celery worker (not eager mode) and the sandbox over HTTP.
+
+These run in both tiers: SQLite + in-memory transport by default, PostgreSQL +
+Redis in the service tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+from django_slashml import dispatch, lifecycle, sweeper, transcribe
+from django_slashml.models import JobStatus, TranscriptionJob
+from django_slashml.testing import sandbox_settings
+from tests.celery_app import app as celery_app
+
+from .conftest import SPEECH_SCRIPT
+from .helpers import wait_until
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="session")
+def celery_worker() -> Iterator[Any]:
+    with start_worker(
+        celery_app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ) as worker:
+        yield worker
+
+
+def finished(job: TranscriptionJob) -> bool:
+    job.refresh_from_db()
+    return job.is_terminal
+
+
+def test_transcribe_completes_through_a_real_worker(slashml, celery_worker, speech_path, signal_log) -> None:
+    job = transcribe(speech_path, metadata={"ticket": 42})
+    wait_until(lambda: finished(job), timeout=60)
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    assert job.text.split() == SPEECH_SCRIPT
+    assert len(job.words) == len(SPEECH_SCRIPT)
+    assert job.metadata == {"ticket": 42}
+    completed = [kw["job"].pk for name, kw in signal_log if name == "transcription_completed"]
+    assert completed == [job.pk]
+    changes = [(kw["old_status"], kw["new_status"]) for name, kw in signal_log if name == "transcription_status_changed"]
+    assert changes[0][0] == "PENDING" and changes[-1] == (changes[-1][0], "COMPLETED")
+    assert len(changes) == len(set(changes)), "each transition is announced once"
+
+
+def test_nothing_is_sent_until_the_transaction_commits(slashml, celery_worker, speech_path) -> None:
+    with transaction.atomic():
+        job = transcribe(speech_path)
+        # Rolled back: the job never existed, so no worker may submit it.
+        transaction.set_rollback(True)
+    wait_until(lambda: True, timeout=0.5)
+    assert not TranscriptionJob.objects.exists()
+    assert slashml.stats()["calls"].get("submit", 0) == 0
+    assert job.pk is not None
+
+
+def test_the_sweeper_recovers_a_job_whose_message_was_lost(
+    settings, sandbox, slashml, celery_worker, speech_path, monkeypatch
+) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, SWEEP_GRACE=0)
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("[Errno 111] Connection refused")
+
+    from django_slashml import tasks
+
+    monkeypatch.setattr(tasks.start_job, "apply_async", broker_down)
+    job = transcribe(speech_path)  # the commit-time message cannot be published
+    wait_until(lambda: True, timeout=0.3)
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and slashml.stats()["calls"].get("submit", 0) == 0
+    monkeypatch.undo()  # the broker is back
+    assert sweeper.sweep() == 1
+    wait_until(lambda: finished(job), timeout=60)
+    assert job.status == JobStatus.COMPLETED
+
+
+def test_duplicate_messages_make_one_job_and_one_signal(slashml, celery_worker, speech_path, signal_log) -> None:
+    job = transcribe(speech_path)
+    for _ in range(6):  # redeliveries, a sweeper and a nervous admin, all at once
+        dispatch.dispatch(job.pk, JobStatus.PENDING)
+    wait_until(lambda: finished(job), timeout=60)
+    assert job.status == JobStatus.COMPLETED
+    stats = slashml.stats()
+    assert stats["calls"]["submit"] == 1
+    assert stats["calls"]["upload"] == 1
+    assert [name for name, _ in signal_log].count("transcription_completed") == 1
+
+
+def test_retry_runs_a_failed_job_again(slashml, celery_worker, speech_path, signal_log) -> None:
+    slashml.set_faults(job_error_rate=1.0)
+    job = transcribe(speech_path)
+    wait_until(lambda: finished(job), timeout=60)
+    assert job.status == JobStatus.ERROR
+    slashml.set_faults(job_error_rate=0.0)
+    lifecycle.retry(job)
+    wait_until(lambda: finished(job), timeout=60)
+    assert job.status == JobStatus.COMPLETED and job.error_message == ""
+    names = [name for name, _ in signal_log]
+    assert names.count("transcription_failed") == 1 and names.count("transcription_completed") == 1
