@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.storage import default_storage
 
 from django_slashml.sandbox import SandboxServer
 from django_slashml.sandbox.control import SandboxControl
@@ -50,10 +49,21 @@ def speech_path(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(autouse=True)
+def media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh, empty media folder for every test."""
+    root = tmp_path_factory.mktemp("media")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+    return root
+
+
 @pytest.fixture
-def stored_files() -> Any:
+def stored_files(media_root: Path) -> Any:
     """A callable listing every file in the media storage, to prove nothing was left behind."""
-    root = default_storage.location
+    root = str(media_root)
 
     def listing() -> list[str]:
         found = []

@@ -1,0 +1,98 @@
+"""Settings, system checks and migrations."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.test import override_settings
+
+from django_slashml.conf import DEFAULTS, slashml_settings
+
+
+def check_ids(**kwargs) -> set[str]:  # type: ignore[no-untyped-def]
+    return {message.id for message in run_checks() if message.id and message.id.startswith("slashml.")}
+
+
+def test_defaults_apply_to_keys_left_out() -> None:
+    with override_settings(SLASHML={"API_KEY": "k"}):
+        assert slashml_settings.API_URL == "https://api.slashml.com"
+        assert slashml_settings.DEFAULT_SERVICE_PROVIDER == "assembly"
+        assert slashml_settings.POLL_BACKOFF_FACTOR == DEFAULTS["POLL_BACKOFF_FACTOR"]
+
+
+def test_settings_are_reloaded_when_overridden() -> None:
+    with override_settings(SLASHML={"API_KEY": "k", "API_URL": "https://one.example/"}):
+        assert slashml_settings.API_URL == "https://one.example"  # trailing slash dropped
+        with override_settings(SLASHML={"API_KEY": "k", "API_URL": "https://two.example"}):
+            assert slashml_settings.API_URL == "https://two.example"
+        assert slashml_settings.API_URL == "https://one.example"
+
+
+def test_the_api_key_falls_back_to_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("SLASHML_API_KEY", "from-env")
+    with override_settings(SLASHML={}):
+        assert slashml_settings.API_KEY == "from-env"
+    with override_settings(SLASHML={"API_KEY": "from-settings"}):
+        assert slashml_settings.API_KEY == "from-settings"
+
+
+def test_unknown_attribute_is_an_error() -> None:
+    with pytest.raises(AttributeError, match="Invalid SlashML setting"):
+        slashml_settings.API_TOKEN  # noqa: B018
+
+
+def test_a_correct_configuration_has_no_findings() -> None:
+    assert check_ids() == set()
+
+
+@pytest.mark.parametrize(
+    ("slashml", "expected"),
+    [
+        ({"API_URL": "https://api.slashml.com"}, "slashml.E001"),
+        ({"API_KEY": "k", "API_URL": "ftp://api.slashml.com"}, "slashml.E002"),
+        ({"API_KEY": "k", "API_URL": "not a url"}, "slashml.E002"),
+        ({"API_KEY": "k", "DEFAULT_SERVICE_PROVIDER": "openai"}, "slashml.E003"),
+        ({"API_KEY": "k", "READ_TIMEOUT": -1}, "slashml.E004"),
+        ({"API_KEY": "k", "POLL_JITTER": "lots"}, "slashml.E004"),
+        ({"API_KEY": "k", "STORAGE": "audio"}, "slashml.E005"),
+        ({"API_KEY": "k", "TASK_TIME_LIMIT": 500}, "slashml.E006"),
+        ({"API_KEY": "k", "API_TOKEN": "typo"}, "slashml.W001"),
+    ],
+)
+def test_each_misconfiguration_has_its_check(monkeypatch, slashml, expected) -> None:
+    monkeypatch.delenv("SLASHML_API_KEY", raising=False)
+    with override_settings(SLASHML=slashml):
+        assert expected in check_ids()
+
+
+def test_celery_checks_read_the_celery_configuration() -> None:
+    from tests.celery_app import app
+
+    conf = app.conf
+    saved = (conf.worker_prefetch_multiplier, conf.task_always_eager, conf.task_annotations, conf.broker_url, conf.broker_transport_options)
+    try:
+        conf.worker_prefetch_multiplier = 4
+        conf.task_always_eager = True
+        conf.task_annotations = {"django_slashml.poll_job": {"acks_late": False}}
+        conf.broker_url = "redis://127.0.0.1:6379/0"
+        conf.broker_transport_options = {"visibility_timeout": 60}
+        assert {"slashml.W010", "slashml.W011", "slashml.E012", "slashml.E013"} <= check_ids()
+    finally:
+        (conf.worker_prefetch_multiplier, conf.task_always_eager, conf.task_annotations, conf.broker_url, conf.broker_transport_options) = saved
+    assert check_ids() == set()
+
+
+def test_checks_never_touch_the_database() -> None:
+    # No django_db mark: pytest-django raises on any database access here.
+    with override_settings(SLASHML={}):
+        assert "slashml.E001" in {m.id for m in run_checks()}
+
+
+@pytest.mark.django_db
+def test_migrations_match_the_models() -> None:
+    out = io.StringIO()
+    call_command("makemigrations", "django_slashml", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
