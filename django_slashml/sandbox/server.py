@@ -137,7 +137,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.state.count("responses", str(status))
+        if self._api_call:
+            self.state.count("responses", str(status))
         if slow and body:
             # Headers now, the body after the delay: a client's read timeout fires in between.
             self.wfile.write(body[:1])
@@ -170,6 +171,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         self._body_started = False
+        self._api_call = False  # only SlashML's own endpoints count as served responses
         url = urlsplit(self.path)
         path = url.path
         try:
@@ -186,6 +188,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 self._error(404, f"No such endpoint: {method} {path}.")
                 return
             self.state.count("calls", endpoint)
+            self._api_call = True
             if not self._authorised():
                 self._drain()
                 self._error(401, "Invalid or missing API key: send 'Authorization: Token <key>'.")
@@ -322,7 +325,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         fields = self._multipart(stream_file=True)
         audio = fields.get("audio")
         try:
-            provider = self._provider(fields.get("service_provider"))
+            # Optional here: the vendor's own client (0.1.6) never sends it on upload.
+            provider = self._provider(fields["service_provider"]) if "service_provider" in fields else "unspecified"
             if not audio:
                 raise BadRequest("The file field 'audio' is required.")
             if audio["size"] == 0:
@@ -520,6 +524,8 @@ class SandboxServer:
         return int(self.httpd.server_address[1])
 
     def start(self) -> SandboxServer:
+        if self._thread is not None:
+            return self  # already serving (start_sandbox() used as a context manager)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="slashml-sandbox", daemon=True)
         self._thread.start()
         return self

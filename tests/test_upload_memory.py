@@ -1,0 +1,56 @@
+"""Uploads stream: the uploading process's memory does not grow with the file's size.
+
+Measured, not assumed: a child process uploads a 256 MiB file to the sandbox and
+reports its peak RSS before and after (ru_maxrss), with the sandbox in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from django_slashml.audio import sniff
+
+pytestmark = pytest.mark.slow
+
+SIZE = 256 * 1024 * 1024
+LIMIT = 64 * 1024 * 1024
+
+CHILD = """
+import json, resource, sys
+from django_slashml.client import SlashMLClient
+url, path = sys.argv[1], sys.argv[2]
+client = SlashMLClient(url, "sandbox-key", upload_read_timeout=120)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+with open(path, "rb") as fileobj:
+    remote = client.upload(fileobj, filename="long.wav", content_type="audio/wav", service_provider="assembly")
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"before": before, "after": after, "url": remote.url}))
+"""
+
+
+def big_wav(path: Path, size: int) -> Path:
+    """A valid WAV header followed by a sparse run of silence."""
+    header = b"RIFF" + (size - 8).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+    header += (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (16000).to_bytes(4, "little")
+    header += (32000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    header += b"data" + (size - 44).to_bytes(4, "little")
+    with path.open("wb") as fileobj:
+        fileobj.write(header)
+        fileobj.truncate(size)
+    assert sniff(header) is not None
+    return path
+
+
+def test_a_256_mib_upload_grows_the_uploader_by_less_than_64_mib(sandbox, sandbox_control, tmp_path) -> None:
+    path = big_wav(tmp_path / "long.wav", SIZE)
+    result = subprocess.run([sys.executable, "-c", CHILD, sandbox.url, str(path)], capture_output=True, text=True, timeout=300, check=True)
+    measured = json.loads(result.stdout)
+    growth = measured["after"] - measured["before"]
+    print(f"peak RSS growth while uploading {SIZE >> 20} MiB: {growth / 2**20:.1f} MiB")
+    assert growth < LIMIT
+    assert sandbox_control.stats()["bytes_uploaded"] == SIZE
