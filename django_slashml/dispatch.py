@@ -46,7 +46,9 @@ def dispatch(job_id: UUID | str, status: str, *, countdown: float | None = None)
     try:
         task.apply_async(args=[str(job_id)], **options)
     except Exception:
-        logger.warning("Could not publish %s for job %s; the sweeper will pick it up.", task.name, job_id, exc_info=True)
+        logger.warning(
+            "Could not publish %s for job %s; the sweeper will pick it up.", task.name, job_id, exc_info=True
+        )
         return False
     return True
 

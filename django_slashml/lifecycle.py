@@ -25,7 +25,9 @@ logger = logging.getLogger("django_slashml.lifecycle")
 
 #: Where each status may go. Terminal states leave only through :func:`retry`.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    JobStatus.PENDING: frozenset({JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED}),
+    JobStatus.PENDING: frozenset(
+        {JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED}
+    ),
     JobStatus.QUEUED: frozenset({JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED}),
     JobStatus.IN_PROGRESS: frozenset({JobStatus.COMPLETED, JobStatus.ERROR, JobStatus.CANCELLED}),
     JobStatus.COMPLETED: frozenset({JobStatus.PENDING}),
@@ -99,9 +101,7 @@ def _remote_fields(remote: RemoteJob) -> dict[str, Any]:
     return fields
 
 
-def mark_submitted(
-    job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime
-) -> bool:
+def mark_submitted(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime) -> bool:
     """PENDING -> QUEUED/IN_PROGRESS once SlashML has accepted the job."""
     target = JobStatus.IN_PROGRESS if remote.status == JobStatus.IN_PROGRESS else JobStatus.QUEUED
     return transition(

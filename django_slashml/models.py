@@ -29,7 +29,6 @@ class ServiceProvider(models.TextChoices):
     REV = "rev", "Rev.ai"
 
 
-
 class JobStatus(models.TextChoices):
     PENDING = "PENDING", _("Pending")
     QUEUED = "QUEUED", _("Queued")
@@ -95,8 +94,10 @@ class TranscriptionJobQuerySet(models.QuerySet["TranscriptionJob"]):
     def due(self, *, at: datetime | None = None) -> TranscriptionJobQuerySet:
         """Active jobs whose next step is due and that no live worker holds."""
         now = at or timezone.now()
-        return self.active().filter(next_poll_at__lte=now).filter(
-            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+        return (
+            self.active()
+            .filter(next_poll_at__lte=now)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         )
 
     def owned_by(self, user: Any) -> TranscriptionJobQuerySet:
@@ -109,9 +110,7 @@ class TranscriptionJob(models.Model):
     Status = JobStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    upload = models.ForeignKey(
-        AudioUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
-    )
+    upload = models.ForeignKey(AudioUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     audio_url = models.URLField(max_length=1000, blank=True, help_text=_("External audio URL, if no upload."))
     service_provider = models.CharField(max_length=20, choices=ServiceProvider.choices)
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)

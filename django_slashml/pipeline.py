@@ -48,7 +48,9 @@ def claim(job_id: UUID | str) -> Lease | None:
     now = timezone.now()
     owner = uuid.uuid4().hex
     taken = (
-        TranscriptionJob.objects.filter(pk=job_id, status__in=ACTIVE_STATUSES, next_poll_at__lte=now + CLOCK_SKEW_TOLERANCE)
+        TranscriptionJob.objects.filter(
+            pk=job_id, status__in=ACTIVE_STATUSES, next_poll_at__lte=now + CLOCK_SKEW_TOLERANCE
+        )
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         .update(
             lease_owner=owner,

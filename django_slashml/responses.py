@@ -121,7 +121,7 @@ def _words(raw_words: Any) -> list[Word] | None:
         start, end = _number(item["start"]), _number(item["end"])
         if start is None or end is None or start < 0 or end < start:
             raise MalformedTranscriptError(f"Word {index} of the transcript has unusable timings: {item!r:.120}.")
-        words.append(Word(str(item["text"]), int(round(start)), int(round(end)), _number(item.get("confidence"))))
+        words.append(Word(str(item["text"]), round(start), round(end), _number(item.get("confidence"))))
     return words
 
 

@@ -62,6 +62,7 @@ class TransitionSignal(Signal):
                 responses.append((receiver, response))
         return responses
 
+
 transcription_status_changed = TransitionSignal("transcription_status_changed")
 transcription_completed = TransitionSignal("transcription_completed")
 transcription_failed = TransitionSignal("transcription_failed")

@@ -23,10 +23,10 @@ from .sandbox.control import SandboxControl
 
 __all__ = [
     "SandboxControl",
+    "sandbox_settings",
     "simulate_completion",
     "simulate_failure",
     "slashml_sandbox",
-    "sandbox_settings",
     "slashml_sandbox_settings",
     "start_sandbox",
 ]

@@ -133,7 +133,9 @@ def test_missing_key_is_a_configuration_error() -> None:
         ("truncated", InvalidResponseError, True),
     ],
 )
-def test_submit_faults_map_to_error_classes_and_are_not_retried(client, sandbox_control, fault, error, transient) -> None:
+def test_submit_faults_map_to_error_classes_and_are_not_retried(
+    client, sandbox_control, fault, error, transient
+) -> None:
     sandbox_control.set_faults(slow_body_delay=2.0, retry_after=7, script=[{"endpoint": "submit", "fault": fault}])
     with pytest.raises(error) as info:
         client.submit("https://example.com/a.wav", service_provider="assembly")

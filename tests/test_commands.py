@@ -23,7 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.django_db
 def test_transcribe_waits_and_prints_the_transcript_with_word_timings(slashml, speech_path) -> None:
     out = io.StringIO()
-    call_command("slashml_transcribe", str(speech_path), "--provider", "rev", "--wait", "--no-worker", "--timeout", "30", stdout=out)
+    call_command(
+        "slashml_transcribe",
+        str(speech_path),
+        "--provider",
+        "rev",
+        "--wait",
+        "--no-worker",
+        "--timeout",
+        "30",
+        stdout=out,
+    )
     text = out.getvalue()
     assert "PENDING" in text and "COMPLETED" in text
     assert " ".join(SPEECH_SCRIPT) in text
@@ -35,7 +45,9 @@ def test_transcribe_waits_and_prints_the_transcript_with_word_timings(slashml, s
 def test_transcribe_reports_a_failed_job(slashml, speech_path) -> None:
     slashml.set_faults(job_error_rate=1.0)
     with pytest.raises(CommandError, match="ended ERROR: SlashML could not transcribe"):
-        call_command("slashml_transcribe", str(speech_path), "--wait", "--no-worker", "--timeout", "30", stdout=io.StringIO())
+        call_command(
+            "slashml_transcribe", str(speech_path), "--wait", "--no-worker", "--timeout", "30", stdout=io.StringIO()
+        )
 
 
 @pytest.mark.django_db
@@ -64,7 +76,9 @@ def test_sweep_lists_and_dispatches_overdue_jobs(settings, slashml, sandbox, spe
     call_command("slashml_sweep", "--dry-run", stdout=out)
     assert str(job.pk) in out.getvalue() and "1 overdue job(s)." in out.getvalue()
     sent = []
-    monkeypatch.setattr(dispatch, "dispatch", lambda job_id, status, countdown=None: sent.append((job_id, status)) or True)
+    monkeypatch.setattr(
+        dispatch, "dispatch", lambda job_id, status, countdown=None: sent.append((job_id, status)) or True
+    )
     from django_slashml import sweeper
 
     monkeypatch.setattr(sweeper, "dispatch", dispatch.dispatch)
@@ -85,7 +99,18 @@ def start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
     "command",
     [
         [sys.executable, "-m", "django_slashml.sandbox", "--port", "0", "--engine", "deterministic", "--api-key", "k1"],
-        [sys.executable, "-m", "django.core.management" if False else "django", "slashml_sandbox", "--port", "0", "--engine", "deterministic", "--api-key", "k1"],
+        [
+            sys.executable,
+            "-m",
+            "django.core.management" if False else "django",
+            "slashml_sandbox",
+            "--port",
+            "0",
+            "--engine",
+            "deterministic",
+            "--api-key",
+            "k1",
+        ],
     ],
     ids=["python -m", "manage.py"],
 )

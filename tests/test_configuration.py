@@ -20,7 +20,7 @@ def test_defaults_apply_to_keys_left_out() -> None:
     with override_settings(SLASHML={"API_KEY": "k"}):
         assert slashml_settings.API_URL == "https://api.slashml.com"
         assert slashml_settings.DEFAULT_SERVICE_PROVIDER == "assembly"
-        assert slashml_settings.POLL_BACKOFF_FACTOR == DEFAULTS["POLL_BACKOFF_FACTOR"]
+        assert DEFAULTS["POLL_BACKOFF_FACTOR"] == slashml_settings.POLL_BACKOFF_FACTOR
 
 
 def test_settings_are_reloaded_when_overridden() -> None:
@@ -72,7 +72,13 @@ def test_celery_checks_read_the_celery_configuration() -> None:
     from tests.celery_app import app
 
     conf = app.conf
-    saved = (conf.worker_prefetch_multiplier, conf.task_always_eager, conf.task_annotations, conf.broker_url, conf.broker_transport_options)
+    saved = (
+        conf.worker_prefetch_multiplier,
+        conf.task_always_eager,
+        conf.task_annotations,
+        conf.broker_url,
+        conf.broker_transport_options,
+    )
     try:
         conf.worker_prefetch_multiplier = 4
         conf.task_always_eager = True
@@ -81,7 +87,13 @@ def test_celery_checks_read_the_celery_configuration() -> None:
         conf.broker_transport_options = {"visibility_timeout": 60}
         assert {"slashml.W010", "slashml.W011", "slashml.E012", "slashml.E013"} <= check_ids()
     finally:
-        (conf.worker_prefetch_multiplier, conf.task_always_eager, conf.task_annotations, conf.broker_url, conf.broker_transport_options) = saved
+        (
+            conf.worker_prefetch_multiplier,
+            conf.task_always_eager,
+            conf.task_annotations,
+            conf.broker_url,
+            conf.broker_transport_options,
+        ) = saved
     assert check_ids() == set()
 
 

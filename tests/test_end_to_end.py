@@ -52,7 +52,9 @@ def test_transcribe_completes_through_a_real_worker(slashml, celery_worker, spee
     assert job.metadata == {"ticket": 42}
     completed = [kw["job"].pk for name, kw in signal_log if name == "transcription_completed"]
     assert completed == [job.pk]
-    changes = [(kw["old_status"], kw["new_status"]) for name, kw in signal_log if name == "transcription_status_changed"]
+    changes = [
+        (kw["old_status"], kw["new_status"]) for name, kw in signal_log if name == "transcription_status_changed"
+    ]
     assert changes[0][0] == "PENDING" and changes[-1] == (changes[-1][0], "COMPLETED")
     assert len(changes) == len(set(changes)), "each transition is announced once"
 

@@ -17,7 +17,15 @@ from django_slashml.responses import parse_job
 pytestmark = pytest.mark.services
 
 COMPLETED = parse_job(
-    {"id": "r-1", "status": "COMPLETED", "text": "hi there", "words": [{"text": "hi", "start": 0, "end": 200}, {"text": "there", "start": 250, "end": 600, "confidence": 0.9}]}
+    {
+        "id": "r-1",
+        "status": "COMPLETED",
+        "text": "hi there",
+        "words": [
+            {"text": "hi", "start": 0, "end": 200},
+            {"text": "there", "start": 250, "end": 600, "confidence": 0.9},
+        ],
+    }
 )
 
 
@@ -92,7 +100,9 @@ def test_a_receiver_that_raises_is_logged_and_the_transition_stands(caplog) -> N
     job.refresh_from_db()
     assert job.status == JobStatus.COMPLETED
     assert "receiver bug" in caplog.text
-    assert list(Group.objects.values_list("name", flat=True)) == [f"done {job.pk}"], "the broken receiver's write rolled back"
+    assert list(Group.objects.values_list("name", flat=True)) == [f"done {job.pk}"], (
+        "the broken receiver's write rolled back"
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -39,5 +39,5 @@ def test_spoken_english_shares_most_words_with_its_script(engine, name) -> None:
 def test_a_file_that_is_not_decodable_is_an_engine_error(engine, tmp_path) -> None:
     broken = tmp_path / "broken.mp3"
     broken.write_bytes(b"ID3" + b"\x00" * 200)
-    with pytest.raises(EngineError, match="decode|no audio|no samples"):
+    with pytest.raises(EngineError, match=r"decode|no audio|no samples"):
         engine.transcribe(str(broken), filename="broken.mp3", sha256="")

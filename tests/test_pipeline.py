@@ -35,9 +35,11 @@ def test_an_external_url_is_submitted_without_an_upload(slashml, sandbox, speech
     with speech_path.open("rb") as fileobj:
         from django_slashml.client import SlashMLClient
 
-        url = SlashMLClient(sandbox.url, "sandbox-key").upload(
-            fileobj, filename="speech.wav", content_type="audio/wav", service_provider="assembly"
-        ).url
+        url = (
+            SlashMLClient(sandbox.url, "sandbox-key")
+            .upload(fileobj, filename="speech.wav", content_type="audio/wav", service_provider="assembly")
+            .url
+        )
     before = slashml.stats()["calls"].get("upload", 0)
     job = drive(transcribe(url, service_provider="deepgram"))
     assert job.status == JobStatus.COMPLETED and job.upload is None
@@ -54,7 +56,9 @@ def test_remote_error_ends_the_job_with_the_providers_reason(slashml, speech_pat
 
 
 def test_transient_failures_back_off_then_succeed(slashml, speech_path) -> None:
-    slashml.set_faults(script=[{"endpoint": "submit", "fault": "500", "count": 2}, {"endpoint": "status", "fault": "429"}])
+    slashml.set_faults(
+        script=[{"endpoint": "submit", "fault": "500", "count": 2}, {"endpoint": "status", "fault": "429"}]
+    )
     job = drive(transcribe(speech_path))
     assert job.status == JobStatus.COMPLETED
     assert job.submit_attempts == 3
@@ -178,7 +182,9 @@ def test_missing_audio_in_storage_is_a_clear_error(slashml, speech_path) -> None
 
 
 def test_polls_wait_for_a_share_of_the_audio_duration(settings, slashml, sandbox, speech_path) -> None:
-    settings.SLASHML = sandbox_settings(sandbox, POLL_INITIAL_DELAY=1, POLL_DURATION_FACTOR=10, POLL_MAX_INTERVAL=120, POLL_JITTER=0)
+    settings.SLASHML = sandbox_settings(
+        sandbox, POLL_INITIAL_DELAY=1, POLL_DURATION_FACTOR=10, POLL_MAX_INTERVAL=120, POLL_JITTER=0
+    )
     job = transcribe(speech_path)
     pipeline.advance(job.pk)
     job.refresh_from_db()

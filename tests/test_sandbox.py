@@ -25,15 +25,36 @@ def api(sandbox, sandbox_control) -> Any:
         base = sandbox.url + "/speech-to-text/v1"
         session = requests.Session()
 
-        def upload(self, data: bytes = SPEECH_WAV.read_bytes(), name: str = "speech.wav", provider: str | None = "assembly", **kw: Any) -> requests.Response:
+        def upload(
+            self,
+            data: bytes = SPEECH_WAV.read_bytes(),
+            name: str = "speech.wav",
+            provider: str | None = "assembly",
+            **kw: Any,
+        ) -> requests.Response:
             form = {"service_provider": provider} if provider is not None else {}
-            return self.session.post(f"{self.base}/upload/", headers=AUTH, files={"audio": (name, data, "audio/wav")}, data=form, timeout=5, **kw)
+            return self.session.post(
+                f"{self.base}/upload/",
+                headers=AUTH,
+                files={"audio": (name, data, "audio/wav")},
+                data=form,
+                timeout=5,
+                **kw,
+            )
 
         def submit(self, url: str, provider: str = "assembly", path: str = "/jobs/") -> requests.Response:
-            return self.session.post(f"{self.base}{path}", headers=AUTH, data={"uploaded_audio_url": url, "service_provider": provider}, timeout=5, allow_redirects=False)
+            return self.session.post(
+                f"{self.base}{path}",
+                headers=AUTH,
+                data={"uploaded_audio_url": url, "service_provider": provider},
+                timeout=5,
+                allow_redirects=False,
+            )
 
         def status(self, job_id: str, provider: str = "assembly", timeout: float = 5) -> requests.Response:
-            return self.session.get(f"{self.base}/jobs/{job_id}/", headers=AUTH, params={"service_provider": provider}, timeout=timeout)
+            return self.session.get(
+                f"{self.base}/jobs/{job_id}/", headers=AUTH, params={"service_provider": provider}, timeout=timeout
+            )
 
         def finish(self, job_id: str, provider: str = "assembly") -> dict[str, Any]:
             for _ in range(200):
@@ -60,23 +81,46 @@ def test_the_documented_lifecycle_and_shapes(api) -> None:
     assert submitted["status"] in ("QUEUED", "IN_PROGESS") and submitted["text"] is None
     running = api.status(submitted["id"]).json()
     assert running["status"] in ("QUEUED", "IN_PROGESS")
-    assert set(running) == {"id", "status", "acoustic_model", "language_model", "audio_duration", "audio_url", "confidence", "dual_channel", "text", "words"}
+    assert set(running) == {
+        "id",
+        "status",
+        "acoustic_model",
+        "language_model",
+        "audio_duration",
+        "audio_url",
+        "confidence",
+        "dual_channel",
+        "text",
+        "words",
+    }
     assert running["words"] is None and running["acoustic_model"] == "assembly_default"
     done = api.finish(submitted["id"])
     assert done["status"] == "COMPLETED" and done["text"].split() == SPEECH_SCRIPT
     assert done["audio_duration"] == pytest.approx(5.37, abs=0.01)
     assert 0 < done["confidence"] <= 1
     word = done["words"][1]
-    assert set(word) == {"text", "start", "end", "confidence"} and isinstance(word["start"], int) and word["end"] > word["start"]
+    assert (
+        set(word) == {"text", "start", "end", "confidence"}
+        and isinstance(word["start"], int)
+        and word["end"] > word["start"]
+    )
 
 
 def test_urls_answer_with_and_without_trailing_slash_and_posts_never_redirect(api, sandbox) -> None:
     url = api.upload().json()["uploaded_url"]
     response = api.submit(url, path="/jobs")
     assert response.status_code == 200
-    no_slash = api.session.get(f"{api.base}/jobs/{response.json()['id']}", headers=AUTH, params={"service_provider": "assembly"})
+    no_slash = api.session.get(
+        f"{api.base}/jobs/{response.json()['id']}", headers=AUTH, params={"service_provider": "assembly"}
+    )
     assert no_slash.status_code == 200 and not no_slash.history
-    upload = api.session.post(f"{api.base}/upload", headers=AUTH, files={"audio": ("a.wav", SPEECH_WAV.read_bytes())}, data={"service_provider": "aws"}, allow_redirects=False)
+    upload = api.session.post(
+        f"{api.base}/upload",
+        headers=AUTH,
+        files={"audio": ("a.wav", SPEECH_WAV.read_bytes())},
+        data={"service_provider": "aws"},
+        allow_redirects=False,
+    )
     assert upload.status_code == 200
 
 
@@ -92,7 +136,12 @@ def test_uploads_are_served_back_at_their_url(api) -> None:
 
 def test_a_missing_or_wrong_token_is_a_401_in_the_error_shape(api) -> None:
     for headers in ({}, {"Authorization": "Token nope"}, {"Authorization": "Bearer sandbox-key"}):
-        response = requests.post(f"{api.base}/jobs/", headers=headers, data={"uploaded_audio_url": "https://x/a.wav", "service_provider": "aws"}, timeout=5)
+        response = requests.post(
+            f"{api.base}/jobs/",
+            headers=headers,
+            data={"uploaded_audio_url": "https://x/a.wav", "service_provider": "aws"},
+            timeout=5,
+        )
         assert response.status_code == 401
         assert "API key" in error_message(response)
     assert requests.get(api.base.replace("/speech-to-text/v1", "/_sandbox/stats"), timeout=5).status_code == 401
@@ -117,7 +166,11 @@ def test_bad_uploads_get_a_400_and_the_server_keeps_serving(api, sandbox_control
 def test_an_upload_over_the_size_limit_is_refused() -> None:
     with make_sandbox(max_upload_size=1000) as server:
         response = requests.post(
-            f"{server.url}/speech-to-text/v1/upload/", headers=AUTH, files={"audio": ("a.wav", SPEECH_WAV.read_bytes())}, data={"service_provider": "aws"}, timeout=5
+            f"{server.url}/speech-to-text/v1/upload/",
+            headers=AUTH,
+            files={"audio": ("a.wav", SPEECH_WAV.read_bytes())},
+            data={"service_provider": "aws"},
+            timeout=5,
         )
         assert response.status_code == 400 and "larger than" in error_message(response)
         assert requests.get(f"{server.url}/_sandbox/health", timeout=5).json()["ok"] is True
@@ -126,7 +179,10 @@ def test_an_upload_over_the_size_limit_is_refused() -> None:
 def test_bad_submits_and_status_calls_get_400s(api, sandbox) -> None:
     cases = [
         (api.submit(f"{sandbox.url}/upload/00000000-0000-0000-0000-000000000000"), "Unknown uploaded_audio_url"),
-        (api.session.post(f"{api.base}/jobs/", headers=AUTH, data={"service_provider": "aws"}), "'uploaded_audio_url' is required"),
+        (
+            api.session.post(f"{api.base}/jobs/", headers=AUTH, data={"service_provider": "aws"}),
+            "'uploaded_audio_url' is required",
+        ),
         (api.submit("ftp://example.com/a.wav"), "http(s)"),
         (api.status("no-such-job"), "Unknown job id"),
     ]
@@ -139,11 +195,22 @@ def test_bad_submits_and_status_calls_get_400s(api, sandbox) -> None:
 def test_uploads_are_deleted_after_their_lifetime() -> None:
     with make_sandbox(upload_ttl=0.3, processing_time=0) as server:
         control = SandboxControl(server.url, "sandbox-key")
-        url = requests.post(f"{server.url}/speech-to-text/v1/upload/", headers=AUTH, files={"audio": ("a.wav", SPEECH_WAV.read_bytes())}, data={"service_provider": "aws"}, timeout=5).json()["uploaded_url"]
+        url = requests.post(
+            f"{server.url}/speech-to-text/v1/upload/",
+            headers=AUTH,
+            files={"audio": ("a.wav", SPEECH_WAV.read_bytes())},
+            data={"service_provider": "aws"},
+            timeout=5,
+        ).json()["uploaded_url"]
         assert requests.get(url, timeout=5).status_code == 200
         time.sleep(0.4)
         assert requests.get(url, timeout=5).status_code == 404
-        late = requests.post(f"{server.url}/speech-to-text/v1/jobs/", headers=AUTH, data={"uploaded_audio_url": url, "service_provider": "aws"}, timeout=5)
+        late = requests.post(
+            f"{server.url}/speech-to-text/v1/jobs/",
+            headers=AUTH,
+            data={"uploaded_audio_url": url, "service_provider": "aws"},
+            timeout=5,
+        )
         assert late.status_code == 400 and "expired" in error_message(late)
         assert control.stats()["uploads"] == 0
 
@@ -155,7 +222,9 @@ def test_quirks_switch_on_and_off(api, sandbox_control) -> None:
     assert api.status(job_id).json()["status"] in ("QUEUED", "IN_PROGRESS")
     done = api.finish(job_id)
     assert "text" not in done and done["transcription_data"]["transcription"].split() == SPEECH_SCRIPT
-    response = api.session.post(f"{api.base.replace('/speech-to-text/v1', '')}/_sandbox/quirks", headers=AUTH, json={"upload_url_key": "url"})
+    response = api.session.post(
+        f"{api.base.replace('/speech-to-text/v1', '')}/_sandbox/quirks", headers=AUTH, json={"upload_url_key": "url"}
+    )
     assert response.status_code == 400
 
 
@@ -187,7 +256,12 @@ def test_slow_bodies_outlast_a_read_timeout_after_doing_the_work(api, sandbox_co
     url = api.upload().json()["uploaded_url"]
     sandbox_control.set_faults(slow_body_rate=1.0, slow_body_delay=1.0, endpoints=["submit"])
     with pytest.raises(requests.ConnectionError, match="timed out"):
-        api.session.post(f"{api.base}/jobs/", headers=AUTH, data={"uploaded_audio_url": url, "service_provider": "aws"}, timeout=(2, 0.3))
+        api.session.post(
+            f"{api.base}/jobs/",
+            headers=AUTH,
+            data={"uploaded_audio_url": url, "service_provider": "aws"},
+            timeout=(2, 0.3),
+        )
     time.sleep(1.0)
     assert len(sandbox_control.stats()["jobs"]) == 1, "the job exists although its answer never arrived"
 
@@ -230,11 +304,20 @@ def test_scripted_faults_are_consumed_in_order(api, sandbox_control) -> None:
 
 def test_the_fault_endpoint_validates_and_resets(sandbox, sandbox_control) -> None:
     url = f"{sandbox.url}/_sandbox/faults"
-    for bad in ({"error_rate": 2}, {"latency": -1}, {"nonsense": 1}, {"script": [{"endpoint": "upload", "fault": "no_words"}]}):
+    for bad in (
+        {"error_rate": 2},
+        {"latency": -1},
+        {"nonsense": 1},
+        {"script": [{"endpoint": "upload", "fault": "no_words"}]},
+    ):
         response = requests.post(url, headers=AUTH, json=bad, timeout=5)
         assert response.status_code == 400, bad
     assert sandbox_control.set_faults(error_rate=0.5)["error_rate"] == 0.5
-    assert sandbox_control.replace_faults(latency=0.01) == {**sandbox_control.faults(), "error_rate": 0.0, "latency": 0.01}
+    assert sandbox_control.replace_faults(latency=0.01) == {
+        **sandbox_control.faults(),
+        "error_rate": 0.0,
+        "latency": 0.01,
+    }
     assert requests.delete(url, headers=AUTH, timeout=5).json()["latency"] == 0.0
 
 

@@ -52,7 +52,9 @@ def test_open_files_uploaded_files_and_uploads_are_accepted(slashml, django_user
     temporary = TemporaryUploadedFile("big.wav", "audio/wav", len(data), None)
     temporary.write(data)
     from_temporary = transcribe(temporary)
-    assert temporary.file.closed is False and Path(temporary.temporary_file_path()).exists(), "the caller's file is left alone"
+    assert temporary.file.closed is False and Path(temporary.temporary_file_path()).exists(), (
+        "the caller's file is left alone"
+    )
     again = transcribe(from_open_file.upload)
     assert from_open_file.owner == owner and from_open_file.upload.owner == owner
     assert from_uploaded.upload.content_type == "audio/wav", "magic bytes win over the client's content type"
@@ -101,7 +103,16 @@ def test_a_file_over_the_size_limit_is_refused_before_storing(settings, slashml,
     assert nothing_saved(stored_files)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/a.wav", "http://169.254.169.254/latest", "http://10.0.0.5/a.mp3", "http://[::1]/a.wav", "http://localhost/a.wav"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/a.wav",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.5/a.mp3",
+        "http://[::1]/a.wav",
+        "http://localhost/a.wav",
+    ],
+)
 def test_private_network_urls_are_refused_unless_allowed(settings, slashml, stored_files, url) -> None:
     settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": False}
     with pytest.raises(InvalidAudioError, match="private, loopback or link-local"):
@@ -117,7 +128,9 @@ def test_unknown_provider_lists_the_valid_ones(slashml, speech_path, stored_file
     assert nothing_saved(stored_files)
 
 
-def test_a_missing_api_key_is_a_configuration_error_at_call_time(settings, speech_path, stored_files, monkeypatch) -> None:
+def test_a_missing_api_key_is_a_configuration_error_at_call_time(
+    settings, speech_path, stored_files, monkeypatch
+) -> None:
     monkeypatch.delenv("SLASHML_API_KEY", raising=False)
     settings.SLASHML = {"API_URL": "http://127.0.0.1:9"}
     with pytest.raises(ConfigurationError, match="No SlashML API key"):

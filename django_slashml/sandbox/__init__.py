@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from .engines import ENGINE_NAMES, get_engine
-from .faults import Faults, FaultPlan
+from .faults import FaultPlan, Faults
 from .server import SandboxServer
 from .state import SandboxState
 

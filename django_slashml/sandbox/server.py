@@ -7,22 +7,22 @@ they stream in and written to disk: an upload of any size costs constant memory.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import logging
-import os
 import re
 import socket
 import threading
 import time
-from http import HTTPStatus
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..audio import SNIFF_BYTES, sniff
+from ..audio import sniff
 from ..constants import API_PREFIX, SERVICE_PROVIDERS, RemoteStatus
 from .faults import FaultConfigError
+from .multipart_form import AudioPart, FormError, read_form
 from .state import SandboxJob, SandboxState, StoredUpload
 
 logger = logging.getLogger("django_slashml.sandbox")
@@ -58,7 +58,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     def state(self) -> SandboxState:
         return self.server.state
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _body_chunks(self) -> Iterator[bytes]:
@@ -123,11 +123,20 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 raise BadRequest("The JSON body must be an object.")
             return {str(k): str(v) for k, v in data.items() if v is not None}
         if content_type.startswith("multipart/form-data"):
-            return {k: v for k, v in self._multipart(stream_file=False).items() if isinstance(v, str)}
+            return self._multipart(stream_file=False)[0]
         parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
         return {key: values[-1] for key, values in parsed.items()}
 
-    def _send(self, status: int, payload: Any = None, *, raw: bytes | None = None, content_type: str = "application/json", headers: dict[str, str] | None = None, slow: bool = False) -> None:
+    def _send(
+        self,
+        status: int,
+        payload: Any = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        slow: bool = False,
+    ) -> None:
         body = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -204,10 +213,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return
         except _ClientGone:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         except BadRequest as exc:
             self._drain()
             self._error(exc.status, exc.message)
@@ -246,10 +253,14 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if fault in ("500", "429", "malformed", "truncated"):
             self._drain()
             if fault == "500":
-                self._send(500, raw=b"<html><body><h1>500 Internal Server Error</h1></body></html>", content_type="text/html")
+                self._send(
+                    500, raw=b"<html><body><h1>500 Internal Server Error</h1></body></html>", content_type="text/html"
+                )
             elif fault == "429":
                 retry_after = self.state.faults.faults.retry_after
-                self._send(429, {"error": {"message": "Too many requests."}}, headers={"Retry-After": f"{retry_after:g}"})
+                self._send(
+                    429, {"error": {"message": "Too many requests."}}, headers={"Retry-After": f"{retry_after:g}"}
+                )
             elif fault == "malformed":
                 self._send(200, raw=b"<html>Service temporarily degraded</html>", content_type="text/html")
             else:
@@ -266,84 +277,44 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             raise BadRequest(f"Unknown service_provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}.")
         return value
 
-    def _multipart(self, *, stream_file: bool) -> dict[str, Any]:
-        """Form fields as strings; with ``stream_file``, the ``audio`` part written to disk."""
-        from multipart import ParserError, PushMultipartParser, parse_options_header
+    def _multipart(self, *, stream_file: bool) -> tuple[dict[str, str], AudioPart | None]:
+        """Form fields; with ``stream_file``, also the ``audio`` part, written to disk as it arrives."""
+        from multipart import parse_options_header
 
         _, options = parse_options_header(self.headers.get("Content-Type", ""))
         boundary = options.get("boundary")
         if not boundary:
             raise BadRequest("The multipart body has no boundary.")
-        fields: dict[str, Any] = {}
-        current, buffer, out = None, bytearray(), None
-        digest, size, head = hashlib.sha256(), 0, b""
+        new_upload = self.state.new_upload_path if stream_file else None
         try:
-            with PushMultipartParser(boundary, max_header_count=16) as parser:
-                for chunk in self._body_chunks():
-                    for event in parser.parse(chunk):
-                        if event is None:  # end of a part
-                            if current is not None and current.name != "audio":
-                                fields[current.name] = buffer.decode("utf-8", "replace")
-                            current, buffer = None, bytearray()
-                        elif isinstance(event, (bytes, bytearray)):
-                            if current is not None and current.name == "audio" and stream_file:
-                                if size + len(event) > self.state.max_upload_size:
-                                    self.close_connection = True
-                                    raise BadRequest(
-                                        f"The audio is larger than the sandbox's {self.state.max_upload_size} byte limit."
-                                    )
-                                if len(head) < SNIFF_BYTES:
-                                    head += bytes(event[: SNIFF_BYTES - len(head)])
-                                out.write(event)
-                                digest.update(event)
-                                size += len(event)
-                            elif len(buffer) < 64 * 1024:
-                                buffer += event
-                        else:
-                            current = event
-                            if current.name == "audio" and stream_file:
-                                upload_id, path = self.state.new_upload_path()
-                                out = open(path, "wb")  # noqa: SIM115 - closed below
-                                fields["audio"] = {"id": upload_id, "path": path, "filename": event.filename or "audio", "content_type": event.content_type or "application/octet-stream"}
-                for _ in parser.parse(b""):
-                    pass
-        except ParserError as exc:
-            raise BadRequest(f"The multipart body cannot be parsed: {exc}.") from None
-        except BaseException:
-            if out is not None:
-                out.close()
-                os.unlink(fields["audio"]["path"])
-            raise
-        if out is not None:
-            out.close()
-            fields["audio"].update(size=size, sha256=digest.hexdigest(), head=head)
-        return fields
+            return read_form(self._body_chunks(), boundary, new_upload=new_upload, max_size=self.state.max_upload_size)
+        except FormError as exc:
+            raise BadRequest(str(exc)) from None
 
     def _upload(self, slow: bool) -> None:
         if not self.headers.get("Content-Type", "").startswith("multipart/form-data"):
             raise BadRequest("Send the audio as multipart/form-data with the file in the field 'audio'.")
-        fields = self._multipart(stream_file=True)
-        audio = fields.get("audio")
+        fields, audio = self._multipart(stream_file=True)
         try:
             # Optional here: the vendor's own client (0.1.6) never sends it on upload.
             provider = self._provider(fields["service_provider"]) if "service_provider" in fields else "unspecified"
-            if not audio:
+            if audio is None:
                 raise BadRequest("The file field 'audio' is required.")
-            if audio["size"] == 0:
+            if audio.size == 0:
                 raise BadRequest("The uploaded audio is empty.")
-            if sniff(audio["head"]) is None:
+            if sniff(audio.head) is None:
                 raise BadRequest("The uploaded file is not audio (wav, mp3, ogg, flac, m4a, webm or aiff).")
         except BadRequest:
-            if audio:
-                os.unlink(audio["path"])
+            if audio is not None:
+                audio.discard()
             raise
         upload = StoredUpload(
-            id=audio["id"],
-            path=audio["path"],
-            filename=audio["filename"],
-            content_type=audio["content_type"],
-            size=audio["size"],
-            sha256=audio["sha256"],
+            id=audio.id,
+            path=audio.path,
+            filename=audio.filename,
+            content_type=audio.content_type,
+            size=audio.size,
+            sha256=audio.sha256,
             created_at=time.time(),
         )
         self.state.add_upload(upload)
@@ -491,7 +462,11 @@ def _distort(body: dict[str, Any], fault: str) -> dict[str, Any]:
     elif fault == "no_words":
         body.update(status=RemoteStatus.COMPLETED, text=None, words=None)
     elif fault == "missing_word_fields":
-        body.update(status=RemoteStatus.COMPLETED, text=body.get("text") or "hello", words=[{"text": "hello", "confidence": 0.9}])
+        body.update(
+            status=RemoteStatus.COMPLETED,
+            text=body.get("text") or "hello",
+            words=[{"text": "hello", "confidence": 0.9}],
+        )
     return body
 
 

@@ -7,6 +7,7 @@ is done *and* its configured processing time has passed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -16,7 +17,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,7 +101,11 @@ class SandboxState:
         self._own_dir = storage_dir is None
         self.storage_dir = storage_dir or tempfile.mkdtemp(prefix="slashml-sandbox-")
         os.makedirs(self.storage_dir, exist_ok=True)
-        self.quirks: dict[str, Any] = {"in_progress_spelling": "IN_PROGESS", "upload_url_key": "uploaded_url", "transcription_data": False}
+        self.quirks: dict[str, Any] = {
+            "in_progress_spelling": "IN_PROGESS",
+            "upload_url_key": "uploaded_url",
+            "transcription_data": False,
+        }
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox-job")
         self.uploads: dict[str, StoredUpload] = {}
@@ -129,10 +134,8 @@ class SandboxState:
 
     def _delete_upload(self, upload: StoredUpload) -> None:
         self.uploads.pop(upload.id, None)
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(upload.path)
-        except FileNotFoundError:
-            pass
 
     def expire_uploads(self) -> int:
         now = time.time()

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--dry-run", action="store_true", help="List overdue jobs without sending anything.")
-        parser.add_argument("--limit", type=int, default=None, help="At most this many jobs (default SWEEP_BATCH_SIZE).")
+        parser.add_argument(
+            "--limit", type=int, default=None, help="At most this many jobs (default SWEEP_BATCH_SIZE)."
+        )
 
     def handle(self, *args: Any, dry_run: bool = False, limit: int | None = None, **options: Any) -> None:
         if dry_run:

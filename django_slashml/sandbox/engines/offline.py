@@ -50,9 +50,7 @@ class OfflineEngine:
         try:
             import pocketsphinx  # noqa: F401
         except ImportError:
-            raise EngineError(
-                "the offline engine needs PocketSphinx: pip install 'django-slashml[sandbox]'"
-            ) from None
+            raise EngineError("the offline engine needs PocketSphinx: pip install 'django-slashml[sandbox]'") from None
         self._local = threading.local()
 
     def _decoder(self) -> Any:
