@@ -54,7 +54,6 @@ DEFAULTS: dict[str, Any] = {
     # Celery countdowns longer than this are not sent; the sweeper dispatches the poll
     # when it is due instead (long ETAs sit in worker memory and are redelivered).
     "MAX_COUNTDOWN": 300,
-    "SWEEP_INTERVAL": 60,
     # The sweeper re-dispatches a job once it is overdue by more than this: a
     # message sent for it was lost, or the workers are behind.
     "SWEEP_GRACE": 10,
@@ -90,7 +89,6 @@ _NUMBER_SETTINGS = (
     "TASK_TIME_LIMIT",
     "TASK_SOFT_TIME_LIMIT",
     "MAX_COUNTDOWN",
-    "SWEEP_INTERVAL",
     "SWEEP_GRACE",
     "SWEEP_BATCH_SIZE",
     "STATUS_HTTP_RETRIES",
