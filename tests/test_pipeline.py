@@ -192,3 +192,19 @@ def test_polls_wait_for_a_share_of_the_audio_duration(settings, slashml, sandbox
     assert wait == pytest.approx(53.7, abs=0.5)  # 5.37 s of audio x 10
     make_due(job)
     assert pipeline.advance(job.pk) in ("polled", "completed")
+
+
+def test_the_api_key_is_nowhere_in_a_failed_job_or_the_logs(settings, slashml, sandbox, speech_path, caplog) -> None:
+    import json
+    import logging
+
+    from django.core import serializers
+
+    secret = "sk-live-never-show-me-42"
+    settings.SLASHML = {**sandbox_settings(sandbox), "API_KEY": secret}
+    caplog.set_level(logging.DEBUG)
+    job = drive(transcribe(speech_path))
+    assert job.status == JobStatus.ERROR
+    stored = serializers.serialize("json", [job, job.upload])
+    assert secret not in stored and secret not in json.dumps(job.last_response)
+    assert secret not in caplog.text
