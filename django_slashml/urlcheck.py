@@ -43,7 +43,9 @@ def url_problem(url: str, *, allow_private: bool, resolve: bool = True) -> str |
         try:
             addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, None)})
         except (socket.gaierror, UnicodeError):
-            return f"the host {host!r} cannot be resolved"
+            # Not resolvable from here proves nothing about where SlashML's fetch would land;
+            # refusing would turn a DNS hiccup into a user error.
+            return None
     for address in addresses:
         if _address_is_private(address.split("%")[0]):
             return (

@@ -1,0 +1,81 @@
+"""Filtering the job list by query parameters, with 400s that name the parameter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework.exceptions import ValidationError
+
+from ..constants import SERVICE_PROVIDERS
+from ..models import JobStatus
+
+#: Query parameters the job list understands, for the docs and the schema.
+JOB_FILTERS: dict[str, str] = {
+    "status": "One or more statuses, comma-separated: " + ", ".join(JobStatus.values) + ".",
+    "service_provider": "One or more providers, comma-separated: " + ", ".join(SERVICE_PROVIDERS) + ".",
+    "created_after": "ISO date or datetime; jobs created at or after it.",
+    "created_before": "ISO date or datetime; jobs created before it.",
+    "has_words": "true or false: only jobs with (or without) word timings.",
+    "search": "Text that the transcript, the SlashML id or the audio's file name contains.",
+    "ordering": "created_at, -created_at (default), completed_at, -completed_at, audio_duration, -audio_duration.",
+}
+ORDERINGS = ("created_at", "-created_at", "completed_at", "-completed_at", "audio_duration", "-audio_duration")
+
+
+def _choices(params: Any, name: str, allowed: list[str] | tuple[str, ...]) -> list[str] | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    values = [value.strip() for value in raw.split(",") if value.strip()]
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        raise ValidationError({name: [f"Unknown value(s) {unknown}; use: {', '.join(allowed)}."]})
+    return values
+
+
+def _moment(params: Any, name: str) -> datetime | None:
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        value = parse_datetime(raw)  # a bare date reads as its midnight
+    except ValueError:
+        value = None
+    if value is None:
+        raise ValidationError({name: [f"{raw!r} is not an ISO date (2026-11-23) or datetime (2026-11-23T10:00:00Z)."]})
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+def filter_jobs(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
+    statuses = _choices(params, "status", JobStatus.values)
+    if statuses:
+        queryset = queryset.filter(status__in=statuses)
+    providers = _choices(params, "service_provider", SERVICE_PROVIDERS)
+    if providers:
+        queryset = queryset.filter(service_provider__in=providers)
+    after, before = _moment(params, "created_after"), _moment(params, "created_before")
+    if after is not None:
+        queryset = queryset.filter(created_at__gte=after)
+    if before is not None:
+        queryset = queryset.filter(created_at__lt=before)
+    has_words = params.get("has_words")
+    if has_words:
+        if has_words.lower() not in ("true", "false"):
+            raise ValidationError({"has_words": ["Use true or false."]})
+        with_words = Q(status=JobStatus.COMPLETED) & ~Q(words=[])
+        queryset = queryset.filter(with_words) if has_words.lower() == "true" else queryset.exclude(with_words)
+    search = params.get("search", "").strip()
+    if search:
+        queryset = queryset.filter(
+            Q(text__icontains=search) | Q(remote_id=search) | Q(upload__original_name__icontains=search)
+        )
+    ordering = params.get("ordering")
+    if ordering:
+        if ordering not in ORDERINGS:
+            raise ValidationError({"ordering": [f"Use one of: {', '.join(ORDERINGS)}."]})
+        queryset = queryset.order_by(ordering, "-created_at")
+    return queryset

@@ -1,0 +1,31 @@
+"""OpenAPI annotations through drf-spectacular when it is installed (``django-slashml[api]``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from drf_spectacular.types import OpenApiTypes
+    from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+except ImportError:  # the API works without it; only the schema is less detailed
+
+    def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        return lambda view: view
+
+    OpenApiParameter = OpenApiResponse = OpenApiTypes = None  # type: ignore[assignment,misc]
+
+
+def query_parameters(descriptions: dict[str, str]) -> list[Any]:
+    if OpenApiParameter is None:
+        return []
+    return [
+        OpenApiParameter(name, str, OpenApiParameter.QUERY, description=text) for name, text in descriptions.items()
+    ]
+
+
+def described(text: str, serializer: Any = None) -> Any:
+    return OpenApiResponse(serializer, description=text) if OpenApiResponse is not None else text
+
+
+__all__ = ["OpenApiTypes", "described", "extend_schema", "query_parameters"]

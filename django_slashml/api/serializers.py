@@ -1,0 +1,185 @@
+"""What the REST API reads and writes. Creating goes through ``transcribe()``; nothing else saves."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.exceptions import APIException
+
+from ..constants import SERVICE_PROVIDERS
+from ..exceptions import InvalidAudioError
+from ..intake import transcribe, validate_audio_url
+from ..models import AudioUpload, TranscriptionJob
+from ..uploads import save_upload, validate_audio
+
+METADATA_HINT = 'Send metadata as a JSON object, e.g. {"ticket": 42}.'
+PROVIDER_HELP = "One of: " + ", ".join(SERVICE_PROVIDERS) + ". Defaults to SLASHML['DEFAULT_SERVICE_PROVIDER']."
+
+
+class PayloadTooLarge(APIException):
+    """A file over SLASHML['MAX_UPLOAD_SIZE']: answered with 413.
+
+    Not a ValidationError on purpose: ``is_valid()`` would turn that into a 400.
+    """
+
+    status_code = 413
+    default_detail = "The file is too large."
+    default_code = "payload_too_large"
+
+
+def check_audio_file(value: Any, field: str) -> Any:
+    """Validate an uploaded file before anything is stored; 413 for size, 400 otherwise."""
+    try:
+        validate_audio(value, name=getattr(value, "name", field) or field)
+    except InvalidAudioError as exc:
+        error_class = PayloadTooLarge if "MAX_UPLOAD_SIZE" in str(exc) else serializers.ValidationError
+        raise error_class({field: [str(exc)]}) from None
+    return value
+
+
+class AudioUploadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AudioUpload
+        fields = ("id", "original_name", "content_type", "size", "sha256", "duration", "created_at")
+        read_only_fields = fields
+
+
+class AudioUploadCreateSerializer(serializers.Serializer):
+    audio = serializers.FileField(help_text="The audio file (wav, mp3, ogg, flac, m4a, webm, aiff).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        check_audio_file(attrs["audio"], "audio")
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> AudioUpload:
+        audio = validated_data["audio"]
+        return save_upload(audio, name=audio.name, owner=self.context["request"].user)
+
+    def to_representation(self, instance: AudioUpload) -> dict[str, Any]:
+        return AudioUploadSerializer(instance).data
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A job as listed: everything but the word timings."""
+
+    upload = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TranscriptionJob
+        fields = (
+            "id",
+            "status",
+            "service_provider",
+            "upload",
+            "audio_url",
+            "text",
+            "confidence",
+            "audio_duration",
+            "error_message",
+            "owner",
+            "metadata",
+            "created_at",
+            "submitted_at",
+            "completed_at",
+        )
+        read_only_fields = fields
+
+    def get_owner(self, job: TranscriptionJob) -> str | None:
+        return job.owner.get_username() if job.owner_id and job.owner else None
+
+
+class JobDetailSerializer(JobSerializer):
+    """A job with its words; ``?words=false`` or ``?fields=a,b`` trim the answer."""
+
+    words = serializers.JSONField(read_only=True, help_text="[{text, start, end, confidence}], start/end in ms.")
+
+    class Meta(JobSerializer.Meta):
+        fields = (*JobSerializer.Meta.fields, "words")
+        read_only_fields = fields
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is None:
+            return
+        wanted = request.query_params.get("fields")
+        if wanted:
+            keep = {name.strip() for name in wanted.split(",") if name.strip()}
+            unknown = sorted(keep - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {"fields": [f"Unknown field(s) {unknown}; choose from {sorted(self.fields)}."]}
+                )
+            for name in set(self.fields) - keep - {"id"}:
+                self.fields.pop(name)
+        if request.query_params.get("words", "").lower() in ("false", "0", "no"):
+            self.fields.pop("words", None)
+
+
+class JobCreateSerializer(serializers.Serializer):
+    """Exactly one of ``audio`` (a file), ``audio_url`` or ``upload`` (an upload's id)."""
+
+    audio = serializers.FileField(required=False, help_text="An audio file to upload and transcribe.")
+    audio_url = serializers.CharField(required=False, max_length=1000, help_text="An http(s) URL SlashML can fetch.")
+    upload = serializers.UUIDField(required=False, help_text="The id of one of your audio uploads.")
+    service_provider = serializers.CharField(required=False, help_text=PROVIDER_HELP)
+    metadata = serializers.JSONField(
+        required=False,
+        help_text="Any JSON object, kept with the job.",
+        error_messages={"invalid": METADATA_HINT.replace("{", "{{").replace("}", "}}")},  # DRF formats it
+    )
+
+    def validate_service_provider(self, value: str) -> str:
+        if value not in SERVICE_PROVIDERS:
+            raise serializers.ValidationError(
+                f"Unknown service provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
+            )
+        return value
+
+    def validate_metadata(self, value: Any) -> dict[str, Any]:
+        if isinstance(value, str):  # multipart forms send it as text
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise serializers.ValidationError(METADATA_HINT) from None
+        if not isinstance(value, dict):
+            raise serializers.ValidationError(METADATA_HINT)
+        return value
+
+    def validate_audio_url(self, value: str) -> str:
+        try:
+            return validate_audio_url(value)
+        except InvalidAudioError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_upload(self, value: Any) -> AudioUpload:
+        upload = AudioUpload.objects.filter(pk=value, owner=self.context["request"].user).first()
+        if upload is None:
+            raise serializers.ValidationError(f"You have no audio upload {value}; upload one at uploads/ first.")
+        return upload
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("audio", "audio_url", "upload") if attrs.get(name)]
+        if len(given) != 1:
+            shown = " and ".join(given) if given else "none of them"
+            raise serializers.ValidationError(
+                {"non_field_errors": [f"Send exactly one of 'audio' (a file), 'audio_url' or 'upload'; got {shown}."]}
+            )
+        if "audio" in given:
+            check_audio_file(attrs["audio"], "audio")
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> TranscriptionJob:
+        source = validated_data.get("audio") or validated_data.get("audio_url") or validated_data.get("upload")
+        return transcribe(
+            source,
+            service_provider=validated_data.get("service_provider"),
+            owner=self.context["request"].user,
+            metadata=validated_data.get("metadata"),
+        )
+
+    def to_representation(self, instance: TranscriptionJob) -> dict[str, Any]:
+        return JobDetailSerializer(instance, context=self.context).data

@@ -1,0 +1,12 @@
+from rest_framework.routers import SimpleRouter
+
+from .views import AudioUploadViewSet, JobViewSet
+
+router = SimpleRouter()
+# Answer with and without the trailing slash (jobs/{id}/transcript.srt reads better without);
+# DRF's constructor only takes a bool, so the pattern is set afterwards.
+router.trailing_slash = "/?"
+router.register("jobs", JobViewSet, basename="job")
+router.register("uploads", AudioUploadViewSet, basename="upload")
+
+urlpatterns = router.urls

@@ -1,0 +1,141 @@
+"""REST endpoints for uploads and transcription jobs.
+
+Views never change a job's status themselves: retry and cancel go through
+:mod:`django_slashml.lifecycle`, creation through :func:`django_slashml.transcribe`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from .. import exports, lifecycle
+from ..exceptions import InvalidTransitionError
+from ..models import AudioUpload, JobStatus, TranscriptionJob
+from .filters import JOB_FILTERS, filter_jobs
+from .permissions import OwnerOrStaffWithPermission, visible_to
+from .schema import described, extend_schema, query_parameters
+from .serializers import (
+    AudioUploadCreateSerializer,
+    AudioUploadSerializer,
+    JobCreateSerializer,
+    JobDetailSerializer,
+    JobSerializer,
+)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class OwnedRowsViewSet(viewsets.GenericViewSet):
+    """Authenticated users, their own rows; DRF's default permission classes still apply."""
+
+    pagination_class = Pagination
+    lookup_value_regex = "[^/]+"
+
+    def get_permissions(self) -> list[Any]:
+        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
+        return [IsAuthenticated(), *configured, OwnerOrStaffWithPermission()]
+
+    def get_object(self) -> Any:
+        value = self.kwargs[self.lookup_field]
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            raise ValidationError({"id": [f"{value!r} is not a valid id; ids are UUIDs."]}) from None
+        return super().get_object()
+
+
+class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
+    """Audio files, validated and stored before any job uses them."""
+
+    parser_classes = (MultiPartParser, FormParser)
+
+    def get_queryset(self) -> Any:
+        return visible_to(self.request.user, AudioUpload.objects.all()).order_by("-created_at")
+
+    def get_serializer_class(self) -> Any:
+        return AudioUploadCreateSerializer if self.action == "create" else AudioUploadSerializer
+
+
+@extend_schema(
+    parameters=query_parameters(
+        {"words": "false leaves out the word timings.", "fields": "Comma-separated fields to return."}
+    )
+)
+class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
+    """Transcription jobs: start one, follow it, read or download its transcript."""
+
+    parser_classes = (JSONParser, MultiPartParser, FormParser)
+
+    def get_queryset(self) -> Any:
+        jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner"))
+        if self.action == "list":
+            jobs = filter_jobs(jobs.defer("words", "last_response"), self.request.query_params)
+        return jobs
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "create":
+            return JobCreateSerializer
+        return JobSerializer if self.action == "list" else JobDetailSerializer
+
+    @extend_schema(parameters=query_parameters(JOB_FILTERS))
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=JobCreateSerializer, responses={201: JobDetailSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    def _transition(self, change: Any) -> Response:
+        job = self.get_object()
+        try:
+            change(job)
+        except InvalidTransitionError as exc:
+            raise Conflict(str(exc)) from None
+        return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job is still active.")})
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str | None = None) -> Response:
+        """Run a finished, failed or cancelled job again."""
+        return self._transition(lifecycle.retry)
+
+    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job has already ended.")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Stop following an active job (SlashML itself has no cancel call)."""
+        return self._transition(lifecycle.cancel)
+
+    @extend_schema(
+        responses={(200, "text/plain"): str, 409: described("The job has no transcript yet.")},
+        parameters=query_parameters({}),
+    )
+    @action(detail=True, methods=["get"], url_path=r"transcript\.(?P<fmt>txt|srt|vtt|json)", url_name="transcript")
+    def transcript(self, request: Request, pk: str | None = None, fmt: str = "txt") -> HttpResponse:
+        """The transcript as plain text, SRT or WebVTT subtitles, or JSON with word timings."""
+        job = self.get_object()
+        if job.status != JobStatus.COMPLETED:
+            raise Conflict(f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs.")
+        response = HttpResponse(exports.render(job, fmt), content_type=exports.FORMATS[fmt])
+        response["Content-Disposition"] = f'attachment; filename="transcript-{job.pk}.{fmt}"'
+        return response

@@ -1,0 +1,7 @@
+"""``path("api/slashml/", include("django_slashml.urls"))``: the REST API, namespace ``slashml``."""
+
+from .api.urls import urlpatterns
+
+app_name = "slashml"
+
+__all__ = ["app_name", "urlpatterns"]
