@@ -19,7 +19,8 @@ _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    for check_id, message, hint in problems():
+    found = problems()
+    for check_id, message, hint in found:
         kind = Warning if ".W" in check_id else Error
         messages.append(kind(message, hint=hint, id=check_id))
     if slashml_settings.STORAGE and slashml_settings.STORAGE not in getattr(settings, "STORAGES", {}):
@@ -31,7 +32,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             )
         )
     s = slashml_settings
-    numbers_ok = not any(check_id == "slashml.E004" for check_id, _, _ in problems())
+    numbers_ok = not any(check_id == "slashml.E004" for check_id, _, _ in found)
     if numbers_ok and not (s.TASK_SOFT_TIME_LIMIT < s.TASK_TIME_LIMIT < s.LEASE_SECONDS):
         messages.append(
             Error(

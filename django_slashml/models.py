@@ -168,10 +168,3 @@ class TranscriptionJob(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
-
-    @property
-    def source_url(self) -> str:
-        """What SlashML is asked to fetch: our upload's URL or the caller's."""
-        if self.upload_id and self.upload and self.upload.remote_url:
-            return self.upload.remote_url
-        return self.audio_url

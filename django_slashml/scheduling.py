@@ -23,7 +23,9 @@ def first_poll_delay(audio_duration: float | None) -> float:
     """Seconds from submit to the first status call."""
     s = slashml_settings
     expected = (audio_duration or 0.0) * float(s.POLL_DURATION_FACTOR)
-    return min(max(float(s.POLL_INITIAL_DELAY), expected), max(float(s.POLL_MAX_INTERVAL), float(s.POLL_INITIAL_DELAY)))
+    # The cap bounds the duration-based wait, never the configured minimum.
+    cap = max(float(s.POLL_MAX_INTERVAL), float(s.POLL_INITIAL_DELAY))
+    return min(max(float(s.POLL_INITIAL_DELAY), expected), cap)
 
 
 def later_poll_delay(polls_made: int) -> float:

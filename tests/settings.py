@@ -8,6 +8,8 @@ in-memory transport. ``SLASHML_TEST_TIER=services``: PostgreSQL and Redis on
 from __future__ import annotations
 
 import os
+
+import django
 import tempfile
 
 TIER = os.environ.get("SLASHML_TEST_TIER", "default")
@@ -60,6 +62,12 @@ TEMPLATES = [
     }
 ]
 
+# Workers write from other threads: take the write lock when a transaction starts, or a
+# reader that later writes fails with "database is locked" instead of waiting (Django >= 5.1).
+SQLITE_OPTIONS: dict[str, object] = {"timeout": 30}
+if django.VERSION >= (5, 1):
+    SQLITE_OPTIONS["transaction_mode"] = "IMMEDIATE"
+
 if TIER == "services":
     DATABASES = {
         "default": {
@@ -78,7 +86,7 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.path.join(BASE, "db.sqlite3"),
             "TEST": {"NAME": os.path.join(BASE, "test.sqlite3")},
-            "OPTIONS": {"timeout": 30},
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
     CELERY_BROKER_URL = "memory://"
