@@ -36,8 +36,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The whole pipeline on this machine: sandbox, worker, beat, web server, a first transcript.
+demo: $(STAMP)
+	@cd example_project && ../$(BIN)/python demo.py
+
 sandbox: $(STAMP)
 	$(BIN)/python -m django_slashml.sandbox --engine offline
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache example_project/.state

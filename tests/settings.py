@@ -8,9 +8,9 @@ in-memory transport. ``SLASHML_TEST_TIER=services``: PostgreSQL and Redis on
 from __future__ import annotations
 
 import os
+import tempfile
 
 import django
-import tempfile
 
 TIER = os.environ.get("SLASHML_TEST_TIER", "default")
 BASE = tempfile.mkdtemp(prefix="slashml-tests-")

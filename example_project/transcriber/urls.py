@@ -1,0 +1,6 @@
+from django.urls import path
+
+from .views import index
+
+app_name = "transcriber"
+urlpatterns = [path("", index, name="index")]

@@ -1,0 +1,128 @@
+"""`make demo` and the example project's page, driven in headless Chromium.
+
+Runs the real ``example_project/demo.py`` (sandbox with the offline engine, Celery worker and
+beat, development server) on free ports in a temporary folder, then signs in, uploads the
+sample on the page, waits for COMPLETED, checks the transcript and that clicking a word
+seeks the audio. Needs Debian's ``chromium``; without it the test is skipped with the reason,
+except under CI=true, where it is required.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "example_project"
+SAMPLE = EXAMPLE / "samples" / "welcome.wav"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+pytestmark = pytest.mark.slow
+
+
+def require_chromium() -> str:
+    if CHROMIUM:
+        return CHROMIUM
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("Chromium is required in CI: .ci/run installs Debian's chromium package.")
+    pytest.skip("Browser test skipped: no chromium on PATH (apt-get install chromium; CI installs it).")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    require_chromium()
+    state = tmp_path_factory.mktemp("demo-state")
+    web, sandbox = free_port(), free_port()
+    env = {**os.environ, "EXAMPLE_STATE_DIR": str(state), "DEMO_PORT": str(web), "SANDBOX_PORT": str(sandbox)}
+    for name in ("DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL", "DATABASE_URL", "SLASHML_API_URL", "SLASHML_API_KEY"):
+        env.pop(name, None)
+    log = (state / "demo.out").open("w")
+    process = subprocess.Popen([sys.executable, "demo.py"], cwd=EXAMPLE, env=env, stdout=log, stderr=subprocess.STDOUT)
+    output = state / "demo.out"
+    deadline = time.monotonic() + 240
+    while "Press Ctrl-C to stop." not in output.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"make demo did not come up:\n{output.read_text()}")
+        time.sleep(0.5)
+    yield {"url": f"http://127.0.0.1:{web}", "output": output.read_text(), "state": str(state)}
+    process.send_signal(signal.SIGINT)
+    try:
+        assert process.wait(timeout=30) == 0, output.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        log.close()
+    final = output.read_text()
+    for name in ("web", "beat", "worker", "sandbox"):
+        assert f"stopped {name}" in final
+
+
+def test_demo_prints_the_transcript_with_timings_and_the_admin_url(demo: dict[str, str]) -> None:
+    output = demo["output"]
+    assert "username demo, password demo-password" in output
+    transcript = output.split("Transcript:", 1)[1].splitlines()[1]
+    script = (SAMPLE.with_suffix(".txt")).read_text().split()
+    assert sum(word in transcript.split() for word in script) / len(script) >= 0.8, transcript
+    assert re.search(r"\d+\.\d\ds -\s+\d+\.\d\ds  hello", output)
+    assert re.search(r"/admin/django_slashml/transcriptionjob/[0-9a-f-]{36}/change/", output)
+
+
+def test_the_page_uploads_follows_the_job_and_plays_along(demo: dict[str, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(demo["url"] + "/")
+            page.fill("#id_username", "demo")
+            page.fill("#id_password", "demo-password")
+            page.click("input[type=submit]")
+            page.wait_for_url(demo["url"] + "/")
+            page.set_input_files("#audio-file", str(SAMPLE))
+            page.select_option("#provider", "whisper")
+            page.click("#submit")
+            page.wait_for_selector("#status[data-status=COMPLETED]", timeout=90_000)
+            states = page.locator("#states li").all_inner_texts()
+            assert states[-1] == "COMPLETED" and states[0] in ("PENDING", "QUEUED", "IN_PROGRESS")
+            words = page.locator("#transcript span").all_inner_texts()
+            assert "welcome" in words and "computer" in words
+            word = page.locator("#transcript span", has_text="computer").first
+            start = int(word.get_attribute("data-start")) / 1000
+            page.wait_for_function("document.getElementById('player').readyState >= 1")
+            word.click()
+            page.wait_for_function(f"Math.abs(document.getElementById('player').currentTime - {start}) < 0.3")
+            assert page.locator("#dl-srt").get_attribute("href").endswith("/transcript.srt")
+            # SLASHML_UPDATE_SCREENSHOTS=1 refreshes the README's picture; otherwise it goes to a temp folder.
+            folder = ROOT / "docs" if os.environ.get("SLASHML_UPDATE_SCREENSHOTS") == "1" else Path(demo["state"])
+            page.screenshot(path=str(folder / "example-page.png"), full_page=True)
+        finally:
+            browser.close()
