@@ -38,6 +38,12 @@ class JobStatus(models.TextChoices):
     CANCELLED = "CANCELLED", _("Cancelled")
 
 
+class ReviewState(models.TextChoices):
+    UNREVIEWED = "unreviewed", _("Unreviewed")
+    APPROVED = "approved", _("Approved")
+    NEEDS_CORRECTION = "needs_correction", _("Needs correction")
+
+
 #: Statuses in which the pipeline still has work to do.
 ACTIVE_STATUSES: tuple[str, ...] = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.IN_PROGRESS)
 #: Statuses a job never leaves on its own.
@@ -108,6 +114,7 @@ class TranscriptionJob(models.Model):
     """One request to transcribe one piece of audio with one provider."""
 
     Status = JobStatus
+    Review = ReviewState
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     upload = models.ForeignKey(AudioUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
@@ -129,6 +136,19 @@ class TranscriptionJob(models.Model):
         related_name="slashml_jobs",
     )
     metadata = models.JSONField(default=dict, blank=True)
+
+    # Human review. ``text`` and ``words`` stay as SlashML returned them; a reviewer's
+    # correction lives beside them, and exports prefer it.
+    review_state = models.CharField(max_length=20, choices=ReviewState.choices, default=ReviewState.UNREVIEWED)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="slashml_reviewed_jobs",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    corrected_text = models.TextField(blank=True, help_text=_("A reviewer's correction; the original stays in text."))
 
     # Pipeline bookkeeping.
     poll_count = models.PositiveIntegerField(default=0)
@@ -168,3 +188,8 @@ class TranscriptionJob(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def transcript_text(self) -> str:
+        """The transcript to show and export: the reviewer's correction where there is one."""
+        return self.corrected_text or self.text
