@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     # The sweeper re-dispatches a job once it is overdue by more than this: a
     # message sent for it was lost, or the workers are behind.
     "SWEEP_GRACE": 10,
+    # How often the sweep runs (the beat schedule or cron you set up). The admin
+    # dashboard calls a job stuck once it is overdue by more than SWEEP_GRACE + this.
+    "SWEEP_INTERVAL": 60,
     "SWEEP_BATCH_SIZE": 500,
     "TASK_QUEUE": None,
     # Uploads: largest accepted file, where audio is kept, and when SlashML's copy
@@ -69,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     # Audio URLs pointing at loopback, private or link-local addresses are refused
     # unless this is True (a server-side request forgery guard).
     "ALLOW_PRIVATE_URLS": False,
+    # The admin's transcript viewer marks words recognised with less confidence than this.
+    "REVIEW_LOW_CONFIDENCE": 0.6,
 }
 
 _NUMBER_SETTINGS = (
@@ -90,6 +95,8 @@ _NUMBER_SETTINGS = (
     "TASK_SOFT_TIME_LIMIT",
     "MAX_COUNTDOWN",
     "SWEEP_GRACE",
+    "SWEEP_INTERVAL",
+    "REVIEW_LOW_CONFIDENCE",
     "SWEEP_BATCH_SIZE",
     "STATUS_HTTP_RETRIES",
     "MAX_UPLOAD_SIZE",

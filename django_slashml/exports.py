@@ -2,7 +2,8 @@
 
 Cues follow common subtitle practice: at most ``max_line_chars`` per line and
 ``max_lines`` per cue, no cue longer than ``max_cue_ms``, and a new cue at a pause of
-``pause_ms`` or after a sentence ends. Shared by the REST API and the admin.
+``pause_ms`` or after a sentence ends. Shared by the REST API and the admin; both export
+the reviewed transcript (a reviewer's correction where there is one) unless asked for the original.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .corrections import reviewed_words
 
 SENTENCE_END = (".", "?", "!", "…")
 
@@ -126,29 +129,42 @@ def to_text(text: str) -> str:
     return text.strip() + "\n" if text.strip() else ""
 
 
-def to_json(job: Any) -> str:
+def to_json(job: Any, *, original: bool = False) -> str:
+    corrected = bool(job.corrected_text) and not original
     return json.dumps(
         {
             "id": str(job.id),
             "service_provider": job.service_provider,
-            "text": job.text,
+            "text": job.text if original else job.transcript_text,
+            "original_text": job.text,
+            "corrected": corrected,
+            "review_state": job.review_state,
             "confidence": job.confidence,
             "audio_duration": job.audio_duration,
-            "words": job.words,
+            "words": reviewed_words(job) if corrected else job.words,
         },
         ensure_ascii=False,
         indent=2,
     )
 
 
-def render(job: Any, fmt: str) -> str:
-    """The job's transcript in ``fmt`` (one of :data:`FORMATS`)."""
+#: Which transcript an export holds: the reviewed one (a correction where there is
+#: one) or what SlashML returned.
+VERSIONS = ("reviewed", "original")
+
+
+def render(job: Any, fmt: str, *, version: str = "reviewed") -> str:
+    """The job's transcript in ``fmt`` (one of :data:`FORMATS`), reviewed or original."""
+    if version not in VERSIONS:
+        raise ValueError(f"Unknown transcript version {version!r}; use one of: {', '.join(VERSIONS)}.")
+    original = version == "original"
+    text = job.text if original else job.transcript_text
     if fmt == "txt":
-        return to_text(job.text)
-    if fmt == "srt":
-        return to_srt(job.words or [], text=job.text, duration=job.audio_duration)
-    if fmt == "vtt":
-        return to_vtt(job.words or [], text=job.text, duration=job.audio_duration)
+        return to_text(text)
+    if fmt in ("srt", "vtt"):
+        words = (job.words or []) if original else reviewed_words(job)
+        subtitles = to_srt if fmt == "srt" else to_vtt
+        return subtitles(words, text=text, duration=job.audio_duration)
     if fmt == "json":
-        return to_json(job)
+        return to_json(job, original=original)
     raise ValueError(f"Unknown transcript format {fmt!r}; use one of: {', '.join(FORMATS)}.")

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from . import signals
 from .exceptions import InvalidTransitionError
-from .models import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, TranscriptionJob
+from .models import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, ReviewState, TranscriptionJob
 from .responses import RemoteJob
 
 logger = logging.getLogger("django_slashml.lifecycle")
@@ -185,7 +185,10 @@ def cancel(job: TranscriptionJob) -> None:
 
 
 def retry(job: TranscriptionJob) -> None:
-    """Start a finished, failed or cancelled job again from the beginning."""
+    """Start a finished, failed or cancelled job again from the beginning.
+
+    The job's review (state, reviewer, correction) is cleared with its transcript.
+    """
     from .conf import slashml_settings
     from .dispatch import dispatch_on_commit
 
@@ -202,6 +205,11 @@ def retry(job: TranscriptionJob) -> None:
             completed_at=None,
             poll_count=0,
             consecutive_failures=0,
+            # A review belongs to the transcript it read; the new one is unreviewed.
+            review_state=ReviewState.UNREVIEWED,
+            reviewed_by=None,
+            reviewed_at=None,
+            corrected_text="",
             next_poll_at=now,
             deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
             **_LEASE_CLEARED,

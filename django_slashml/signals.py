@@ -9,6 +9,9 @@ once per committed transition, inside the transaction that makes the transition:
     the job reached ``COMPLETED``; ``job.text`` and ``job.words`` are filled.
 ``transcription_failed``
     the job reached ``ERROR``; also ``error=`` (the message stored on the job).
+``transcription_reviewed``
+    a reviewer approved a transcript, asked for a correction or corrected it; also
+    ``reviewer=`` (the user) and ``review_state=``.
 
 What a receiver writes to the database commits or rolls back with the
 transition. A receiver that raises is logged and its own writes are rolled back
@@ -66,3 +69,4 @@ class TransitionSignal(Signal):
 transcription_status_changed = TransitionSignal("transcription_status_changed")
 transcription_completed = TransitionSignal("transcription_completed")
 transcription_failed = TransitionSignal("transcription_failed")
+transcription_reviewed = TransitionSignal("transcription_reviewed")

@@ -81,7 +81,12 @@ def signal_log() -> Iterator[list[tuple[str, dict[str, Any]]]]:
 
     log: list[tuple[str, dict[str, Any]]] = []
     receivers = {}
-    for name in ("transcription_status_changed", "transcription_completed", "transcription_failed"):
+    for name in (
+        "transcription_status_changed",
+        "transcription_completed",
+        "transcription_failed",
+        "transcription_reviewed",
+    ):
         signal = getattr(signals, name)
 
         def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
     "django_slashml",
@@ -112,3 +113,5 @@ LOGGING = {
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "loggers": {"django_slashml": {"level": "DEBUG", "handlers": ["null"], "propagate": True}},
 }
+
+STATIC_URL = "/static/"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,31 +21,13 @@ from pathlib import Path
 
 import pytest
 
+from .browser import CHROMIUM_FLAGS, require_chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_project"
 SAMPLE = EXAMPLE / "samples" / "welcome.wav"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 pytestmark = pytest.mark.slow
-
-
-def require_chromium() -> str:
-    if CHROMIUM:
-        return CHROMIUM
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail("Chromium is required in CI: .ci/run installs Debian's chromium package.")
-    pytest.skip("Browser test skipped: no chromium on PATH (apt-get install chromium; CI installs it).")
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from ..constants import SERVICE_PROVIDERS
-from ..models import JobStatus
+from ..models import JobStatus, ReviewState
 
 #: Query parameters the job list understands, for the docs and the schema.
 JOB_FILTERS: dict[str, str] = {
@@ -19,8 +19,9 @@ JOB_FILTERS: dict[str, str] = {
     "service_provider": "One or more providers, comma-separated: " + ", ".join(SERVICE_PROVIDERS) + ".",
     "created_after": "ISO date or datetime; jobs created at or after it.",
     "created_before": "ISO date or datetime; jobs created before it.",
+    "review_state": "One or more review states, comma-separated: " + ", ".join(ReviewState.values) + ".",
     "has_words": "true or false: only jobs with (or without) word timings.",
-    "search": "Text that the transcript, the SlashML id or the audio's file name contains.",
+    "search": "Text that the transcript (original or corrected), the SlashML id or the audio's file name contains.",
     "ordering": "created_at, -created_at (default), completed_at, -completed_at, audio_duration, -audio_duration.",
 }
 ORDERINGS = ("created_at", "-created_at", "completed_at", "-completed_at", "audio_duration", "-audio_duration")
@@ -57,6 +58,9 @@ def filter_jobs(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
     providers = _choices(params, "service_provider", SERVICE_PROVIDERS)
     if providers:
         queryset = queryset.filter(service_provider__in=providers)
+    review_states = _choices(params, "review_state", ReviewState.values)
+    if review_states:
+        queryset = queryset.filter(review_state__in=review_states)
     after, before = _moment(params, "created_after"), _moment(params, "created_before")
     if after is not None:
         queryset = queryset.filter(created_at__gte=after)
@@ -71,7 +75,10 @@ def filter_jobs(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
     search = params.get("search", "").strip()
     if search:
         queryset = queryset.filter(
-            Q(text__icontains=search) | Q(remote_id=search) | Q(upload__original_name__icontains=search)
+            Q(text__icontains=search)
+            | Q(corrected_text__icontains=search)
+            | Q(remote_id=search)
+            | Q(upload__original_name__icontains=search)
         )
     ordering = params.get("ordering")
     if ordering:

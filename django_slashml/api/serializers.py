@@ -66,6 +66,10 @@ class JobSerializer(serializers.ModelSerializer):
 
     upload = serializers.PrimaryKeyRelatedField(read_only=True)
     owner = serializers.SerializerMethodField()
+    text = serializers.CharField(
+        source="transcript_text", read_only=True, help_text="The transcript; a reviewer's correction if any."
+    )
+    original_text = serializers.CharField(source="text", read_only=True, help_text="What SlashML returned.")
 
     class Meta:
         model = TranscriptionJob
@@ -76,6 +80,9 @@ class JobSerializer(serializers.ModelSerializer):
             "upload",
             "audio_url",
             "text",
+            "original_text",
+            "review_state",
+            "reviewed_at",
             "confidence",
             "audio_duration",
             "error_message",

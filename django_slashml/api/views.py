@@ -128,14 +128,19 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
 
     @extend_schema(
         responses={(200, "text/plain"): str, 409: described("The job has no transcript yet.")},
-        parameters=query_parameters({}),
+        parameters=query_parameters(
+            {"version": "reviewed (default: a reviewer's correction where there is one) or original."}
+        ),
     )
     @action(detail=True, methods=["get"], url_path=r"transcript\.(?P<fmt>txt|srt|vtt|json)", url_name="transcript")
     def transcript(self, request: Request, pk: str | None = None, fmt: str = "txt") -> HttpResponse:
         """The transcript as plain text, SRT or WebVTT subtitles, or JSON with word timings."""
         job = self.get_object()
+        version = request.query_params.get("version", "reviewed")
+        if version not in exports.VERSIONS:
+            raise ValidationError({"version": [f"Use one of: {', '.join(exports.VERSIONS)}."]})
         if job.status != JobStatus.COMPLETED:
             raise Conflict(f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs.")
-        response = HttpResponse(exports.render(job, fmt), content_type=exports.FORMATS[fmt])
+        response = HttpResponse(exports.render(job, fmt, version=version), content_type=exports.FORMATS[fmt])
         response["Content-Disposition"] = f'attachment; filename="transcript-{job.pk}.{fmt}"'
         return response

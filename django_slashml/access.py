@@ -1,0 +1,34 @@
+"""Who may see and act on which jobs and uploads: one rule for the API and the admin.
+
+Owners see and act on their own rows. Anyone else needs staff status and the model's
+``view`` permission to see a row, ``change`` to act on it (retry, cancel, review).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+
+
+def permission_name(model: type[Model], action: str) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def sees_everything(user: Any, model: type[Model]) -> bool:
+    return bool(user.is_staff and user.has_perm(permission_name(model, "view")))
+
+
+def visible_to(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    if sees_everything(user, queryset.model):
+        return queryset
+    return queryset.filter(owner=user)
+
+
+def may(user: Any, action: str, obj: Model) -> bool:
+    """Whether ``user`` may ``view`` or ``change`` ``obj``."""
+    if not user.is_authenticated:
+        return False
+    if getattr(obj, "owner_id", None) == user.pk:
+        return True
+    return bool(user.is_staff and user.has_perm(permission_name(type(obj), action)))

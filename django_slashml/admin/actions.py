@@ -1,0 +1,114 @@
+"""Changelist actions. Each goes through :mod:`django_slashml.lifecycle` (or ``review``)
+and tells the user, job by job, what happened."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .. import exports, lifecycle, review
+from ..exceptions import InvalidTransitionError
+from ..models import JobStatus, ReviewState, TranscriptionJob
+
+#: Per-job lines shown in one message before the rest are summed up.
+LISTED = 20
+EXPORT_FORMATS = ("srt", "vtt", "txt")
+
+
+def _listing(jobs: list[str]) -> str:
+    shown = ", ".join(jobs[:LISTED])
+    return shown + (f" and {len(jobs) - LISTED} more" if len(jobs) > LISTED else "")
+
+
+def _each(
+    request: HttpRequest,
+    queryset: QuerySet[TranscriptionJob],
+    change: Callable[[TranscriptionJob], None],
+    done: str,
+) -> None:
+    succeeded: list[str] = []
+    refused: list[str] = []
+    for job in queryset.defer("words", "last_response").order_by("created_at"):
+        try:
+            change(job)
+        except InvalidTransitionError as exc:
+            refused.append(str(exc))
+        else:
+            succeeded.append(str(job.pk))
+    if succeeded:
+        count = len(succeeded)
+        messages.success(request, f"{done}: {count} {ngettext('job', 'jobs', count)} ({_listing(succeeded)}).")
+    for reason in refused[:LISTED]:
+        messages.warning(request, reason)
+    if len(refused) > LISTED:
+        messages.warning(request, f"{len(refused) - LISTED} more jobs were left as they were, for the same reasons.")
+
+
+def _poll(job: TranscriptionJob) -> None:
+    if not lifecycle.poll_now(job):
+        job.refresh_from_db(fields=["status"])
+        raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only active jobs can be polled.")
+
+
+@admin.action(description=_("Resubmit to SlashML (clears the transcript's review)"), permissions=["change"])
+def resubmit(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
+    _each(request, queryset, lifecycle.retry, "Resubmitted")
+
+
+@admin.action(description=_("Ask SlashML for the status now"), permissions=["change"])
+def poll_now(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
+    _each(request, queryset, _poll, "Polling now")
+
+
+@admin.action(description=_("Cancel (stop following on our side)"), permissions=["change"])
+def cancel(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
+    _each(request, queryset, lifecycle.cancel, "Cancelled")
+
+
+def _review_each(request: HttpRequest, queryset: QuerySet[TranscriptionJob], state: str, done: str) -> None:
+    _each(request, queryset, lambda job: review.review(job, reviewer=request.user, state=state), done)
+
+
+@admin.action(description=_("Approve transcripts"), permissions=["change"])
+def approve(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
+    _review_each(request, queryset, ReviewState.APPROVED, "Approved")
+
+
+@admin.action(description=_("Mark transcripts as needing correction"), permissions=["change"])
+def needs_correction(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
+    _review_each(request, queryset, ReviewState.NEEDS_CORRECTION, "Marked as needing correction")
+
+
+@admin.action(description=_("Export transcripts (zip of SRT, VTT and TXT)"), permissions=["view"])
+def export_transcripts(
+    modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]
+) -> HttpResponse | None:
+    archive = io.BytesIO()
+    exported = 0
+    skipped: list[str] = []
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for job in queryset.defer("last_response").order_by("created_at").iterator(chunk_size=100):
+            if job.status != JobStatus.COMPLETED:
+                skipped.append(f"{job.pk} ({job.status})")
+                continue
+            for fmt in EXPORT_FORMATS:
+                bundle.writestr(f"transcript-{job.pk}.{fmt}", exports.render(job, fmt))
+            exported += 1
+    if skipped:
+        messages.warning(request, f"Not exported, no transcript yet: {_listing(skipped)}.")
+    if not exported:
+        messages.error(request, "None of the selected jobs has a transcript to export; only COMPLETED jobs do.")
+        return None
+    response = HttpResponse(archive.getvalue(), content_type="application/zip")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response["Content-Disposition"] = f'attachment; filename="transcripts-{stamp}.zip"'
+    return response

@@ -1,0 +1,284 @@
+"""The transcription job admin: review transcripts, listen while reading, act on jobs.
+
+Job data is read-only here: statuses change only through the actions, which call
+:mod:`django_slashml.lifecycle`. The one thing a reviewer edits is the review (state and
+corrected text), saved by :func:`django_slashml.review.review` as its own UPDATE.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .. import exports, review
+from ..access import may
+from ..conf import slashml_settings
+from ..models import JobStatus, TranscriptionJob
+from ..redaction import redact_text
+from . import actions, dashboard
+from .audio import serve_upload
+from .viewer import render_viewer
+
+#: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
+HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata")
+REVIEW_FIELDS = ("review_state", "corrected_text")
+
+
+class JobChangeList(ChangeList):
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
+        if exclude_parameters is None:  # Django < 5.0 has no exclude_parameters
+            return super().get_queryset(request).defer(*HEAVY_FIELDS)
+        return super().get_queryset(request, exclude_parameters).defer(*HEAVY_FIELDS)
+
+
+class ReviewForm(forms.ModelForm):
+    class Meta:
+        model = TranscriptionJob
+        fields = REVIEW_FIELDS
+        widgets = {"corrected_text": forms.Textarea(attrs={"rows": 8, "cols": 100})}
+        help_texts = {
+            "corrected_text": _(
+                "Edit the transcript here; SlashML's original stays as it was. Exports and the API "
+                "use this text. Leave it equal to the original (or empty) for no correction."
+            )
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "corrected_text" in self.fields and self.instance.pk and not self.instance.corrected_text:
+            self.initial["corrected_text"] = self.instance.text
+
+    def clean(self) -> dict[str, Any]:
+        if self.instance.status != JobStatus.COMPLETED:
+            raise forms.ValidationError(
+                _("Only COMPLETED transcripts can be reviewed; this job is %(status)s.")
+                % {"status": self.instance.status}
+            )
+        return super().clean() or {}
+
+
+@admin.register(TranscriptionJob)
+class TranscriptionJobAdmin(admin.ModelAdmin):
+    form = ReviewForm
+    change_list_template = "admin/django_slashml/transcriptionjob/change_list.html"
+    change_form_template = "admin/django_slashml/transcriptionjob/change_form.html"
+    list_display = (
+        "short_id",
+        "status_badge",
+        "service_provider",
+        "duration",
+        "confidence_percent",
+        "review_state",
+        "audio_name",
+        "owner",
+        "created_at",
+        "completed_at",
+    )
+    list_display_links = ("short_id",)
+    list_filter = ("status", "service_provider", "review_state", "created_at", "completed_at")
+    list_select_related = ("owner", "upload")
+    list_per_page = 100
+    search_fields = ("text", "corrected_text", "remote_id", "upload__original_name")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("owner", "upload", "reviewed_by")
+    actions = (
+        actions.poll_now,
+        actions.resubmit,
+        actions.cancel,
+        actions.approve,
+        actions.needs_correction,
+        actions.export_transcripts,
+    )
+    fieldsets = (
+        (_("Audio"), {"fields": ("audio", "audio_url", "audio_duration")}),
+        (
+            _("Job"),
+            {
+                "fields": (
+                    ("status_badge", "service_provider"),
+                    ("remote_id", "remote_status"),
+                    "error_message",
+                    "owner",
+                    ("created_at", "submitted_at", "completed_at"),
+                    "metadata_json",
+                )
+            },
+        ),
+        (
+            _("Transcript"),
+            {
+                "fields": (
+                    "original_text",
+                    "confidence_percent",
+                    "review_state",
+                    "corrected_text",
+                    ("reviewed_by", "reviewed_at"),
+                )
+            },
+        ),
+        (_("Word timings"), {"fields": ("transcript_viewer",)}),
+        (
+            _("Diagnostics"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    ("poll_count", "submit_attempts", "consecutive_failures"),
+                    ("next_poll_at", "deadline_at"),
+                    ("lease_owner", "lease_expires_at"),
+                    "last_response_json",
+                ),
+            },
+        ),
+    )
+
+    class Media:
+        css = {"all": ("django_slashml/admin/slashml.css",)}
+        js = ("django_slashml/admin/transcript-viewer.js",)
+
+    # -- permissions: no adding; changing means reviewing ---------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        shown = [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+        names = [name for entry in shown for name in (entry if isinstance(entry, tuple) else (entry,))]
+        editable = obj is not None and obj.status == JobStatus.COMPLETED and self.has_change_permission(request, obj)
+        return tuple(name for name in names if not (editable and name in REVIEW_FIELDS))
+
+    def save_model(self, request: HttpRequest, obj: TranscriptionJob, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        review.review(obj, reviewer=request.user, state=data["review_state"], corrected_text=data["corrected_text"])
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing related is edited here."""
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return JobChangeList
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        context = {**(extra_context or {}), "slashml_dashboard": dashboard.build(self.get_queryset(request))}
+        return super().changelist_view(request, extra_context=context)
+
+    # -- extra views: audio and transcript downloads -------------------------------
+
+    def get_urls(self) -> list[Any]:
+        info = self.opts.app_label, self.opts.model_name
+        extra = [
+            path(
+                "<path:object_id>/audio/",
+                self.admin_site.admin_view(self.audio_view),
+                name=f"{info[0]}_{info[1]}_audio",
+            ),
+            path(
+                "<path:object_id>/transcript.<str:fmt>",
+                self.admin_site.admin_view(self.transcript_view),
+                name=f"{info[0]}_{info[1]}_transcript",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def _job_for(self, request: HttpRequest, object_id: str) -> TranscriptionJob:
+        job = self.get_object(request, object_id)
+        if job is None:
+            raise Http404("No such transcription job.")
+        if not may(request.user, "view", job):
+            raise PermissionDenied
+        return job
+
+    def audio_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The job's stored audio for the viewer's player (owner, or staff with view permission)."""
+        job = self._job_for(request, object_id)
+        if job.upload is None:
+            raise Http404("This job has no stored audio; SlashML fetched it from its URL.")
+        return serve_upload(request, job.upload)
+
+    def transcript_view(self, request: HttpRequest, object_id: str, fmt: str) -> HttpResponse:
+        job = self._job_for(request, object_id)
+        if fmt not in exports.FORMATS:
+            raise Http404(f"Unknown transcript format {fmt!r}.")
+        if job.status != JobStatus.COMPLETED:
+            return HttpResponse(
+                f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs.",
+                status=409,
+                content_type="text/plain; charset=utf-8",
+            )
+        version = request.GET.get("version", "reviewed")
+        if version not in exports.VERSIONS:
+            raise Http404(f"Unknown transcript version {version!r}.")
+        response = HttpResponse(exports.render(job, fmt, version=version), content_type=exports.FORMATS[fmt])
+        response["Content-Disposition"] = f'attachment; filename="transcript-{job.pk}.{fmt}"'
+        return response
+
+    # -- columns and read-only fields ------------------------------------------------
+
+    @admin.display(description=_("job"), ordering="created_at")
+    def short_id(self, job: TranscriptionJob) -> str:
+        return str(job.pk)[:8]
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, job: TranscriptionJob) -> str:
+        return format_html(
+            '<span class="slashml-status slashml-status-{}" title="{}">{}</span>',
+            job.status,
+            job.error_message or job.remote_status,
+            job.get_status_display(),
+        )
+
+    @admin.display(description=_("duration"), ordering="audio_duration")
+    def duration(self, job: TranscriptionJob) -> str | None:
+        if job.audio_duration is None:
+            return None
+        minutes, seconds = divmod(round(job.audio_duration), 60)
+        return f"{minutes}:{seconds:02d}"
+
+    @admin.display(description=_("confidence"), ordering="confidence")
+    def confidence_percent(self, job: TranscriptionJob) -> str | None:
+        return None if job.confidence is None else f"{job.confidence:.0%}"
+
+    @admin.display(description=_("audio"), ordering="upload__original_name")
+    def audio_name(self, job: TranscriptionJob) -> str | None:
+        if job.upload_id and job.upload:
+            return job.upload.original_name or str(job.upload_id)
+        return job.audio_url or None
+
+    @admin.display(description=_("audio file"))
+    def audio(self, job: TranscriptionJob) -> str | None:
+        if not job.upload_id or not job.upload:
+            return None
+        url = reverse("admin:django_slashml_audioupload_change", args=[job.upload_id])
+        size = f"{job.upload.size / 1024**2:.1f} MB"
+        return format_html('<a href="{}">{}</a> ({}, {})', url, self.audio_name(job), job.upload.content_type, size)
+
+    @admin.display(description=_("original transcript"))
+    def original_text(self, job: TranscriptionJob) -> str | None:
+        return format_html('<div class="slashml-transcript">{}</div>', job.text) if job.text else None
+
+    @admin.display(description=_("metadata"))
+    def metadata_json(self, job: TranscriptionJob) -> str:
+        return format_html('<pre class="slashml-json">{}</pre>', json.dumps(job.metadata, indent=2, ensure_ascii=False))
+
+    @admin.display(description=_("SlashML's last answer"))
+    def last_response_json(self, job: TranscriptionJob) -> str | None:
+        if job.last_response is None:
+            return None
+        # Stored responses are redacted already; scrub again in case a row predates that.
+        shown = redact_text(json.dumps(job.last_response, indent=2, ensure_ascii=False), slashml_settings.API_KEY)
+        return format_html('<pre class="slashml-json">{}</pre>', shown)
+
+    @admin.display(description=_("words"))
+    def transcript_viewer(self, job: TranscriptionJob) -> str:
+        if job.upload_id:
+            audio_src = reverse("admin:django_slashml_transcriptionjob_audio", args=[job.pk])
+        else:
+            audio_src = job.audio_url or None
+        return render_viewer(job, audio_src=audio_src)

@@ -1,0 +1,56 @@
+"""Human review of finished transcripts: approve, ask for a correction, correct.
+
+Review is not part of the job's state machine (a reviewed job stays ``COMPLETED``), but it
+follows the same rule: one conditional UPDATE of its own fields, so a reviewer saving the
+admin form can never overwrite what a worker wrote to the job meanwhile.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import signals
+from .exceptions import InvalidTransitionError
+from .models import JobStatus, ReviewState, TranscriptionJob
+
+REVIEW_FIELDS = ("review_state", "reviewed_by", "reviewed_at", "corrected_text")
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def review(
+    job: TranscriptionJob,
+    *,
+    reviewer: Any,
+    state: str,
+    corrected_text: str | None = None,
+) -> TranscriptionJob:
+    """Record ``reviewer``'s verdict on a completed job; returns the refreshed job.
+
+    ``corrected_text=None`` keeps any earlier correction; an empty string, or the
+    original text again, removes it.
+    """
+    if state not in ReviewState.values:
+        raise ValueError(f"Unknown review state {state!r}; use one of: {', '.join(ReviewState.values)}.")
+    fields: dict[str, Any] = {
+        "review_state": state,
+        "reviewed_by": reviewer if getattr(reviewer, "pk", None) else None,
+        "reviewed_at": timezone.now(),
+    }
+    if corrected_text is not None:
+        corrected = corrected_text.strip()
+        fields["corrected_text"] = "" if _normalised(corrected) == _normalised(job.text) else corrected
+    with transaction.atomic():
+        updated = TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.COMPLETED).update(**fields)
+        job.refresh_from_db()
+        if not updated:
+            raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only COMPLETED transcripts can be reviewed.")
+        signals.transcription_reviewed.send_in_transaction(
+            sender=TranscriptionJob, job=job, reviewer=reviewer, review_state=state
+        )
+    return job

@@ -1,0 +1,98 @@
+/* django-slashml transcript viewer: click a word to seek, follow the spoken word.
+   One delegated click listener and a binary search per frame keep 20,000 words responsive. */
+(function () {
+  "use strict";
+
+  function clock(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    var m = Math.floor(s / 60);
+    return m + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  function setUp(viewer) {
+    var source = document.getElementById(viewer.dataset.wordsId);
+    var box = viewer.querySelector(".slashml-words");
+    if (!source || !box) return;
+    var words = JSON.parse(source.textContent);
+    var audio = viewer.querySelector("audio");
+    var threshold = parseFloat(viewer.dataset.lowConfidence);
+    var starts = new Float64Array(words.length);
+    var spans = new Array(words.length);
+    var fragment = document.createDocumentFragment();
+
+    words.forEach(function (word, index) {
+      var span = document.createElement("span");
+      span.className = "slashml-word";
+      span.textContent = word[0];
+      span.dataset.index = index;
+      var title = clock(word[1]) + "–" + clock(word[2]);
+      if (word[3] !== null && word[3] !== undefined) {
+        title += " · " + Math.round(word[3] * 100) + "%";
+        if (word[3] < threshold) span.classList.add("slashml-low");
+      }
+      span.title = title;
+      starts[index] = (word[1] || 0) / 1000;
+      spans[index] = span;
+      fragment.appendChild(span);
+      fragment.appendChild(document.createTextNode(" "));
+    });
+    box.appendChild(fragment);
+    if (!audio) return;
+    box.classList.add("slashml-playable");
+
+    var current = -1;
+
+    function indexAt(seconds) {
+      var low = 0, high = starts.length - 1, found = -1;
+      while (low <= high) {
+        var middle = (low + high) >> 1;
+        if (starts[middle] <= seconds) { found = middle; low = middle + 1; } else { high = middle - 1; }
+      }
+      return found;
+    }
+
+    function keepVisible(span) {
+      var top = span.offsetTop - box.offsetTop;
+      if (top < box.scrollTop || top > box.scrollTop + box.clientHeight - span.offsetHeight) {
+        box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+      }
+    }
+
+    function highlight(index, follow) {
+      if (index === current) return;
+      if (current >= 0) spans[current].classList.remove("slashml-current");
+      current = index;
+      if (index >= 0) {
+        spans[index].classList.add("slashml-current");
+        if (follow) keepVisible(spans[index]);
+      }
+    }
+
+    function follow() {
+      highlight(indexAt(audio.currentTime), true);
+      if (!audio.paused && !audio.ended) window.requestAnimationFrame(follow);
+    }
+
+    box.addEventListener("click", function (event) {
+      var span = event.target.closest(".slashml-word");
+      if (!span || !box.contains(span)) return;
+      var index = Number(span.dataset.index);
+      audio.currentTime = starts[index];
+      highlight(index, false);
+      var playing = audio.play();
+      if (playing && playing.catch) playing.catch(function () {});
+    });
+    audio.addEventListener("play", function () { window.requestAnimationFrame(follow); });
+    audio.addEventListener("seeked", function () { highlight(indexAt(audio.currentTime), true); });
+  }
+
+  function start() {
+    document.querySelectorAll(".slashml-viewer").forEach(setUp);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
