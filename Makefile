@@ -10,7 +10,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@echo "==> creating $(VENV) and installing django-slashml with its test extras"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[sandbox,api,test,lint]"
+	$(BIN)/python -m pip install -q -e ".[sandbox,api,test,lint,s3]"
 	@# The vendor's client, for the compatibility test (its declared dependencies
 	@# pull in a model-deployment toolkit the speech-to-text code never uses).
 	$(BIN)/python -m pip install -q --no-deps "slashml==0.1.6"

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import requests
 from requests_toolbelt.multipart.encoder import MultipartEncoder
@@ -60,6 +60,15 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+class SizedReader(Protocol):
+    """What the upload streams from besides a real file: ``read(n)`` and, in ``len``, the bytes left."""
+
+    @property
+    def len(self) -> int: ...
+
+    def read(self, size: int = -1) -> bytes: ...
 
 
 class SlashMLClient:
@@ -112,13 +121,17 @@ class SlashMLClient:
 
     def upload(
         self,
-        fileobj: BinaryIO,
+        fileobj: BinaryIO | SizedReader,
         *,
         filename: str,
         content_type: str,
         service_provider: str,
     ) -> RemoteUpload:
-        """Stream ``fileobj`` to SlashML's upload endpoint in constant memory."""
+        """Stream ``fileobj`` to SlashML's upload endpoint in constant memory.
+
+        ``fileobj`` is an open binary file, or a reader such as
+        :class:`~django_slashml.streaming.StoredAudio` that reports the bytes left in ``len``.
+        """
         encoder = MultipartEncoder(
             fields={
                 "service_provider": service_provider,

@@ -69,8 +69,18 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_TO": "slashml/audio/%Y/%m/%d/",
     "REMOTE_UPLOAD_TTL": 24 * 60 * 60,
     "REMOTE_UPLOAD_TTL_MARGIN": 60 * 60,
+    # Where the audio storage can hand out a URL SlashML can fetch (django-storages'
+    # S3Storage: a presigned URL), submit that URL and skip SlashML's upload.
+    "USE_PRESIGNED_URLS": True,
+    # Seconds a presigned URL stays valid: SlashML's provider may fetch it late in a
+    # job's life, so at least JOB_DEADLINE; S3 signs for 7 days (604800) at most.
+    "PRESIGNED_URL_EXPIRY": 24 * 60 * 60,
+    # slashml_purge_audio (and the django_slashml.purge_audio task) delete stored audio
+    # older than this many days, keeping rows and transcripts. None keeps audio forever.
+    "AUDIO_RETENTION_DAYS": None,
     # Audio URLs pointing at loopback, private or link-local addresses are refused
-    # unless this is True (a server-side request forgery guard).
+    # unless this is True (a server-side request forgery guard). It also tells whether
+    # SlashML can reach such addresses: a presigned URL on one is used only if True.
     "ALLOW_PRIVATE_URLS": False,
     # The admin's transcript viewer marks words recognised with less confidence than this.
     "REVIEW_LOW_CONFIDENCE": 0.6,
@@ -102,7 +112,11 @@ _NUMBER_SETTINGS = (
     "MAX_UPLOAD_SIZE",
     "REMOTE_UPLOAD_TTL",
     "REMOTE_UPLOAD_TTL_MARGIN",
+    "PRESIGNED_URL_EXPIRY",
 )
+
+#: S3 signs URLs (signature version 4) for at most seven days.
+MAX_PRESIGNED_URL_EXPIRY = 7 * 24 * 60 * 60
 
 
 class SlashMLSettings:
@@ -208,4 +222,52 @@ def problems() -> list[tuple[str, str, str]]:
                     f"The default is {DEFAULTS[name]!r}.",
                 )
             )
+    found.extend(_storage_problems())
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _storage_problems() -> list[tuple[str, str, str]]:
+    """Presigned URLs and retention: values S3 or the purge would refuse, or that defeat their purpose."""
+    s = slashml_settings
+    found: list[tuple[str, str, str]] = []
+    expiry, deadline = s.PRESIGNED_URL_EXPIRY, s.JOB_DEADLINE
+    if _is_number(expiry) and not 1 <= expiry <= MAX_PRESIGNED_URL_EXPIRY:
+        found.append(
+            (
+                "slashml.E015",
+                f"SLASHML['PRESIGNED_URL_EXPIRY'] = {expiry!r} is outside 1..{MAX_PRESIGNED_URL_EXPIRY} seconds; "
+                "S3 does not sign URLs for longer than 7 days.",
+                f"Use a value of at least JOB_DEADLINE ({deadline!r}) and at most {MAX_PRESIGNED_URL_EXPIRY}.",
+            )
+        )
+    elif _is_number(expiry) and _is_number(deadline) and expiry < deadline and s.USE_PRESIGNED_URLS:
+        found.append(
+            (
+                "slashml.W015",
+                f"SLASHML['PRESIGNED_URL_EXPIRY'] ({expiry} s) is shorter than JOB_DEADLINE ({deadline} s): "
+                "a provider that fetches the audio late in a job's life would find the URL expired.",
+                "Raise PRESIGNED_URL_EXPIRY to at least JOB_DEADLINE (at most 604800).",
+            )
+        )
+    days = s.AUDIO_RETENTION_DAYS
+    if days is not None and (not _is_number(days) or days <= 0):
+        found.append(
+            (
+                "slashml.E016",
+                f"SLASHML['AUDIO_RETENTION_DAYS'] = {days!r} must be None (keep audio) or a number of days > 0.",
+                "For example 30 deletes stored audio a month after upload; transcripts are kept.",
+            )
+        )
+    if not isinstance(s.USE_PRESIGNED_URLS, bool):
+        found.append(
+            (
+                "slashml.E017",
+                f"SLASHML['USE_PRESIGNED_URLS'] = {s.USE_PRESIGNED_URLS!r} must be True or False.",
+                "True submits presigned storage URLs where the storage offers them; False always uploads.",
+            )
+        )
     return found

@@ -68,6 +68,7 @@ def transcribe(
     service_provider: str | None = None,
     owner: Any = None,
     metadata: dict[str, Any] | None = None,
+    fresh: bool = False,
 ) -> TranscriptionJob:
     """Create a transcription job and schedule it once the current transaction commits.
 
@@ -75,6 +76,13 @@ def transcribe(
     open binary file, a filesystem path, or an ``http(s)`` URL. Raises
     :class:`InvalidAudioError`, :class:`InvalidProviderError` or
     :class:`ConfigurationError` before anything is saved.
+
+    Always returns a new job of the caller's (owner, metadata, signals). If the same
+    audio (by sha256) was already sent to the same provider, that job's SlashML work
+    is shared instead of paid for again: a finished transcript is copied into the new
+    job, a running remote job is followed (``job.reused_from`` names the earlier
+    job). ``fresh=True`` always sends the audio to SlashML. Failed or cancelled jobs
+    are never reused; URLs are never deduplicated. See :mod:`django_slashml.reuse`.
     """
     provider = validate_provider(service_provider)
     ensure_configured()
@@ -86,6 +94,11 @@ def transcribe(
     if isinstance(audio, AudioUpload):
         if audio._state.adding:
             raise InvalidAudioError("The AudioUpload has not been saved; save it (or pass the file) first.")
+        if audio.purged_at is not None:
+            raise InvalidAudioError(
+                f"The audio of upload {audio.pk} was deleted on {audio.purged_at:%Y-%m-%d} by the retention policy "
+                "(SLASHML['AUDIO_RETENTION_DAYS']); pass the file again."
+            )
         upload = audio
     elif isinstance(audio, str) and _looks_like_url(audio):
         audio_url = validate_audio_url(audio)
@@ -111,6 +124,7 @@ def transcribe(
                 service_provider=provider,
                 owner=owner,
                 metadata=metadata or {},
+                fresh=bool(fresh),
                 audio_duration=upload.duration if upload else None,
                 next_poll_at=now,
                 deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),

@@ -150,6 +150,44 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
     )
 
 
+def adopt(
+    job: TranscriptionJob,
+    source: TranscriptionJob,
+    *,
+    lease_owner: str,
+    next_poll_at: datetime | None = None,
+) -> bool:
+    """PENDING -> the status of ``source``, an earlier job for the same audio and provider.
+
+    A COMPLETED source's transcript is copied (SlashML's text and words; a reviewer's
+    correction stays with its own job); an active source's remote job is followed, and
+    this job polls it from ``next_poll_at``. Nothing is sent to SlashML.
+    """
+    shared: dict[str, Any] = {
+        "reused_from": source,
+        "remote_id": source.remote_id,
+        "remote_status": source.remote_status,
+        "last_response": source.last_response,
+        "submitted_at": timezone.now(),
+        "consecutive_failures": 0,
+        **_LEASE_CLEARED,
+    }
+    if source.audio_duration is not None:
+        shared["audio_duration"] = source.audio_duration
+    if source.status == JobStatus.COMPLETED:
+        shared.update(
+            text=source.text,
+            words=source.words,
+            confidence=source.confidence,
+            error_message="",
+            completed_at=timezone.now(),
+            next_poll_at=None,
+        )
+    else:
+        shared["next_poll_at"] = next_poll_at
+    return transition(job, source.status, allowed_from=[JobStatus.PENDING], held_by=lease_owner, **shared)
+
+
 def fail(
     job: TranscriptionJob,
     message: str,
@@ -188,16 +226,22 @@ def retry(job: TranscriptionJob) -> None:
     """Start a finished, failed or cancelled job again from the beginning.
 
     The job's review (state, reviewer, correction) is cleared with its transcript.
+    Retrying a COMPLETED job asks SlashML for a new transcript (the job becomes
+    ``fresh``); a failed or cancelled one may still share another job's work.
     """
     from .conf import slashml_settings
     from .dispatch import dispatch_on_commit
 
     now = timezone.now()
     with transaction.atomic():
+        # Reusing a transcript of the same audio would hand a COMPLETED job back its own result.
+        fresh = job.fresh or TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.COMPLETED).exists()
         moved = transition(
             job,
             JobStatus.PENDING,
             allowed_from=TERMINAL_STATUSES,
+            fresh=fresh,
+            reused_from=None,
             remote_id="",
             remote_status="",
             error_message="",

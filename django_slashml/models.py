@@ -63,6 +63,9 @@ class AudioUpload(models.Model):
     remote_url = models.URLField(max_length=1000, blank=True, help_text=_("SlashML's uploaded_url."))
     remote_uploaded_at = models.DateTimeField(null=True, blank=True)
     remote_expires_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the retention policy deleted the file; row and transcripts remain.")
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -136,6 +139,20 @@ class TranscriptionJob(models.Model):
         related_name="slashml_jobs",
     )
     metadata = models.JSONField(default=dict, blank=True)
+
+    # The same audio (by sha256) sent to the same provider shares one SlashML job
+    # unless ``fresh``; ``reused_from`` is the job whose work this one took over.
+    fresh = models.BooleanField(
+        default=False, help_text=_("Transcribe even if this provider already transcribed the same audio.")
+    )
+    reused_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reused_by",
+        help_text=_("The earlier job whose SlashML transcript this one shares."),
+    )
 
     # Human review. ``text`` and ``words`` stay as SlashML returned them; a reviewer's
     # correction lives beside them, and exports prefer it.

@@ -1,7 +1,9 @@
 """What a worker does for a job: claim it, do the one step that is due, let go.
 
-A step is upload-and-submit for a PENDING job, or one status call for a running
-one. Every step starts by taking the job's lease with a conditional UPDATE, so a
+A step is, for a PENDING job, sharing an earlier job's work on the same audio
+(:mod:`~django_slashml.reuse`) or getting the audio to SlashML (a presigned storage
+URL, SlashML's still-fresh upload, or a streamed upload) and submitting; for a
+running one, one status call. Every step starts by taking the job's lease with a conditional UPDATE, so a
 redelivered or duplicated message finds the job taken (or not yet due) and does
 nothing. Nothing here sleeps: the next step's time is written to the row and a
 short countdown message (or the sweeper) brings a worker back.
@@ -18,7 +20,7 @@ from uuid import UUID
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import lifecycle
+from . import lifecycle, presigned, reuse
 from .client import get_client
 from .conf import slashml_settings
 from .dispatch import nudge_when_due
@@ -26,6 +28,7 @@ from .exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLE
 from .models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
 from .responses import RemoteJob
 from .scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
+from .streaming import open_stored
 
 logger = logging.getLogger("django_slashml.pipeline")
 
@@ -116,10 +119,17 @@ def _error_body(exc: APIError) -> dict[str, object]:
     return {"status_code": exc.status_code, "body": exc.body}
 
 
-# -- PENDING: upload if needed, then submit ------------------------------------
+# -- PENDING: share a twin's work, or upload if needed, then submit --------------
+
+
+def _unreadable(upload: AudioUpload, reason: object) -> InvalidAudioError:
+    return InvalidAudioError(
+        f"The audio file {upload.file.name!r} cannot be read from storage ({reason}); upload it again."
+    )
 
 
 def _audio_url_for(job: TranscriptionJob) -> str:
+    """The URL to submit: the caller's, SlashML's still-fresh upload, a presigned storage URL, or a new upload."""
     if job.upload is None:
         if not job.audio_url:
             raise InvalidAudioError("The job has neither an audio upload nor an audio URL; create it again.")
@@ -127,19 +137,32 @@ def _audio_url_for(job: TranscriptionJob) -> str:
     upload = job.upload
     if upload.remote_url_usable():
         return upload.remote_url
-    return _upload(upload, job.service_provider)
+    if upload.purged_at is not None:
+        raise InvalidAudioError(
+            f"The audio of upload {upload.pk} was deleted on {upload.purged_at:%Y-%m-%d} by the retention policy "
+            "(SLASHML['AUDIO_RETENTION_DAYS']) and SlashML's copy has expired; upload the file again."
+        )
+    if not upload.file:
+        raise InvalidAudioError(f"Upload {upload.pk} has no stored file; upload the file again.")
+    storage, name = upload.file.storage, upload.file.name
+    url = presigned.fetchable_url(storage, name)
+    if url is None:
+        return _upload(upload, job.service_provider)
+    if not storage.exists(name):
+        raise _unreadable(upload, "it is not there")
+    logger.info("Job %s: SlashML fetches %s from storage through a presigned URL; no upload", job.pk, name)
+    return url
 
 
 def _upload(upload: AudioUpload, service_provider: str) -> str:
+    """Stream the stored file to SlashML's upload endpoint, in constant memory, and remember its URL."""
     try:
-        fileobj = upload.file.open("rb")
+        stored = open_stored(upload.file.storage, upload.file.name)
     except (OSError, ValueError) as exc:
-        raise InvalidAudioError(
-            f"The audio file {upload.file.name!r} cannot be read from storage ({exc}); upload it again."
-        ) from None
-    with fileobj:
+        raise _unreadable(upload, exc) from None
+    with stored:
         remote = get_client().upload(
-            fileobj,
+            stored,
             filename=upload.original_name or upload.file.name.rsplit("/", 1)[-1],
             content_type=upload.content_type or "application/octet-stream",
             service_provider=service_provider,
@@ -155,6 +178,9 @@ def _upload(upload: AudioUpload, service_provider: str) -> str:
 
 
 def _start(job: TranscriptionJob, lease: Lease) -> str:
+    twin = reuse.find_twin(job)
+    if twin is not None:
+        return _share(job, lease, twin)
     audio_url = _audio_url_for(job)
     _leased(lease).update(submit_attempts=F("submit_attempts") + 1)
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
@@ -169,6 +195,46 @@ def _start(job: TranscriptionJob, lease: Lease) -> str:
     if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return "submitted"
+    return "lost lease"
+
+
+def _seconds_until(moment: datetime | None) -> float:
+    return max(0.0, (moment - timezone.now()).total_seconds()) if moment else 0.0
+
+
+def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> str:
+    """Copy a twin's transcript, follow its remote job, or wait until it has one."""
+    source = twin.job
+    if twin.action == "copy":
+        if lifecycle.adopt(job, source, lease_owner=lease.owner):
+            logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
+            return "reused"
+        return "lost lease"
+    # Look again when the twin's own next step is due, and not sooner than a poll interval.
+    delay = jittered(max(later_poll_delay(1), _seconds_until(source.next_poll_at)))
+    due = _next_step_at(job, delay)
+    if twin.action == "follow":
+        if lifecycle.adopt(job, source, lease_owner=lease.owner, next_poll_at=due):
+            logger.info(
+                "Job %s: follows SlashML job %s of job %s (same audio and provider)",
+                job.pk,
+                source.remote_id,
+                source.pk,
+            )
+            nudge_when_due(job.pk, job.status, due)
+            return "following"
+        return "lost lease"
+    released = _leased(lease).update(
+        next_poll_at=due,
+        consecutive_failures=0,
+        last_response={"waiting_for_job": str(source.pk)},
+        lease_owner="",
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+    )
+    if released:
+        nudge_when_due(job.pk, job.status, due)
+        return "waiting"
     return "lost lease"
 
 

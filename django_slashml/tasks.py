@@ -6,16 +6,20 @@ lease in :mod:`~django_slashml.pipeline` turns the repeat into a no-op if the
 step already ran. Time limits are passed per message by
 :mod:`~django_slashml.dispatch` so no setting is read at import time.
 
-Add the sweeper to the beat schedule to recover lost messages::
+Add the sweeper to the beat schedule to recover lost messages, and optionally the
+audio purge (``SLASHML['AUDIO_RETENTION_DAYS']``)::
 
-    CELERY_BEAT_SCHEDULE = {"slashml-sweep": {"task": "django_slashml.sweep", "schedule": 60.0}}
+    CELERY_BEAT_SCHEDULE = {
+        "slashml-sweep": {"task": "django_slashml.sweep", "schedule": 60.0},
+        "slashml-purge-audio": {"task": "django_slashml.purge_audio", "schedule": 24 * 60 * 60},
+    }
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import pipeline, sweeper
+from . import pipeline, retention, sweeper
 
 _JOB_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
@@ -36,3 +40,10 @@ def poll_job(job_id: str) -> str:
 def sweep() -> int:
     """Send a message for every job whose step is overdue."""
     return sweeper.sweep()
+
+
+@shared_task(name="django_slashml.purge_audio", ignore_result=True)
+def purge_audio() -> int:
+    """Delete stored audio older than ``AUDIO_RETENTION_DAYS``; returns the bytes freed."""
+    report = retention.purge_expired_audio()
+    return report.bytes_freed if report else 0

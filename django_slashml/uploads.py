@@ -49,13 +49,19 @@ class _HashingReader:
         return True
 
     @property
+    def closed(self) -> bool:
+        # django-storages' S3Storage asks before it seeks and reads.
+        return bool(getattr(self._raw, "closed", False))
+
+    @property
     def name(self) -> str | None:
         # Only the name is passed through: exposing e.g. temporary_file_path would
         # let FileSystemStorage move the caller's file without reading (and hashing) it.
         return getattr(self._raw, "name", None)
 
 
-def _human_size(size: float) -> str:
+def human_size(size: float) -> str:
+    """Bytes as people read them (``1.5 GiB``), for messages and reports."""
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
@@ -104,7 +110,7 @@ def validate_audio(fileobj: IO[bytes], *, name: str) -> tuple[int, AudioFormat]:
     limit = int(slashml_settings.MAX_UPLOAD_SIZE)
     if size > limit:
         raise InvalidAudioError(
-            f"{name!r} is {_human_size(size)}, over the {_human_size(limit)} limit "
+            f"{name!r} is {human_size(size)}, over the {human_size(limit)} limit "
             "(SLASHML['MAX_UPLOAD_SIZE']); split or compress it."
         )
     head = fileobj.read(SNIFF_BYTES)

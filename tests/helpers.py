@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from django.utils import timezone
 
 from django_slashml import pipeline
+from django_slashml.audio import sniff
 from django_slashml.models import TranscriptionJob
 
 
@@ -34,3 +36,16 @@ def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.05) -> N
             return
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def big_wav(path: Path, size: int) -> Path:
+    """A valid WAV header followed by a sparse run of silence: ``size`` bytes that take no disk."""
+    header = b"RIFF" + (size - 8).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+    header += (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (16000).to_bytes(4, "little")
+    header += (32000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+    header += b"data" + (size - 44).to_bytes(4, "little")
+    with path.open("wb") as fileobj:
+        fileobj.write(header)
+        fileobj.truncate(size)
+    assert sniff(header) is not None
+    return path

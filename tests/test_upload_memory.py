@@ -11,11 +11,10 @@ import json
 import subprocess
 import sys
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
-from django_slashml.audio import sniff
+from .helpers import big_wav
 
 pytestmark = pytest.mark.slow
 
@@ -33,19 +32,6 @@ with open(path, "rb") as fileobj:
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"before": before, "after": after, "url": remote.url}))
 """
-
-
-def big_wav(path: Path, size: int) -> Path:
-    """A valid WAV header followed by a sparse run of silence."""
-    header = b"RIFF" + (size - 8).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-    header += (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (16000).to_bytes(4, "little")
-    header += (32000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
-    header += b"data" + (size - 44).to_bytes(4, "little")
-    with path.open("wb") as fileobj:
-        fileobj.write(header)
-        fileobj.truncate(size)
-    assert sniff(header) is not None
-    return path
 
 
 def test_a_256_mib_upload_grows_the_uploader_by_less_than_64_mib(sandbox, sandbox_control, tmp_path) -> None:

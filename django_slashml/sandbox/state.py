@@ -29,9 +29,6 @@ from .faults import FaultPlan
 
 logger = logging.getLogger("django_slashml.sandbox")
 
-#: How much of a fetched audio URL the sandbox reads at most.
-MAX_FETCH_BYTES = 512 * 1024 * 1024
-
 
 @dataclass
 class StoredUpload:
@@ -76,6 +73,8 @@ class Counters:
     calls: Counter[str] = field(default_factory=Counter)
     responses: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
+    #: The same faults keyed "endpoint:fault", e.g. "submit:slow" (a submit whose answer was lost).
+    faults_by_endpoint: Counter[str] = field(default_factory=Counter)
     polls_per_job: Counter[str] = field(default_factory=Counter)
     submits_per_audio: Counter[str] = field(default_factory=Counter)
     bytes_uploaded: int = 0
@@ -207,7 +206,8 @@ class SandboxState:
                 copied = 0
                 while chunk := response.read(1 << 20):
                     copied += len(chunk)
-                    if copied > MAX_FETCH_BYTES:
+                    # A fetched URL (a presigned storage URL for hours of audio) may be as large as an upload.
+                    if copied > self.max_upload_size:
                         raise EngineError("the audio at audio_url is too large")
                     out.write(chunk)
                     digest.update(chunk)
@@ -236,6 +236,7 @@ class SandboxState:
                 "calls": dict(c.calls),
                 "responses": dict(c.responses),
                 "faults": dict(c.faults),
+                "faults_by_endpoint": dict(c.faults_by_endpoint),
                 "polls_per_job": dict(c.polls_per_job),
                 "submits_per_audio": dict(c.submits_per_audio),
                 "bytes_uploaded": c.bytes_uploaded,

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ...conf import slashml_settings
+from ...retention import purge_audio
+from ...uploads import human_size
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete stored audio older than a number of days (run from cron or beat). Upload rows, content "
+        "hashes and every transcript are kept; audio an active job still needs is skipped."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            metavar="DAYS",
+            default=None,
+            help="Delete audio uploaded more than DAYS ago (default: SLASHML['AUDIO_RETENTION_DAYS']).",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="List what would be deleted; delete nothing.")
+        parser.add_argument("--limit", type=int, default=None, help="At most this many files in this run.")
+
+    def handle(
+        self,
+        *args: Any,
+        older_than: float | None = None,
+        dry_run: bool = False,
+        limit: int | None = None,
+        **options: Any,
+    ) -> None:
+        days = older_than if older_than is not None else slashml_settings.AUDIO_RETENTION_DAYS
+        if days is None:
+            raise CommandError("No age given: pass --older-than DAYS or set SLASHML['AUDIO_RETENTION_DAYS'].")
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or days < 0:
+            raise CommandError(f"The age must be a number of days >= 0, not {days!r}.")
+        if limit is not None and limit < 1:
+            raise CommandError("--limit must be at least 1.")
+        report = purge_audio(timedelta(days=days), dry_run=dry_run, limit=limit)
+        verb = "would delete" if dry_run else "deleted"
+        if options.get("verbosity", 1) >= 1:
+            for item in report.deleted:
+                self.stdout.write(
+                    f"{verb}  {item.name}  {human_size(item.size)}  (uploaded {item.uploaded_at:%Y-%m-%d})"
+                )
+        for item, error in report.failed:
+            self.stderr.write(f"could not delete {item.name}: {error}")
+        self.stdout.write(self.style.SUCCESS(report.summary()))
+        if report.failed:
+            raise CommandError(
+                f"{len(report.failed)} file(s) could not be deleted; their uploads are unchanged and the next "
+                "run tries them again."
+            )
