@@ -142,6 +142,19 @@ def test_create_from_a_url_and_from_an_upload(slashml, ann, bob) -> None:
     assert client_for(bob).get(f"{UPLOADS}{upload.json()['id']}/").status_code == 404
 
 
+def test_a_purged_upload_is_a_400_and_fresh_reaches_transcribe(slashml, ann) -> None:
+    client = client_for(ann)
+    upload = client.post(UPLOADS, {"audio": wav()}, format="multipart").json()
+    first = client.post(JOBS, {"upload": upload["id"]}, format="json").json()
+    again = client.post(JOBS, {"upload": upload["id"], "fresh": True}, format="json").json()
+    fresh = TranscriptionJob.objects.get(pk=again["id"])
+    assert fresh.fresh and not TranscriptionJob.objects.get(pk=first["id"]).fresh
+    AudioUpload.objects.filter(pk=upload["id"]).update(purged_at=timezone.now())
+    refused = client.post(JOBS, {"upload": upload["id"]}, format="json")
+    assert refused.status_code == 400 and "deleted on" in refused.json()["upload"][0]
+    assert TranscriptionJob.objects.count() == 2
+
+
 @pytest.mark.parametrize(
     ("payload", "fmt", "field", "message"),
     [

@@ -89,7 +89,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
     list_per_page = 100
     search_fields = ("text", "corrected_text", "remote_id", "upload__original_name")
     date_hierarchy = "created_at"
-    raw_id_fields = ("owner", "upload", "reviewed_by")
+    raw_id_fields = ("owner", "upload", "reviewed_by", "reused_from")
     actions = (
         actions.poll_now,
         actions.resubmit,
@@ -106,6 +106,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
                 "fields": (
                     ("status_badge", "service_provider"),
                     ("remote_id", "remote_status"),
+                    ("reused_from", "fresh"),
                     "error_message",
                     "owner",
                     ("created_at", "submitted_at", "completed_at"),

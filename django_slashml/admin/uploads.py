@@ -37,6 +37,7 @@ class AudioUploadAdmin(admin.ModelAdmin):
         "remote_url",
         "remote_uploaded_at",
         "remote_expires_at",
+        "purged_at",
         "owner",
         "created_at",
     )

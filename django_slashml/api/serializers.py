@@ -65,6 +65,9 @@ class JobSerializer(serializers.ModelSerializer):
     """A job as listed: everything but the word timings."""
 
     upload = serializers.PrimaryKeyRelatedField(read_only=True)
+    reused_from = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The earlier job (same audio and provider) whose SlashML work this one shared."
+    )
     owner = serializers.SerializerMethodField()
     text = serializers.CharField(
         source="transcript_text", read_only=True, help_text="The transcript; a reviewer's correction if any."
@@ -88,6 +91,7 @@ class JobSerializer(serializers.ModelSerializer):
             "error_message",
             "owner",
             "metadata",
+            "reused_from",
             "created_at",
             "submitted_at",
             "completed_at",
@@ -133,6 +137,11 @@ class JobCreateSerializer(serializers.Serializer):
     audio_url = serializers.CharField(required=False, max_length=1000, help_text="An http(s) URL SlashML can fetch.")
     upload = serializers.UUIDField(required=False, help_text="The id of one of your audio uploads.")
     service_provider = serializers.CharField(required=False, help_text=PROVIDER_HELP)
+    fresh = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Transcribe again even if this provider already transcribed the same audio (by SHA-256).",
+    )
     metadata = serializers.JSONField(
         required=False,
         help_text="Any JSON object, kept with the job.",
@@ -166,6 +175,11 @@ class JobCreateSerializer(serializers.Serializer):
         upload = AudioUpload.objects.filter(pk=value, owner=self.context["request"].user).first()
         if upload is None:
             raise serializers.ValidationError(f"You have no audio upload {value}; upload one at uploads/ first.")
+        if upload.purged_at:
+            raise serializers.ValidationError(
+                f"The audio of upload {value} was deleted on {upload.purged_at:%Y-%m-%d} by the retention policy; "
+                "upload the file again."
+            )
         return upload
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +200,7 @@ class JobCreateSerializer(serializers.Serializer):
             service_provider=validated_data.get("service_provider"),
             owner=self.context["request"].user,
             metadata=validated_data.get("metadata"),
+            fresh=validated_data.get("fresh", False),
         )
 
     def to_representation(self, instance: TranscriptionJob) -> dict[str, Any]:
