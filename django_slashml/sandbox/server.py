@@ -137,6 +137,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
         slow: bool = False,
     ) -> None:
+        if self._api_call and self.state.quirks["echo_credentials"]:
+            payload, raw = self._echo_credentials(payload, raw)
         body = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -155,6 +157,15 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             time.sleep(self.state.faults.faults.slow_body_delay)
             body = body[1:]
         self.wfile.write(body)
+
+    def _echo_credentials(self, payload: Any, raw: bytes | None) -> tuple[Any, bytes | None]:
+        """Put the request's Authorization header in the body, as careless services' debug pages do."""
+        received = self.headers.get("Authorization", "")
+        if raw is not None:
+            return payload, raw + f"<!-- Authorization: {received} -->".encode()
+        if isinstance(payload, dict):
+            return {**payload, "debug": {"authorization": received}}, raw
+        return payload, raw
 
     def _error(self, status: int, message: str) -> None:
         self._send(status, {"error": {"message": message}})
@@ -248,6 +259,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         self.state.count("faults", fault)
+        self.state.count("faults_by_endpoint", f"{endpoint}:{fault}")
         if fault == "drop":
             raise _ClientGone
         if fault in ("500", "429", "malformed", "truncated"):
@@ -448,6 +460,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             "in_progress_spelling": (RemoteStatus.IN_PROGRESS, RemoteStatus.IN_PROGRESS_VENDOR_TYPO),
             "upload_url_key": ("uploaded_url", "upload_url"),
             "transcription_data": (True, False),
+            "echo_credentials": (True, False),
         }
         for key, value in changes.items():
             if key not in allowed or value not in allowed[key]:

@@ -104,6 +104,8 @@ class SandboxState:
             "in_progress_spelling": "IN_PROGESS",
             "upload_url_key": "uploaded_url",
             "transcription_data": False,
+            # Not SlashML's behaviour: a hostile test of the client's redaction.
+            "echo_credentials": False,
         }
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox-job")
