@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test test-default test-services lint format demo sandbox clean
+.PHONY: test test-default test-services reliability-report lint format demo sandbox clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@echo "==> creating $(VENV) and installing django-slashml with its test extras"
@@ -27,6 +27,11 @@ test-services: $(STAMP)
 	@$(BIN)/python tests/services.py; status=$$?; \
 	  if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
 	  SLASHML_TEST_TIER=services $(BIN)/pytest -m services -p no:cacheprovider
+
+# Runs the reliability suite (PostgreSQL, Redis, RabbitMQ) and rewrites the table in docs/reliability.md.
+reliability-report: $(STAMP)
+	SLASHML_TEST_TIER=services SLASHML_RELIABILITY_REPORT=1 $(BIN)/pytest -m services -p no:cacheprovider \
+	  tests/test_reliability.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

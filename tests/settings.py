@@ -3,10 +3,15 @@
 Default tier: SQLite in a file (so a worker thread shares it) and Celery's
 in-memory transport. ``SLASHML_TEST_TIER=services``: PostgreSQL and Redis on
 127.0.0.1 (``SLASHML_TEST_BROKER`` may name another broker, e.g. RabbitMQ).
+
+Worker processes that the reliability suite starts read the rest from the environment:
+``SLASHML_TEST_DATABASE`` (the test database's name), ``SLASHML_TEST_MEDIA_ROOT`` and
+``SLASHML_TEST_SLASHML`` (JSON merged over ``SLASHML``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -81,6 +86,10 @@ if TIER == "services":
         }
     }
     CELERY_BROKER_URL = os.environ.get("SLASHML_TEST_BROKER", "redis://127.0.0.1:6379/15")
+    # Records every signal in a table, so runs with worker processes can count them.
+    INSTALLED_APPS.append("tests.reliability")
+    if os.environ.get("SLASHML_TEST_DATABASE"):
+        DATABASES["default"]["NAME"] = os.environ["SLASHML_TEST_DATABASE"]
 else:
     DATABASES = {
         "default": {
@@ -95,17 +104,20 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = None
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = False
+# The test process fails fast without a broker; worker processes that the reliability suite
+# starts wait for it, as a deployed worker must: they may be (re)started while it is down.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = bool(os.environ.get("SLASHML_TEST_DATABASE"))
 
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": os.path.join(BASE, "media")},
+        "OPTIONS": {"location": os.environ.get("SLASHML_TEST_MEDIA_ROOT") or os.path.join(BASE, "media")},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 SLASHML = {"API_KEY": "test-key-not-real", "API_URL": "http://127.0.0.1:9", "ALLOW_PRIVATE_URLS": True}
+SLASHML.update(json.loads(os.environ.get("SLASHML_TEST_SLASHML") or "{}"))
 
 LOGGING = {
     "version": 1,

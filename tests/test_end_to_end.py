@@ -26,7 +26,7 @@ from .helpers import wait_until
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker() -> Iterator[Any]:
     with start_worker(
         celery_app,

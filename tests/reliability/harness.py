@@ -1,0 +1,196 @@
+"""Real moving parts for the reliability suite: prefork workers as subprocesses, a Redis
+server of the suite's own that it can stop and start, and the run's bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+class WorkerProcess:
+    """``celery worker -P prefork`` in its own process, on the test database and broker."""
+
+    def __init__(self, *, broker: str, slashml: dict[str, Any], media_root: str, log: Path, concurrency: int = 2):
+        self.broker, self.slashml, self.media_root, self.log = broker, slashml, media_root, log
+        self.concurrency = concurrency
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> WorkerProcess:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "SLASHML_TEST_TIER": "services",
+            "SLASHML_TEST_BROKER": self.broker,
+            "SLASHML_TEST_DATABASE": connection.settings_dict["NAME"],
+            "SLASHML_TEST_MEDIA_ROOT": self.media_root,
+            "SLASHML_TEST_SLASHML": json.dumps(self.slashml),
+        }
+        self.starts += 1
+        command = [
+            sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker", "-P", "prefork",
+            "-c", str(self.concurrency), "-l", "INFO", "-n", f"reliability-{os.getpid()}-{self.starts}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def pool_children(self) -> list[int]:
+        return _children(self.process.pid) if self.process else []
+
+    def kill_child(self) -> bool:
+        """SIGKILL one pool process, as the kernel's OOM killer would; the main process replaces it."""
+        children = self.pool_children()
+        if not children:
+            return False
+        os.kill(children[0], signal.SIGKILL)
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL the main process and its pool: nothing gets to clean up."""
+        if self.process and self.process.poll() is None:
+            children = self.pool_children()
+            self.process.kill()
+            for child in children:
+                with suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class PrivateRedis:
+    """A redis-server on a free port that this suite alone uses, so stopping it harms no one else."""
+
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        with (self.folder / "redis.log").open("ab") as out:
+            self.process = subprocess.Popen(command, cwd=self.folder, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextmanager
+def publishing_to(url: str) -> Iterator[None]:
+    """Point this process's Celery app (``transcribe()``'s messages, the sweeper) at ``url``."""
+    from kombu import pools
+
+    from tests.celery_app import app
+
+    def switch(target: str) -> None:
+        pools.reset()  # closes and forgets kombu's shared connection and producer pools
+        app.conf.broker_url = target
+        app._pool = None  # the app's own references are rebuilt for the new URL on the next publish
+        app.amqp._producer_pool = None
+
+    previous = app.conf.broker_url
+    switch(url)
+    try:
+        yield
+    finally:
+        switch(previous)
+
+
+@contextmanager
+def sweeping(every: float) -> Iterator[None]:
+    """Run the sweeper in a thread every ``every`` seconds, as beat would."""
+    from django.db import close_old_connections
+
+    from django_slashml import sweeper
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                sweeper.sweep()
+            except Exception:  # the broker may be down; beat would try again next time too
+                logging.getLogger(__name__).warning("sweep failed", exc_info=True)
+            finally:
+                close_old_connections()
+
+    thread = threading.Thread(target=loop, name="sweeper", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+@dataclass
+class RunSummary:
+    """One row of docs/reliability.md's table."""
+
+    run: str
+    load: str
+    faults: str
+    jobs: int
+    lost: int
+    duplicate_signals: int
+    extra_submits: int
+    outcome: str
+
+    def as_row(self) -> str:
+        cells = (self.run, self.load, self.faults, self.jobs, self.lost, self.duplicate_signals, self.extra_submits)
+        return "| " + " | ".join(str(cell) for cell in (*cells, self.outcome)) + " |"
+
+
+RESULTS: list[RunSummary] = []

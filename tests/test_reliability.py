@@ -1,0 +1,350 @@
+"""Breaking things for real: faults from SlashML, killed workers, a broker outage, racing workers.
+
+Service tier only: PostgreSQL, Redis (and RabbitMQ for one run), prefork workers started as
+subprocesses, the sandbox as SlashML. Every run checks the same promise: every job ends,
+``transcription_completed`` is committed exactly once per completed job, and SlashML got no
+submit that was not needed. Each run adds a row to docs/reliability.md's table
+(``make reliability-report`` rewrites it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db.models import Count
+from django.utils import timezone
+
+from django_slashml import transcribe
+from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
+from django_slashml.sandbox.control import SandboxControl
+from django_slashml.testing import sandbox_settings
+
+from .conftest import SPEECH_WAV
+from .reliability import recorder
+from .reliability.harness import RESULTS, PrivateRedis, RunSummary, WorkerProcess, publishing_to, sweeping
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.skipif(
+        os.environ.get("SLASHML_TEST_TIER") != "services",
+        reason="worker subprocesses share the test database: PostgreSQL, the service tier",
+    ),
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(600),
+]
+
+REDIS = "redis://127.0.0.1:6379/15"
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
+#: A fast schedule, so a run of hundreds of jobs takes a minute, with the same rules as production.
+FAST = {
+    "POLL_INITIAL_DELAY": 0.3,
+    "POLL_DURATION_FACTOR": 0.0,
+    "POLL_MIN_INTERVAL": 0.3,
+    "POLL_BACKOFF_FACTOR": 1.3,
+    "POLL_MAX_INTERVAL": 1.0,
+    "RETRY_BASE_DELAY": 0.2,
+    "RETRY_MAX_DELAY": 1.0,
+    "MAX_TRANSIENT_FAILURES": 25,
+    "CONNECT_TIMEOUT": 1.0,
+    "READ_TIMEOUT": 1.0,
+    "UPLOAD_READ_TIMEOUT": 2.0,
+    "STATUS_HTTP_RETRIES": 0,
+    "LEASE_SECONDS": 6,
+    "TASK_TIME_LIMIT": 5,
+    "TASK_SOFT_TIME_LIMIT": 4,
+    "MAX_COUNTDOWN": 5,
+    "SWEEP_GRACE": 1,
+    "SWEEP_INTERVAL": 1,
+}
+SWEEP_EVERY = 1.0
+
+
+def reachable(url: str) -> bool:
+    host, port = url.split("@")[-1].split("/")[0].split(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def unique_wavs(folder: Path, count: int) -> list[Path]:
+    """``count`` valid WAV files with different bytes: SlashML counts submits per audio hash."""
+    data = bytearray(SPEECH_WAV.read_bytes())
+    paths = []
+    for index in range(count):
+        data[-4:] = index.to_bytes(4, "little")  # the last two samples, inaudibly
+        path = folder / f"{index:04d}" / "speech.wav"
+        path.parent.mkdir()
+        path.write_bytes(bytes(data))
+        paths.append(path)
+    return paths
+
+
+class Run:
+    """One reliability run: workers, the sweeper, the jobs, and the verdict."""
+
+    def __init__(self, *, sandbox: Any, control: SandboxControl, settings: Any, media_root: Path, tmp_path: Path):
+        self.control, self.tmp_path, self.media_root = control, tmp_path, media_root
+        self.slashml = sandbox_settings(sandbox, **FAST)
+        settings.SLASHML = self.slashml
+        self.workers: list[WorkerProcess] = []
+        self.cleanup = ExitStack()
+
+    def worker(self, broker: str = REDIS, concurrency: int = 2) -> WorkerProcess:
+        log = self.tmp_path / f"worker-{len(self.workers)}.log"
+        worker = WorkerProcess(
+            broker=broker, slashml=self.slashml, media_root=str(self.media_root), log=log, concurrency=concurrency
+        )
+        if not self.workers:
+            if broker != REDIS:
+                self.cleanup.enter_context(publishing_to(broker))
+            from tests.celery_app import app
+
+            app.control.purge()  # messages an earlier, interrupted run left on the broker
+        self.workers.append(worker.start())
+        return worker
+
+    def create(self, count: int, *, before_each: Callable[[int], None] | None = None) -> list[str]:
+        ids = []
+        for index, path in enumerate(unique_wavs(self.tmp_path, count)):
+            if before_each:
+                before_each(index)
+            ids.append(str(transcribe(path, service_provider="whisper").pk))
+        return ids
+
+    def wait_until_all_end(self, timeout: float, *, during: Callable[[float], None] | None = None) -> None:
+        started = time.monotonic()
+        while TranscriptionJob.objects.filter(status__in=ACTIVE_STATUSES).exists():
+            elapsed = time.monotonic() - started
+            if elapsed > timeout:
+                counts = dict(TranscriptionJob.objects.values_list("status").annotate(n=Count("pk")))
+                fields = ("status", "next_poll_at", "lease_expires_at", "consecutive_failures", "error_message")
+                sample = list(TranscriptionJob.objects.filter(status__in=ACTIVE_STATUSES).values(*fields)[:3])
+                pytest.fail(
+                    f"Jobs still active after {timeout:.0f}s: {counts}; at {timezone.now()}: {sample}\n"
+                    f"{self.worker_logs()}"
+                )
+            if during:
+                during(elapsed)
+            time.sleep(0.25)
+
+    def worker_logs(self) -> str:
+        return "\n".join(w.log.read_text(errors="replace")[-3000:] for w in self.workers if w.log.exists())
+
+    def verdict(
+        self, name: str, load: str, faults: str, *, expect: str = JobStatus.COMPLETED, killed_in_flight: int = 0
+    ) -> RunSummary:
+        """Check the promise and record the run. ``killed_in_flight``: steps a test killed mid-way;
+        a submit among them may have reached SlashML with its answer lost, like a slow body."""
+        jobs = {str(pk): status for pk, status in TranscriptionJob.objects.values_list("pk", "status")}
+        completions = recorder.completions_per_job()
+        stats = self.control.stats()
+        lost_answers = stats["faults_by_endpoint"].get("submit:slow", 0)
+        extra_submits = sum(count - 1 for count in stats["submits_per_audio"].values() if count > 1)
+        lost = sum(1 for status in jobs.values() if status != expect)
+        duplicates = sum(count - 1 for count in completions.values() if count > 1) + recorder.duplicate_transitions()
+        summary = RunSummary(
+            run=name,
+            load=load,
+            faults=faults,
+            jobs=len(jobs),
+            lost=lost,
+            duplicate_signals=duplicates,
+            extra_submits=max(0, extra_submits - lost_answers - killed_in_flight),
+            outcome=(f"all {expect}" if lost == 0 else f"{lost} not {expect}")
+            + (f"; {extra_submits} resubmits after a lost answer" if extra_submits else ""),
+        )
+        RESULTS.append(summary)
+        self.assert_key_never_shown()
+        assert lost == 0, (Counter(jobs.values()), self.worker_logs())
+        if expect == JobStatus.COMPLETED:
+            assert set(completions) == set(jobs), "a completed job without its transcription_completed"
+        assert duplicates == 0, "a signal or transition was committed twice"
+        assert extra_submits <= lost_answers + killed_in_flight, (
+            f"{extra_submits} repeated submits, but only {lost_answers} submit answers were lost "
+            f"and {killed_in_flight} steps were killed mid-way"
+        )
+        return summary
+
+    def assert_key_never_shown(self) -> None:
+        """Worker logs hold every failure of the run; neither they nor stored answers may hold the key."""
+        key = self.slashml["API_KEY"]
+        logs = [w.log.read_text(errors="replace") for w in self.workers if w.log.exists()]
+        assert all(key not in log for log in logs), "the API key is in a worker's log"
+        stored = TranscriptionJob.objects.values_list("last_response", "error_message")
+        assert all(key not in json.dumps(response) + message for response, message in stored), "a row holds the key"
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.cleanup.close()
+
+
+@pytest.fixture
+def run(
+    sandbox: Any, sandbox_control: SandboxControl, settings: Any, media_root: Path, tmp_path: Path
+) -> Iterator[Run]:
+    current = Run(sandbox=sandbox, control=sandbox_control, settings=settings, media_root=media_root, tmp_path=tmp_path)
+    yield current
+    current.stop()
+
+
+# -- faults from SlashML -------------------------------------------------------------------------
+
+SLASHML_FAULTS = {
+    "error_rate": 0.2,
+    "rate_limit_rate": 0.1,
+    "retry_after": 0.3,
+    "slow_body_rate": 0.03,
+    "slow_body_delay": 1.6,  # past READ_TIMEOUT (1 s) and UPLOAD_READ_TIMEOUT... for reads only
+    "drop_rate": 0.02,
+    "processing_time": 0.5,
+    "seed": 8,
+}
+FAULTS_LABEL = "20% 500, 10% 429 (Retry-After), 3% slow bodies past the read timeout, 2% dropped connections"
+
+
+def test_500_jobs_through_500s_429s_slow_bodies_and_dropped_connections(run: Run) -> None:
+    run.control.set_faults(**SLASHML_FAULTS)
+    run.control.set_quirks(echo_credentials=True)  # every answer carries the key: the logs must not
+    run.worker()
+    with sweeping(SWEEP_EVERY):
+        run.create(500)
+        run.wait_until_all_end(timeout=420)
+    run.verdict("SlashML faults (Redis)", "500 jobs, 1 worker x 2 prefork", FAULTS_LABEL)
+
+
+def test_the_same_faults_on_rabbitmq(run: Run) -> None:
+    if not reachable(RABBITMQ):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("RabbitMQ is required in CI (127.0.0.1:5672).")
+        pytest.skip("RabbitMQ not reachable on 127.0.0.1:5672.")
+    run.control.set_faults(**SLASHML_FAULTS)
+    run.control.set_quirks(echo_credentials=True)  # every answer carries the key: the logs must not
+    run.worker(broker=RABBITMQ)
+    with sweeping(SWEEP_EVERY):
+        run.create(150)
+        run.wait_until_all_end(timeout=240)
+    run.verdict("SlashML faults (RabbitMQ)", "150 jobs, 1 worker x 2 prefork", FAULTS_LABEL)
+
+
+# -- worker crashes --------------------------------------------------------------------------------
+
+
+def test_killing_pool_processes_and_the_worker_loses_nothing(run: Run) -> None:
+    run.control.set_faults(processing_time=0.5, latency=0.02, seed=3)
+    worker = run.worker()
+    kills = {"child": 0, "main": 0}
+
+    def crash(elapsed: float) -> None:
+        # Kills follow the run's progress, not the clock, so all of them land while jobs are active:
+        # pool processes at 4%, 8% ... 24% of jobs ended, the worker itself at 30%, 45% and 60%.
+        if worker.process and worker.process.poll() is not None:
+            return
+        progress = TranscriptionJob.objects.exclude(status__in=ACTIVE_STATUSES).count() / 200
+        if kills["child"] < 6 and progress >= 0.04 * (kills["child"] + 1) and worker.kill_child():
+            kills["child"] += 1
+        elif kills["child"] >= 6 and kills["main"] < 3 and progress >= 0.30 + 0.15 * kills["main"]:
+            worker.kill()
+            kills["main"] += 1
+            worker.start()
+
+    with sweeping(SWEEP_EVERY):
+        run.create(200)
+        run.wait_until_all_end(timeout=300, during=crash)
+    assert kills == {"child": 6, "main": 3}, kills
+    run.verdict(
+        "Worker crashes",
+        "200 jobs, 1 worker x 2 prefork",
+        "SIGKILL a pool process 6x, the worker 3x",
+        killed_in_flight=kills["child"] + kills["main"] * worker.concurrency,
+    )
+
+
+# -- broker outage -----------------------------------------------------------------------------------
+
+
+def test_a_broker_outage_is_recovered_by_the_sweeper(run: Run, tmp_path: Path) -> None:
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        run.control.set_faults(processing_time=1.0, seed=5)
+        run.worker(broker=redis.url)
+        back_at: dict[str, float] = {}
+
+        def outage_during_creation(index: int) -> None:
+            if index == 40:
+                redis.stop()  # jobs 40..79 are created while the broker is down
+
+        with sweeping(SWEEP_EVERY):
+            run.create(80, before_each=outage_during_creation)
+            time.sleep(2)  # polls fall due with no broker
+            redis.start()
+            back_at["t"] = time.monotonic()
+            run.wait_until_all_end(timeout=180)
+        recovered_in = time.monotonic() - back_at["t"]
+        # After the broker returns, a job waits at most for the next sweep, its grace, and its steps.
+        assert recovered_in < 60, recovered_in
+        stuck = TranscriptionJob.objects.filter(status__in=ACTIVE_STATUSES).count()
+        assert stuck == 0
+    finally:
+        redis.stop()
+    run.verdict("Broker outage", "80 jobs, 1 worker x 2 prefork", "Redis stopped during creation and due polls")
+
+
+# -- racing workers on the database --------------------------------------------------------------------
+
+
+def test_two_workers_racing_on_the_same_due_jobs_never_double_poll_or_transition(run: Run) -> None:
+    run.control.set_faults(processing_time=2.0, seed=11)
+    run.worker(concurrency=2)
+    run.worker(concurrency=2)
+    from django_slashml import dispatch
+
+    last = {"at": 0.0}
+
+    def duplicate_due_messages(elapsed: float) -> None:
+        # Each due job gets two more messages at once, one for each worker: only one may act per lease.
+        if elapsed - last["at"] < 1.0:
+            return
+        last["at"] = elapsed
+        for pk, status in TranscriptionJob.objects.due().values_list("pk", "status"):
+            dispatch.dispatch(pk, status)
+            dispatch.dispatch(pk, status)
+
+    with sweeping(0.5):
+        run.create(100)
+        run.wait_until_all_end(timeout=150, during=duplicate_due_messages)
+    polls = run.control.stats()["polls_per_job"]
+    # processing 2 s, first poll after 0.3 s, then every 0.3 s growing x1.3 to 1 s: at most 7 polls.
+    assert max(polls.values()) <= 7, polls
+    run.verdict("Racing workers", "100 jobs, 2 workers x 2 prefork", "every due job sent twice more each second")
+
+
+# -- the deadline --------------------------------------------------------------------------------------------
+
+
+def test_a_job_slashml_never_finishes_ends_in_error_at_its_deadline(run: Run, settings: Any) -> None:
+    run.slashml = {**run.slashml, "JOB_DEADLINE": 4}
+    settings.SLASHML = run.slashml
+    run.control.set_faults(never_finish_rate=1.0, seed=1)
+    run.worker()
+    with sweeping(SWEEP_EVERY):
+        ids = run.create(5)
+        run.wait_until_all_end(timeout=60)
+    for job in TranscriptionJob.objects.filter(pk__in=ids):
+        assert job.status == JobStatus.ERROR
+        assert job.error_message.startswith("Timed out: SlashML did not finish within"), job.error_message
+        assert job.completed_at is None or job.completed_at >= job.deadline_at
+    run.verdict("Deadline", "5 jobs SlashML never finishes", "never_finish_rate 1.0", expect=JobStatus.ERROR)
