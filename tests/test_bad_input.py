@@ -1,0 +1,197 @@
+"""Bad input, one table, every entry point: each case ends in a clear refusal or a clear ERROR.
+
+The same cases go through ``transcribe()``, ``manage.py slashml_transcribe`` and
+``POST /api/slashml/jobs/``; none may leave a row or a stored file behind. Audio that was
+stored and went bad later reaches the pipeline through the admin's resubmit action, and bad
+answers from SlashML reach it through the sandbox: each ends its job in ERROR with a message
+that says what to do, after a bounded number of attempts, never in a retry loop.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from django_slashml import transcribe
+from django_slashml.exceptions import SlashMLError
+from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.uploads import save_upload
+
+from .conftest import SPEECH_WAV
+from .helpers import drive
+
+pytestmark = pytest.mark.django_db
+
+MAX_UPLOAD_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: either file bytes (with a file name) or a URL, and what the refusal must say."""
+
+    name: str
+    message: str
+    data: bytes | None = None
+    filename: str = "audio.mp3"
+    url: str = ""
+    provider: str = "whisper"
+    #: The HTTP status the REST API answers with.
+    status: int = 400
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+CASES = [
+    Case("empty file", "is empty", data=b""),
+    Case("non-audio bytes, audio name", "does not look like audio", data=b"%PDF-1.7 a report named .mp3" * 20),
+    Case("oversized file", "MAX_UPLOAD_SIZE", data=SPEECH_WAV.read_bytes(), filename="a.wav", status=413),
+    Case("unknown provider", "assembly, aws, whisper, deepgram, google, rev", url="https://x.example/a.wav",
+         provider="openai"),
+    Case("file:// URL", "only http:// and https://", url="file:///etc/passwd"),
+    Case("ftp:// URL", "only http:// and https://", url="ftp://x.example/a.wav"),
+    Case("loopback URL", "private, loopback or link-local", url="http://127.0.0.1/a.wav"),
+    Case("cloud metadata URL", "private, loopback or link-local", url="http://169.254.169.254/latest/meta-data"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def strict(settings: Any, slashml: Any) -> Any:
+    """The production defaults for URLs, and a small upload limit the oversized case crosses."""
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": False, "MAX_UPLOAD_SIZE": MAX_UPLOAD_SIZE}
+    return slashml
+
+
+def nothing_saved(stored_files: Any) -> bool:
+    return not AudioUpload.objects.exists() and not TranscriptionJob.objects.exists() and stored_files() == []
+
+
+def as_path(case: Case, folder: Path) -> str:
+    if case.url:
+        return case.url
+    path = folder / case.filename
+    path.write_bytes(case.data or b"")
+    return str(path)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_python_api(strict: Any, tmp_path: Path, stored_files: Any, case: Case) -> None:
+    with pytest.raises(SlashMLError, match=case.message):
+        transcribe(as_path(case, tmp_path), service_provider=case.provider)
+    assert nothing_saved(stored_files)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_management_command(strict: Any, tmp_path: Path, stored_files: Any, case: Case) -> None:
+    with pytest.raises(CommandError, match=case.message):
+        call_command("slashml_transcribe", as_path(case, tmp_path), "--provider", case.provider, stdout=io.StringIO())
+    assert nothing_saved(stored_files)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_rest_api(strict: Any, django_user_model: Any, stored_files: Any, case: Case) -> None:
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    if case.url:
+        payload: dict[str, Any] = {"audio_url": case.url}
+    else:
+        payload = {"audio": SimpleUploadedFile(case.filename, case.data or b"", content_type="audio/mpeg")}
+    response = client.post("/api/slashml/jobs/", {**payload, "service_provider": case.provider}, format="multipart")
+    assert response.status_code == case.status, response.content
+    assert case.message in str(response.json()), response.json()
+    assert nothing_saved(stored_files)
+
+
+# -- audio that went bad after it was stored, resubmitted from the admin --------------------------
+
+
+def stored_upload(data: bytes) -> AudioUpload:
+    """An upload as ``transcribe()`` stores it, whose stored bytes are then replaced."""
+    with SPEECH_WAV.open("rb") as fileobj:
+        upload = save_upload(fileobj, name="meeting.wav")
+    storage, name = upload.file.storage, upload.file.name
+    storage.delete(name)
+    if data:
+        storage.save(name, ContentFile(data))
+    return upload
+
+
+def purged_upload() -> AudioUpload:
+    upload = stored_upload(b"")
+    AudioUpload.objects.filter(pk=upload.pk).update(file="", purged_at=timezone.now() - timedelta(days=2))
+    upload.refresh_from_db()
+    return upload
+
+
+GONE_BAD = [
+    ("file deleted from storage", lambda: stored_upload(b""), "cannot be read from storage"),
+    ("file replaced by non-audio", lambda: stored_upload(b"<html>not audio</html>" * 50), "not audio"),
+    ("audio purged by retention", purged_upload, "deleted on"),
+]
+
+
+@pytest.mark.parametrize(("make_upload", "message"), [case[1:] for case in GONE_BAD], ids=[c[0] for c in GONE_BAD])
+def test_admin_resubmit_of_audio_that_went_bad(admin_client: Client, slashml: Any, make_upload: Any, message: str):
+    upload = make_upload()
+    job = TranscriptionJob.objects.create(
+        upload=upload, service_provider="whisper", status=JobStatus.ERROR, error_message="an earlier failure"
+    )
+    response = admin_client.post(
+        "/admin/django_slashml/transcriptionjob/",
+        {"action": "resubmit", "_selected_action": [str(job.pk)]},
+        follow=True,
+    )
+    assert any("Resubmitted: 1 job" in str(m) for m in response.context["messages"])
+    job = drive(job)
+    assert job.status == JobStatus.ERROR and message in job.error_message, job.error_message
+    assert job.consecutive_failures <= 1 and slashml.stats()["calls"].get("submit", 0) == 0
+
+
+# -- bad answers from SlashML ---------------------------------------------------------------------
+
+
+def persistently(fault: str, endpoint: str = "status") -> list[dict[str, Any]]:
+    return [{"endpoint": endpoint, "fault": fault, "count": 1000}]
+
+
+ANSWERS = [
+    ("malformed body (HTML with 200)", persistently("malformed"), "Gave up after 3 failed attempts"),
+    ("truncated JSON", persistently("truncated"), "Gave up after 3 failed attempts"),
+    ("truncated JSON from submit", persistently("truncated", "submit"), "Gave up after 3 failed attempts"),
+    ("unknown status, forever", persistently("unknown_status"), "Timed out: SlashML did not finish"),
+    ("COMPLETED without words", persistently("no_words"), "neither"),
+    ("COMPLETED, words missing fields", persistently("missing_word_fields"), "has no 'start', 'end'"),
+]
+
+
+@pytest.mark.parametrize(("script", "message"), [case[1:] for case in ANSWERS], ids=[c[0] for c in ANSWERS])
+def test_bad_answers_from_slashml_end_in_a_clear_error(
+    settings: Any, slashml: Any, speech_path: Path, signal_log: Any, script: Any, message: str
+) -> None:
+    settings.SLASHML = {
+        **settings.SLASHML,
+        "MAX_TRANSIENT_FAILURES": 3,
+        "RETRY_BASE_DELAY": 0.05,
+        "RETRY_MAX_DELAY": 0.1,
+        "STATUS_HTTP_RETRIES": 0,
+        "JOB_DEADLINE": 3,
+        "POLL_INITIAL_DELAY": 0.1,
+        "POLL_MIN_INTERVAL": 0.2,
+        "POLL_MAX_INTERVAL": 0.5,
+        "POLL_DURATION_FACTOR": 0,
+    }
+    slashml.set_faults(processing_time=0, script=script)
+    job = drive(transcribe(speech_path, service_provider="whisper"), timeout=15)
+    assert job.status == JobStatus.ERROR and message in job.error_message, job.error_message
+    assert [name for name, _ in signal_log].count("transcription_failed") == 1
+    calls = slashml.stats()["calls"]
+    assert calls.get("status", 0) + calls.get("submit", 0) <= 20, f"a retry loop: {calls}"

@@ -1,0 +1,96 @@
+"""The API key, echoed back by a careless SlashML, appears nowhere a person or a log could read it.
+
+The sandbox's ``echo_credentials`` quirk puts the request's ``Authorization`` header into every
+answer: error pages, 429s, status bodies that get stored. Then the test reads everything the
+app produced (log lines, exception texts, database rows, REST answers, admin pages) and greps
+for the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import serializers
+from django.test import Client
+from rest_framework.test import APIClient
+
+from django_slashml import transcribe
+from django_slashml.client import SlashMLClient
+from django_slashml.exceptions import SlashMLError
+from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.sandbox import SandboxServer
+from django_slashml.sandbox.control import SandboxControl
+from django_slashml.testing import sandbox_settings, start_sandbox
+
+from .conftest import FIXTURES
+from .helpers import drive
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "sk-live-5f1c9a7e3b2d-never-shown"
+
+
+@pytest.fixture
+def echoing() -> Iterator[tuple[SandboxServer, SandboxControl]]:
+    server = start_sandbox(transcripts_dir=FIXTURES, api_keys={SECRET}, processing_time=0.2)
+    control = SandboxControl(server.url, SECRET)
+    control.set_quirks(echo_credentials=True)
+    yield server, control
+    control.close()
+    server.stop()
+
+
+def test_an_echoed_key_reaches_no_log_exception_row_api_answer_or_admin_page(
+    settings: Any,
+    echoing: tuple[SandboxServer, SandboxControl],
+    speech_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    django_user_model: Any,
+) -> None:
+    server, control = echoing
+    settings.SLASHML = sandbox_settings(server, RETRY_BASE_DELAY=0.05, RETRY_MAX_DELAY=0.1, STATUS_HTTP_RETRIES=0)
+    caplog.set_level(logging.DEBUG)
+    ann = django_user_model.objects.create_superuser("ann", password="pw")
+
+    control.set_faults(
+        script=[
+            {"endpoint": "upload", "fault": "500", "count": 1},
+            {"endpoint": "submit", "fault": "429", "count": 1},
+            {"endpoint": "status", "fault": "truncated", "count": 1},
+        ]
+    )
+    completed = drive(transcribe(speech_path, owner=ann))
+    control.set_faults(script=[], job_error_rate=1.0)
+    failed = drive(transcribe(speech_path, owner=ann, fresh=True))
+    client = SlashMLClient.from_settings()
+    with pytest.raises(SlashMLError) as raised:
+        client.status("no-such-job", service_provider="whisper")
+    client.close()
+
+    assert completed.status == JobStatus.COMPLETED and failed.status == JobStatus.ERROR
+    assert control.stats()["faults"] == {"500": 1, "429": 1, "truncated": 1}, "every echoing fault was served"
+    assert "debug" in completed.last_response, "the stored answer is the echoing one"
+
+    api = APIClient()
+    api.force_authenticate(ann)
+    admin = Client()
+    admin.force_login(ann)
+    jobs = "/admin/django_slashml/transcriptionjob/"
+    seen = {
+        "exception": str(raised.value),
+        "log": caplog.text,
+        "rows": serializers.serialize("json", [*TranscriptionJob.objects.all(), *AudioUpload.objects.all()]),
+        "api list": api.get("/api/slashml/jobs/").content.decode(),
+        **{
+            f"api {job.status}": api.get(f"/api/slashml/jobs/{job.pk}/").content.decode() for job in (completed, failed)
+        },
+        "admin list": admin.get(jobs).content.decode(),
+        **{f"admin {job.status}": admin.get(f"{jobs}{job.pk}/change/").content.decode() for job in (completed, failed)},
+    }
+    assert all(page for page in seen.values())
+    leaked = [where for where, text in seen.items() if SECRET in text]
+    assert leaked == [], f"the API key leaked into: {leaked}"
