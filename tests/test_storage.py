@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.core.checks import run_checks
 from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
@@ -97,6 +98,23 @@ def test_an_s3_storage_keeps_the_file_in_the_bucket(s3_audio, s3_endpoint, speec
     body = s3_client(s3_endpoint).get_object(Bucket=BUCKET, Key=f"{s3_audio}/{upload.file.name}")["Body"].read()
     assert body == speech_path.read_bytes()
     assert upload.sha256 == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.django_db
+def test_the_admin_player_gets_s3_audio_from_s3_after_the_permission_check(
+    s3_audio, s3_endpoint, speech_path, admin_client, django_user_model
+) -> None:
+    job = transcribe(speech_path)
+    page = f"/admin/django_slashml/transcriptionjob/{job.pk}/audio/"
+    response = admin_client.get(page)
+    assert response.status_code == 302 and "no-store" in response["Cache-Control"]
+    url = response["Location"]
+    assert url.startswith(f"{s3_endpoint}/{BUCKET}/{s3_audio}/") and "X-Amz-Signature=" in url
+    ranged = requests.get(url, headers={"Range": "bytes=100-199"}, timeout=10)
+    assert ranged.status_code == 206 and ranged.content == speech_path.read_bytes()[100:200]
+    stranger = django_user_model.objects.create_user("sam", password="pw", is_staff=True)
+    admin_client.force_login(stranger)
+    assert admin_client.get(page).status_code == 403
 
 
 # -- the presigned path ------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Serving stored audio to the admin's player, with HTTP range requests so seeking works.
 
 Browsers fetch ``<audio>`` sources in ranges and cannot seek in a file served without
-them. The file is read from the configured storage in chunks, never whole.
+them. The file is read from the configured storage in chunks, never whole. A storage that
+hands out its own URLs (S3) serves the ranges itself: after the permission check the
+browser is redirected to a short-lived URL, so hours of audio never pass through Django
+(django-storages' S3 file object would fetch the whole object for every range).
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
 from ..models import AudioUpload
+from ..presigned import storage_url
 
 CHUNK_SIZE = 64 * 1024
+#: How long a storage URL given to a reviewer's browser works: long enough to listen and seek.
+BROWSER_URL_EXPIRY = 60 * 60
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
 
 
@@ -63,6 +69,11 @@ def serve_upload(request: HttpRequest, upload: AudioUpload) -> HttpResponse:
     """``upload``'s audio, whole (200) or the requested range (206)."""
     if not upload.file or not upload.file.storage.exists(upload.file.name):
         raise Http404("This upload's audio is no longer stored.")
+    direct = storage_url(upload.file.storage, upload.file.name, expire=BROWSER_URL_EXPIRY)
+    if direct:
+        redirect = HttpResponseRedirect(direct)
+        redirect["Cache-Control"] = "private, no-store"  # the URL is a credential for an hour
+        return redirect
     size = upload.file.size
     content_type = upload.content_type or mimetypes.guess_type(upload.original_name or upload.file.name)[0] or ""
     if not content_type.startswith("audio/"):  # never let stored bytes render as a page
