@@ -191,7 +191,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> str:
         lifecycle.complete(job, remote, lease_owner=lease.owner)
         return "completed"
     duration = remote.audio_duration or (job.upload.duration if job.upload else None)
-    due = _next_step_at(job, jittered(first_poll_delay(duration)))
+    due = _next_step_at(job, jittered(first_poll_delay(duration), never_early=True))
     if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return "submitted"

@@ -3,7 +3,8 @@
 The first poll waits for a share of the audio's duration, so a two-hour file is
 not polled every few seconds; later polls start short and grow geometrically to a
 cap, so a short file is not left waiting a minute. Jitter spreads many jobs
-submitted together.
+submitted together; the first poll's only ever later, since polling before SlashML
+can be done costs a call and, on average, a longer wait.
 """
 
 from __future__ import annotations
@@ -13,19 +14,23 @@ import random
 from .conf import slashml_settings
 
 
-def jittered(seconds: float, *, rng: random.Random | None = None) -> float:
+def jittered(seconds: float, *, rng: random.Random | None = None, never_early: bool = False) -> float:
+    """``seconds`` spread by ``POLL_JITTER``; ``never_early`` spreads only later, not sooner."""
     spread = float(slashml_settings.POLL_JITTER)
-    factor = 1.0 + (rng or random).uniform(-spread, spread)
+    factor = 1.0 + (rng or random).uniform(0.0 if never_early else -spread, spread)
     return max(0.0, seconds * factor)
 
 
 def first_poll_delay(audio_duration: float | None) -> float:
-    """Seconds from submit to the first status call."""
+    """Seconds from submit to the first status call: when SlashML can be expected to be done.
+
+    Not capped by ``POLL_MAX_INTERVAL``: a two-hour file polled after five minutes only
+    buys status calls that find it unfinished. Polls due beyond ``MAX_COUNTDOWN`` are
+    sent by the sweeper, which schedules them ahead (:mod:`~django_slashml.sweeper`).
+    """
     s = slashml_settings
     expected = (audio_duration or 0.0) * float(s.POLL_DURATION_FACTOR)
-    # The cap bounds the duration-based wait, never the configured minimum.
-    cap = max(float(s.POLL_MAX_INTERVAL), float(s.POLL_INITIAL_DELAY))
-    return min(max(float(s.POLL_INITIAL_DELAY), expected), cap)
+    return max(float(s.POLL_INITIAL_DELAY), expected)
 
 
 def later_poll_delay(polls_made: int) -> float:

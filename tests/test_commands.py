@@ -84,7 +84,7 @@ def test_sweep_lists_and_dispatches_overdue_jobs(settings, slashml, sandbox, spe
     monkeypatch.setattr(sweeper, "dispatch", dispatch.dispatch)
     out = io.StringIO()
     call_command("slashml_sweep", stdout=out)
-    assert sent == [(job.pk, "PENDING")] and "Dispatched 1" in out.getvalue()
+    assert sent == [(job.pk, "PENDING")] and "Dispatched 1 message(s)" in out.getvalue()
 
 
 def start(command: list[str]) -> tuple[subprocess.Popen[str], str]:

@@ -30,7 +30,7 @@ def schedule_settings():  # type: ignore[no-untyped-def]
         yield
 
 
-@pytest.mark.parametrize(("duration", "expected"), [(None, 5), (4, 5), (60, 18), (600, 180), (7200, 300)])
+@pytest.mark.parametrize(("duration", "expected"), [(None, 5), (4, 5), (60, 18), (600, 180), (7200, 2160)])
 def test_first_poll_follows_the_audio_duration_within_bounds(duration, expected) -> None:
     assert first_poll_delay(duration) == pytest.approx(expected)
 
@@ -46,6 +46,12 @@ def test_jitter_stays_within_its_spread() -> None:
     rng = random.Random(1)
     values = [jittered(100, rng=rng) for _ in range(1000)]
     assert 90 <= min(values) < 92 and 108 < max(values) <= 110
+
+
+def test_the_first_poll_is_never_jittered_earlier_than_expected() -> None:
+    rng = random.Random(2)
+    values = [jittered(100, rng=rng, never_early=True) for _ in range(1000)]
+    assert min(values) >= 100 and 108 < max(values) <= 110
 
 
 def test_retry_backoff_doubles_with_jitter_and_respects_retry_after() -> None:

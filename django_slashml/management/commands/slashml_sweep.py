@@ -8,7 +8,10 @@ from ...sweeper import overdue_jobs, sweep
 
 
 class Command(BaseCommand):
-    help = "Send a Celery message for every SlashML job whose next step is overdue (run from cron or beat)."
+    help = (
+        "Send a Celery message for every SlashML job whose next step is overdue, and schedule steps due "
+        "before the next sweep that were too far off for a countdown (run from cron or beat)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--dry-run", action="store_true", help="List overdue jobs without sending anything.")
@@ -26,4 +29,4 @@ class Command(BaseCommand):
             self.stdout.write(f"{count} overdue job(s).")
             return
         sent = sweep(limit=limit)
-        self.stdout.write(self.style.SUCCESS(f"Dispatched {sent} overdue job(s)."))
+        self.stdout.write(self.style.SUCCESS(f"Dispatched {sent} message(s) for overdue or soon-due job(s)."))
