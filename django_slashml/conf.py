@@ -30,13 +30,16 @@ DEFAULTS: dict[str, Any] = {
     "STATUS_HTTP_RETRIES": 2,
     # Poll schedule: the first poll comes after max(POLL_INITIAL_DELAY,
     # audio duration x POLL_DURATION_FACTOR); later polls wait POLL_MIN_INTERVAL,
-    # growing by POLL_BACKOFF_FACTOR each time up to POLL_MAX_INTERVAL, +/- POLL_JITTER.
+    # growing by POLL_BACKOFF_FACTOR each time up to POLL_MAX_INTERVAL, +/- POLL_JITTER,
+    # and at least POLL_LATE_FACTOR x the time since submit (a late long job is not
+    # polled every few seconds; the transcript is at most that fraction late).
     "POLL_INITIAL_DELAY": 5.0,
     "POLL_DURATION_FACTOR": 0.3,
     "POLL_MIN_INTERVAL": 3.0,
     "POLL_BACKOFF_FACTOR": 1.5,
     "POLL_MAX_INTERVAL": 300.0,
     "POLL_JITTER": 0.1,
+    "POLL_LATE_FACTOR": 0.15,
     # Transient failures (timeouts, 5xx, 429) back off exponentially from
     # RETRY_BASE_DELAY; after MAX_TRANSIENT_FAILURES in a row the job ends in ERROR.
     "RETRY_BASE_DELAY": 2.0,
@@ -96,6 +99,7 @@ _NUMBER_SETTINGS = (
     "POLL_BACKOFF_FACTOR",
     "POLL_MAX_INTERVAL",
     "POLL_JITTER",
+    "POLL_LATE_FACTOR",
     "RETRY_BASE_DELAY",
     "RETRY_MAX_DELAY",
     "MAX_TRANSIENT_FAILURES",

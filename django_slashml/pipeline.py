@@ -263,7 +263,8 @@ def _poll(job: TranscriptionJob, lease: Lease) -> str:
             job.pk,
             remote.raw,
         )
-    due = _next_step_at(job, jittered(later_poll_delay(job.poll_count + 1)))
+    elapsed = (timezone.now() - job.submitted_at).total_seconds() if job.submitted_at else 0.0
+    due = _next_step_at(job, jittered(later_poll_delay(job.poll_count + 1, elapsed)))
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
         moved = lifecycle.mark_in_progress(job, remote, lease_owner=lease.owner, next_poll_at=due)
         status = JobStatus.IN_PROGRESS

@@ -33,11 +33,17 @@ def first_poll_delay(audio_duration: float | None) -> float:
     return max(float(s.POLL_INITIAL_DELAY), expected)
 
 
-def later_poll_delay(polls_made: int) -> float:
-    """Seconds between status calls once ``polls_made`` (>= 1) have found the job unfinished."""
+def later_poll_delay(polls_made: int, elapsed: float = 0.0) -> float:
+    """Seconds until the next status call once ``polls_made`` (>= 1) have found the job unfinished.
+
+    ``elapsed`` is the time since submit: the wait is at least ``POLL_LATE_FACTOR`` of
+    it, so a ten-minute job that outlasts its expected time is polled every minute or
+    so, not every few seconds, and its transcript is still at most that fraction late.
+    """
     s = slashml_settings
     growth = float(s.POLL_BACKOFF_FACTOR) ** max(0, polls_made - 1)
-    return min(float(s.POLL_MIN_INTERVAL) * growth, float(s.POLL_MAX_INTERVAL))
+    wait = max(float(s.POLL_MIN_INTERVAL) * growth, float(s.POLL_LATE_FACTOR) * max(0.0, elapsed))
+    return min(wait, float(s.POLL_MAX_INTERVAL))
 
 
 def retry_delay(failures: int, *, retry_after: float | None = None) -> float:

@@ -42,6 +42,14 @@ def test_later_polls_grow_geometrically_to_the_cap() -> None:
     assert delays == sorted(delays)
 
 
+def test_a_job_past_a_long_expected_time_waits_a_share_of_the_time_already_waited() -> None:
+    with override_settings(SLASHML={**SETTINGS, "POLL_LATE_FACTOR": 0.15}):
+        assert later_poll_delay(1, elapsed=400) == pytest.approx(60), "not 3 s after a 400 s wait"
+        assert later_poll_delay(1, elapsed=10) == pytest.approx(3), "short jobs keep the minimum interval"
+        assert later_poll_delay(12, elapsed=100) == pytest.approx(3 * 1.5**11), "the backoff still grows"
+        assert later_poll_delay(1, elapsed=10_000) == 300, "capped at POLL_MAX_INTERVAL"
+
+
 def test_jitter_stays_within_its_spread() -> None:
     rng = random.Random(1)
     values = [jittered(100, rng=rng) for _ in range(1000)]
