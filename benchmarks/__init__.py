@@ -1,0 +1,1 @@
+"""Benchmarks of django-slashml against baselines run in the same invocation: ``make bench``."""

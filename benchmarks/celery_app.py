@@ -1,0 +1,58 @@
+"""The benchmark workers' Celery app: django-slashml's tasks, the blocking baseline, and
+a tally of how long tasks keep a worker slot busy (kept in Redis, read by the driver)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import redis
+from celery import Celery
+from celery.signals import task_postrun, task_prerun
+
+app = Celery("slashml_bench")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+BUSY_KEY = "slashml-bench:busy-seconds"
+TASKS_KEY = "slashml-bench:tasks"
+DETECTED_KEY = "slashml-bench:baseline-detected"
+
+_started: dict[str, float] = {}
+_redis: redis.Redis | None = None
+
+
+def tally() -> redis.Redis:
+    global _redis
+    if _redis is None:
+        _redis = redis.Redis.from_url(os.environ.get("SLASHML_BENCH_TALLY", "redis://127.0.0.1:6379/13"))
+    return _redis
+
+
+@task_prerun.connect
+def _start_clock(task_id: str, **kwargs: Any) -> None:
+    _started[task_id] = time.monotonic()
+
+
+@task_postrun.connect
+def _stop_clock(task_id: str, **kwargs: Any) -> None:
+    started = _started.pop(task_id, None)
+    if started is not None:
+        pipe = tally().pipeline()
+        pipe.incrbyfloat(BUSY_KEY, time.monotonic() - started)
+        pipe.incr(TASKS_KEY)
+        pipe.execute()
+
+
+@app.task(name="benchmarks.vendor_transcribe", acks_late=True, ignore_result=True)
+def vendor_transcribe(path: str, sandbox_url: str, api_key: str) -> None:
+    """The typical hand-written integration: upload, then block in the vendor's loop."""
+    from .vendor import speech_to_text, wait_like_the_vendor
+
+    client_class = speech_to_text(sandbox_url)
+    client = client_class(api_key=api_key)
+    provider = client_class.ServiceProvider.ASSEMBLY
+    uploaded = client.upload_audio(path)
+    result = wait_like_the_vendor(client, uploaded.uploaded_url, provider)
+    tally().hset(DETECTED_KEY, str(result.id), time.time())

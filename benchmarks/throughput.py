@@ -1,0 +1,106 @@
+"""4. Throughput through the whole pipeline with instant SlashML jobs, and where the time goes."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import time
+from typing import Any
+
+from django.test import override_settings
+from django.utils import timezone
+
+from django_slashml import pipeline, transcribe
+from django_slashml.client import reset_default_client
+from django_slashml.models import JobStatus, TranscriptionJob
+
+from .harness import SandboxProcess, WorkerProcess, empty_tables
+from .pipeline_runs import audio_files, run_jobs
+from .report import Section, Target
+
+#: Polls as soon as SlashML could have finished: the run measures the pipeline, not the schedule.
+INSTANT = {"POLL_INITIAL_DELAY": 0.02, "POLL_MIN_INTERVAL": 0.02, "POLL_JITTER": 0.0}
+
+#: Where a frame's cumulative time goes, by the function that owns it.
+BUCKETS = {
+    "HTTP to SlashML (requests, incl. waiting for the sandbox)": ("requests/sessions.py", "request"),
+    "SQL (PostgreSQL round trips)": ("django/db/backends/utils.py", "_execute"),
+    "storage (reading the stored audio)": ("django_slashml/streaming.py", "__init__"),
+    "signals (receivers of transcript_completed etc.)": ("django/dispatch/dispatcher.py", "send"),
+}
+
+
+def _profile_hot_path(bench: Any, sandbox: SandboxProcess, count: int) -> list[str]:
+    """Both steps of ``count`` jobs in this process under cProfile: start (upload + submit), then poll."""
+    empty_tables()
+    files = audio_files(bench.workdir / "profile-audio", count, 0.5, tag="profile")
+    with override_settings(SLASHML={**bench.slashml(sandbox.url), **INSTANT}):
+        reset_default_client()
+        # No worker runs now: this process takes each step itself, and the messages are flushed after.
+        ids = [transcribe(path, service_provider="assembly").pk for path in files]
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for job_id in ids:
+            pipeline.advance(job_id)
+        time.sleep(0.05)  # the sandbox finishes the jobs
+        TranscriptionJob.objects.filter(pk__in=ids).update(next_poll_at=timezone.now())
+        for job_id in ids:
+            pipeline.advance(job_id)
+        profiler.disable()
+        elapsed = time.perf_counter() - started
+        reset_default_client()
+    bench.flush()
+    done = TranscriptionJob.objects.filter(pk__in=ids, status=JobStatus.COMPLETED).count()
+    stats = pstats.Stats(profiler)
+    entries = stats.stats  # type: ignore[attr-defined]
+    lines = [f"{done}/{count} jobs, both steps, {1000 * elapsed / count:.1f} ms per job in one process"]
+    for label, (suffix, function) in BUCKETS.items():
+        cumulative = sum(
+            entry[3] for (filename, _, name), entry in entries.items() if filename.endswith(suffix) and name == function
+        )
+        lines.append(f"{label}: {100 * cumulative / elapsed:.0f}%")
+    top = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:6]
+    own = [f"{name} ({'/'.join(filename.rsplit('/', 2)[-2:])}) {100 * entry[2] / elapsed:.0f}%"
+           for (filename, _, name), entry in top]  # fmt: skip
+    lines.append("largest own time: " + ", ".join(own))
+    return lines
+
+
+def run(bench: Any) -> Section:
+    jobs = bench.options.throughput_jobs
+    section = Section(
+        title="4. Throughput",
+        setup=(
+            f"{jobs} jobs from create to COMPLETED (each: store the audio, upload it, submit, one status "
+            "call, save the transcript and send the signals), SlashML answering at once. The clock starts "
+            "when the transaction that created the jobs commits (every message is published then) and stops "
+            "at the last `completed_at`. The sandbox, PostgreSQL, Redis and the benchmark process share the "
+            "same 2 cores as the worker."
+        ),
+        headers=["worker processes", "jobs done", "wall time", "jobs per second"],
+    )
+    sandbox = SandboxProcess(bench.workdir, "throughput", processing_time=0)
+    rate_at: dict[int, float] = {}
+    try:
+        for processes in (1, 2):
+            empty_tables()
+            sandbox.reset()
+            files = audio_files(bench.workdir / "throughput-audio", jobs, 0.5, tag=f"t{processes}")
+            worker = WorkerProcess(
+                bench.workdir, f"throughput-{processes}", slashml={**bench.slashml(sandbox.url), **INSTANT},
+                concurrency=processes,
+            )  # fmt: skip
+            try:
+                finished = run_jobs(files, timeout=600)
+            finally:
+                worker.stop()
+            rate_at[processes] = len(finished.completed_at) / finished.makespan
+            section.rows.append([str(processes), f"{len(finished.completed_at)}/{jobs}", f"{finished.makespan:.1f} s",
+                                 f"{rate_at[processes]:.0f}"])  # fmt: skip
+        sandbox.reset()
+        section.notes += _profile_hot_path(bench, sandbox, min(jobs, 300))
+    finally:
+        sandbox.stop()
+    section.targets.append(Target("at least 100 jobs/s with 2 workers", f"{rate_at[2]:.0f} jobs/s", rate_at[2] >= 100))
+    return section
