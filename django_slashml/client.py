@@ -71,6 +71,37 @@ class SizedReader(Protocol):
     def read(self, size: int = -1) -> bytes: ...
 
 
+class TokenAuth(requests.auth.AuthBase):
+    """SlashML's ``Authorization: Token <key>``, as requests auth.
+
+    As auth rather than a plain header, requests neither looks up ``~/.netrc`` on every
+    call nor lets a netrc entry for the host replace the key.
+    """
+
+    def __init__(self, api_key: str) -> None:
+        self._api_key = api_key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Token {self._api_key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<TokenAuth>"
+
+
+def _settle_environment(session: requests.Session, url: str) -> None:
+    """Read proxy and CA-bundle variables once for SlashML's host, not on every call.
+
+    requests re-reads them per request when ``trust_env`` is on (about half a
+    millisecond each); the host never changes for a client, so the answer does not either.
+    """
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle and session.verify is True:
+        session.verify = bundle
+    session.trust_env = False
+
+
 class SlashMLClient:
     """Calls SlashML; returns :mod:`~django_slashml.responses` types or raises :class:`APIError` subclasses."""
 
@@ -94,7 +125,11 @@ class SlashMLClient:
         self._api_key = api_key
         self.timeout = (connect_timeout, read_timeout)
         self.upload_timeout = (connect_timeout, upload_read_timeout)
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            _settle_environment(session, self.base_url)
+        self.session = session
+        self._auth = TokenAuth(api_key)
         self.session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
         self.status_retries = status_retries
 
@@ -175,10 +210,9 @@ class SlashMLClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = self.base_url + path
         kwargs.setdefault("timeout", self.timeout)
-        headers = {"Authorization": f"Token {self._api_key}", **kwargs.pop("headers", {})}
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, headers=headers, allow_redirects=False, **kwargs)
+            response = self.session.request(method, url, auth=self._auth, allow_redirects=False, **kwargs)
         except requests.Timeout as exc:
             raise APITimeoutError(self._scrub(f"SlashML did not answer {method} {path} in time: {exc}")) from None
         except requests.ConnectionError as exc:

@@ -189,6 +189,22 @@ def test_requests_carry_a_versioned_user_agent_and_token(sandbox, sandbox_contro
     assert KEY not in repr(client)
 
 
+def test_a_netrc_entry_for_the_host_does_not_replace_the_key(sandbox, tmp_path, monkeypatch) -> None:
+    # requests swaps a plain Authorization header for netrc's Basic credentials.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password other-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert upload_speech(SlashMLClient(sandbox.url, KEY)), "a 401 would raise AuthenticationError"
+
+
+def test_proxy_settings_from_the_environment_are_still_used(monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.example")
+    assert SlashMLClient("https://api.slashml.com", KEY).session.proxies.get("https") == "http://proxy.example:3128"
+    assert not SlashMLClient("https://internal.example", KEY).session.proxies.get("https")
+
+
 def test_connection_refused_is_transient() -> None:
     client = SlashMLClient("http://127.0.0.1:9", KEY, connect_timeout=0.5, status_retries=0)
     with pytest.raises(APIConnectionError):
