@@ -65,11 +65,14 @@ def transition(
     if held_by is not None:
         conditions["lease_owner"] = held_by
     with transaction.atomic():
-        for _ in range(3):
-            current = TranscriptionJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+        # Pinning the status in the UPDATE makes old_status exact even under a race. The
+        # status this object holds is tried first: it is right whenever nobody moved the
+        # job since it was read (always, under a lease), and saves reading it again.
+        guesses: list[str | None] = [job.status] if job.status in sources else []
+        for guess in [*guesses, None, None, None]:
+            current = guess or TranscriptionJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
             if current not in sources:
                 return False
-            # Pinning the status we read makes old_status exact even under a race.
             rows = TranscriptionJob.objects.filter(status=current, **conditions)
             if rows.update(status=new_status, updated_at=now, **fields) == 1:
                 break
