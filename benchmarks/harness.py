@@ -7,7 +7,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ from typing import Any
 import requests
 
 from django_slashml.sandbox.control import SandboxControl
+from tests.reliability.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "sandbox-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(check: Any, *, timeout: float, what: str, every: float = 0.05) -> Any:

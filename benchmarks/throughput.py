@@ -25,8 +25,8 @@ INSTANT = {"POLL_INITIAL_DELAY": 0.02, "POLL_MIN_INTERVAL": 0.02, "POLL_JITTER":
 BUCKETS = {
     "HTTP to SlashML (requests, incl. waiting for the sandbox)": ("requests/sessions.py", "request"),
     "SQL (PostgreSQL round trips)": ("django/db/backends/utils.py", "_execute"),
-    "storage (reading the stored audio)": ("django_slashml/streaming.py", "__init__"),
-    "signals (receivers of transcript_completed etc.)": ("django/dispatch/dispatcher.py", "send"),
+    "storage (reading the stored audio)": ("django_slashml/streaming.py", "read"),
+    "signals (sending transcription_completed etc.)": ("django_slashml/signals.py", "send_in_transaction"),
 }
 
 
@@ -59,7 +59,7 @@ def _profile_hot_path(bench: Any, sandbox: SandboxProcess, count: int) -> list[s
         cumulative = sum(
             entry[3] for (filename, _, name), entry in entries.items() if filename.endswith(suffix) and name == function
         )
-        lines.append(f"{label}: {100 * cumulative / elapsed:.0f}%")
+        lines.append(f"{label}: {100 * cumulative / elapsed:.1f}%")
     top = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:6]
     own = [f"{name} ({'/'.join(filename.rsplit('/', 2)[-2:])}) {100 * entry[2] / elapsed:.0f}%"
            for (filename, _, name), entry in top]  # fmt: skip

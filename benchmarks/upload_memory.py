@@ -17,7 +17,7 @@ MiB = 2**20
 
 def _probe(which: str, url: str, path: str) -> int:
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.upload_probe", which, url, path],
+        [sys.executable, "-m", "tests.upload_probe", which, url, path],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,7 +1,8 @@
 """Uploads stream: the uploading process's memory does not grow with the file's size.
 
-Measured, not assumed: a child process uploads a 256 MiB file to the sandbox and
-reports its peak RSS before and after (VmHWM); the sandbox, in this process,
+Measured, not assumed: a child process (:mod:`tests.upload_probe`, which the benchmarks
+use too) uploads a 256 MiB file to the sandbox and reports its own peak RSS before and
+after (VmHWM, not ru_maxrss: see there); the sandbox, in this process,
 is traced with tracemalloc while it receives the file.
 """
 
@@ -11,6 +12,7 @@ import json
 import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
@@ -21,29 +23,19 @@ pytestmark = pytest.mark.slow
 SIZE = 256 * 1024 * 1024
 LIMIT = 64 * 1024 * 1024
 
-# The child's own peak RSS is VmHWM: ru_maxrss would start at this (larger) process's peak,
-# which Linux carries across fork and exec, and hide the child's growth below it.
-CHILD = """
-import json, sys
-from django_slashml.client import SlashMLClient
-def peak():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
-url, path = sys.argv[1], sys.argv[2]
-client = SlashMLClient(url, "sandbox-key", upload_read_timeout=120)
-before = peak()
-with open(path, "rb") as fileobj:
-    remote = client.upload(fileobj, filename="long.wav", content_type="audio/wav", service_provider="assembly")
-after = peak()
-print(json.dumps({"before": before, "after": after, "url": remote.url}))
-"""
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_256_mib_upload_grows_the_uploader_by_less_than_64_mib(sandbox, sandbox_control, tmp_path) -> None:
     path = big_wav(tmp_path / "long.wav", SIZE)
     tracemalloc.start()  # the sandbox receives in this process: its Python allocations are traced
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, sandbox.url, str(path)], capture_output=True, text=True, timeout=300, check=True
+        [sys.executable, "-m", "tests.upload_probe", "app", sandbox.url, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     _, sandbox_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -9,10 +9,8 @@ that ``__init__``. ``make test`` installs ``slashml==0.1.6`` with ``--no-deps``.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sys
 import time
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ from django_slashml.sandbox.control import SandboxControl
 from django_slashml.testing import start_sandbox
 
 from .conftest import SPEECH_SCRIPT, SPEECH_WAV
+from .vendor_client import speech_to_text
 
 
 @pytest.fixture
@@ -35,19 +34,9 @@ def sandbox_control(tmp_path) -> Iterator[SandboxControl]:
 
 @pytest.fixture
 def vendor(sandbox_control: SandboxControl) -> Iterator[Any]:
-    spec = importlib.util.find_spec("slashml")
-    if spec is None:
-        pytest.fail("slashml==0.1.6 is not installed; `make test` installs it (pip install --no-deps slashml==0.1.6)")
     saved = {name: module for name, module in sys.modules.items() if name == "slashml" or name.startswith("slashml.")}
-    package = types.ModuleType("slashml")
-    package.__path__ = list(spec.submodule_search_locations or [])
-    sys.modules["slashml"] = package
     try:
-        from slashml.speech_to_text import SpeechToText
-
-        # The documented way to point it elsewhere: its base URL is a class attribute.
-        SpeechToText._base_url = f"{sandbox_control.url}/speech-to-text/v1"
-        yield SpeechToText
+        yield speech_to_text(sandbox_control.url)
     finally:
         for name in [n for n in sys.modules if n == "slashml" or n.startswith("slashml.")]:
             del sys.modules[name]

@@ -32,7 +32,7 @@ def main(which: str, url: str, path: str) -> None:
             remote = client.upload(fileobj, filename="long.wav", content_type="audio/wav", service_provider="assembly")
         uploaded = remote.url
     else:
-        from .vendor import speech_to_text
+        from .vendor_client import speech_to_text
 
         client = speech_to_text(url)(api_key="sandbox-key")
         before = peak_rss()
