@@ -5,6 +5,7 @@ Ids are stable; the docs list them (docs/configuration.md).
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,13 @@ from .conf import problems, slashml_settings
 
 _TASK_NAMES = ("django_slashml.start_job", "django_slashml.poll_job")
 _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
+#: Broker schemes whose kombu transport needs a package the base install lacks: (module, install line).
+_TRANSPORT_PACKAGES = {
+    "redis": ("redis", 'pip install "django-slashml[redis]"'),
+    "rediss": ("redis", 'pip install "django-slashml[redis]"'),
+    "sentinel": ("redis", 'pip install "django-slashml[redis]"'),
+    "sqs": ("boto3", 'pip install "celery[sqs]"'),
+}
 
 
 @register(Tags.compatibility)
@@ -51,6 +59,14 @@ def _celery_app() -> Any:
     app = current_app._get_current_object()
     # With no app created, Celery hands out a fallback named "default" that no worker uses.
     return None if app.main == "default" else app
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def _annotations_disable_acks_late(annotations: Any) -> bool:
@@ -108,6 +124,17 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         )
     broker = str(conf.broker_url or "")
     scheme = broker.split("://", 1)[0].split("+")[-1] if "://" in broker else ""
+    if scheme in _TRANSPORT_PACKAGES:
+        module, install = _TRANSPORT_PACKAGES[scheme]
+        if not _importable(module):
+            messages.append(
+                Warning(
+                    f"The Celery broker is {scheme}://, whose transport needs the {module!r} package, which is "
+                    "not installed: jobs are saved, but their Celery messages cannot be sent and no worker can start.",
+                    hint=install,
+                    id="slashml.W020",
+                )
+            )
     if scheme in _VISIBILITY_TIMEOUT_TRANSPORTS:
         visibility = (conf.broker_transport_options or {}).get("visibility_timeout", 3600)
         longest = max(float(slashml_settings.LEASE_SECONDS), float(slashml_settings.MAX_COUNTDOWN))

@@ -22,6 +22,7 @@ SlashML's upload endpoint instead.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from .conf import slashml_settings
@@ -34,12 +35,15 @@ HOOK = "slashml_fetchable_url"
 
 
 def is_s3_storage(storage: Any) -> bool:
-    """Whether ``storage`` is django-storages' S3 backend (False when boto3 is not installed)."""
-    try:
-        from storages.backends.s3 import S3Storage
-    except ImportError:  # without boto3 no S3 storage can be configured either
-        return False
-    return isinstance(storage, S3Storage)
+    """Whether ``storage`` is django-storages' S3 backend.
+
+    An S3 storage object exists only once its module has been imported, so the module is
+    looked up, never imported here: importing it without boto3 raises ImproperlyConfigured
+    (not ImportError), and a worker must not fail every job over a storage it does not use.
+    """
+    module = sys.modules.get("storages.backends.s3")
+    s3_storage = getattr(module, "S3Storage", None)
+    return isinstance(s3_storage, type) and isinstance(storage, s3_storage)
 
 
 def storage_url(storage: Any, name: str, *, expire: int) -> str | None:

@@ -87,7 +87,7 @@ def _probe_duration(fileobj: IO[bytes], audio_format: AudioFormat) -> float | No
         return wav_duration(fileobj)  # type: ignore[arg-type]
     try:
         import av
-    except ImportError:
+    except (ImportError, OSError):  # OSError: PyAV built against FFmpeg libraries that are gone
         return None
     try:
         with av.open(fileobj, mode="r") as container:

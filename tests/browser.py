@@ -11,6 +11,8 @@ import shutil
 
 import pytest
 
+from .extras import require
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -26,6 +28,7 @@ CHROMIUM_FLAGS = [
 
 
 def require_chromium() -> str:
+    require("playwright")
     if CHROMIUM:
         return CHROMIUM
     if os.environ.get("CI", "").lower() == "true":

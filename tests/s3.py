@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .extras import require
+
 BUCKET = "slashml-audio"
 CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
 #: What docs/storage.md recommends: signature version 4 (botocore may presign with version 2 otherwise).
@@ -36,6 +38,8 @@ server.stop()
 @contextmanager
 def moto_s3() -> Iterator[str]:
     """Start moto's S3 server; yields its endpoint URL, with :data:`BUCKET` created."""
+    require("boto3")
+    require("moto")
     process = subprocess.Popen(
         [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from .browser import CHROMIUM_FLAGS, require_chromium
+from .extras import require
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_project"
@@ -39,6 +40,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     require_chromium()
+    require("av")  # the demo runs the sandbox's offline engine
+    require("pocketsphinx")
     state = tmp_path_factory.mktemp("demo-state")
     web, sandbox = free_port(), free_port()
     env = {**os.environ, "EXAMPLE_STATE_DIR": str(state), "DEMO_PORT": str(web), "SANDBOX_PORT": str(sandbox)}

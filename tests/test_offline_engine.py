@@ -9,6 +9,9 @@ import pytest
 from django_slashml.sandbox.engines import EngineError, get_engine
 
 from .conftest import FIXTURES, SPEECH_SCRIPT
+from .extras import require_for_module
+
+require_for_module("av", "pocketsphinx")
 
 pytestmark = pytest.mark.slow
 

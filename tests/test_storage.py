@@ -23,7 +23,6 @@ from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
-from storages.backends.s3 import S3Storage
 
 from django_slashml import lifecycle, pipeline, transcribe
 from django_slashml.models import AudioUpload, JobStatus
@@ -32,6 +31,7 @@ from django_slashml.storage import audio_storage
 from django_slashml.streaming import StoredAudio, StoredAudioTruncatedError, open_stored
 
 from .conftest import SPEECH_SCRIPT
+from .extras import require
 from .helpers import big_wav, drive
 from .s3 import BUCKET, CREDENTIALS, SIGNING, keys_under, moto_s3, s3_client, s3_storage_options
 
@@ -93,6 +93,8 @@ def test_audio_goes_to_the_storage_named_by_the_setting(settings, slashml, speec
 @pytest.mark.django_db
 def test_an_s3_storage_keeps_the_file_in_the_bucket(s3_audio, s3_endpoint, speech_path) -> None:
     upload = transcribe(speech_path).upload
+    from storages.backends.s3 import S3Storage
+
     assert isinstance(audio_storage._wrapped, S3Storage)
     assert keys_under(s3_endpoint, s3_audio) == [f"{s3_audio}/{upload.file.name}"]
     body = s3_client(s3_endpoint).get_object(Bucket=BUCKET, Key=f"{s3_audio}/{upload.file.name}")["Body"].read()
@@ -254,7 +256,10 @@ def test_a_stored_file_that_ends_early_is_an_error_not_a_hang() -> None:
 # -- the rule for "SlashML can fetch it" ------------------------------------------
 
 
-def s3(**options: Any) -> S3Storage:
+def s3(**options: Any) -> Any:
+    require("boto3")
+    from storages.backends.s3 import S3Storage
+
     return S3Storage(**{"bucket_name": "audio", "endpoint_url": PUBLIC_ENDPOINT, **CREDENTIALS, **SIGNING, **options})
 
 

@@ -20,7 +20,10 @@ from django_slashml.sandbox.control import SandboxControl
 from django_slashml.testing import start_sandbox
 
 from .conftest import SPEECH_SCRIPT, SPEECH_WAV
+from .extras import require_for_module
 from .vendor_client import speech_to_text
+
+require_for_module("slashml", "addict")
 
 
 @pytest.fixture

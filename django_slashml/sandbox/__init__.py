@@ -12,6 +12,7 @@ from typing import Any
 
 from .engines import ENGINE_NAMES, get_engine
 from .faults import FaultPlan, Faults
+from .requirements import SandboxSetupError, require
 from .server import SandboxServer
 from .state import SandboxState
 
@@ -31,7 +32,11 @@ def make_sandbox(
     storage_dir: str | None = None,
     **faults: Any,
 ) -> SandboxServer:
-    """A sandbox server, not yet started: call ``.start()`` or use it as a context manager."""
+    """A sandbox server, not yet started: call ``.start()`` or use it as a context manager.
+
+    Raises :class:`SandboxSetupError` when a package of the ``[sandbox]`` extra is missing.
+    """
+    require("multipart", "reading SlashML's multipart forms")
     options: dict[str, Any] = {"transcripts_dir": transcripts_dir} if engine == "deterministic" else {}
     state = SandboxState(
         engine=get_engine(engine, **options),
@@ -45,4 +50,4 @@ def make_sandbox(
     return SandboxServer(state, host=host, port=port)
 
 
-__all__ = ["DEFAULT_API_KEY", "ENGINE_NAMES", "Faults", "SandboxServer", "make_sandbox"]
+__all__ = ["DEFAULT_API_KEY", "ENGINE_NAMES", "Faults", "SandboxServer", "SandboxSetupError", "make_sandbox"]

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from . import DEFAULT_API_KEY, make_sandbox
 from .engines import ENGINE_NAMES
 from .faults import FaultConfigError
+from .requirements import SandboxSetupError
 
 _FAULT_FLAGS: dict[str, tuple[type, str]] = {
     "latency": (float, "seconds added to every API request"),
@@ -67,6 +68,8 @@ def run(options: dict[str, Any], out: TextIO = sys.stdout) -> None:
         )
     except FaultConfigError as exc:
         raise SystemExit(f"Bad fault setting: {exc}") from None
+    except SandboxSetupError as exc:
+        raise SystemExit(str(exc)) from None
     signal.signal(signal.SIGTERM, _stop)
     out.write(f"SlashML sandbox ({options['engine']} engine) on {server.url}\n")
     out.write(f"  SLASHML = {{'API_URL': '{server.url}', 'API_KEY': '{sorted(keys)[0]}'}}\n")

@@ -11,6 +11,7 @@ import re
 import threading
 from typing import Any
 
+from ..requirements import require
 from .base import EngineError, Transcript, TranscriptWord
 
 SAMPLE_RATE = 16_000
@@ -21,10 +22,7 @@ _ALTERNATE_PRONUNCIATION = re.compile(r"\(\d+\)$")
 
 def decode_to_pcm(path: str) -> bytes:
     """Mono 16 kHz signed 16-bit PCM from any container PyAV can read."""
-    try:
-        import av
-    except ImportError:
-        raise EngineError("the offline engine needs PyAV: pip install 'django-slashml[sandbox]'") from None
+    av = require("av", "decoding audio in the offline engine")
     pcm = bytearray()
     try:
         with av.open(path) as container:
@@ -47,10 +45,9 @@ class OfflineEngine:
     name = "offline"
 
     def __init__(self) -> None:
-        try:
-            import pocketsphinx  # noqa: F401
-        except ImportError:
-            raise EngineError("the offline engine needs PocketSphinx: pip install 'django-slashml[sandbox]'") from None
+        alternative = " (or start the sandbox with --engine deterministic, which needs neither PyAV nor PocketSphinx)"
+        require("av", "decoding audio in the offline engine", alternative=alternative)
+        require("pocketsphinx", "the offline engine's speech recognition", alternative=alternative)
         self._local = threading.local()
 
     def _decoder(self) -> Any:
