@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test test-default test-services reliability-report bench bench-quick bench-smoke lint format demo sandbox clean
+.PHONY: test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke lint format demo sandbox clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@echo "==> creating $(VENV) and installing django-slashml with its test extras"
@@ -27,6 +27,34 @@ test-services: $(STAMP)
 	@$(BIN)/python tests/services.py; status=$$?; \
 	  if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
 	  SLASHML_TEST_TIER=services $(BIN)/pytest -m services -p no:cacheprovider
+
+# The default tier where none of the optional extras is installed: the package and the test
+# runner only (pytest, pytest-django, pytest-timeout, from the test extra). Tests that need an
+# extra skip and name it; everything else runs.
+NO_EXTRAS := .venv-no-extras
+$(NO_EXTRAS)/.installed-stamp: setup.cfg pyproject.toml
+	rm -rf $(NO_EXTRAS)
+	$(PYTHON) -m venv $(NO_EXTRAS)
+	$(NO_EXTRAS)/bin/python -m pip install -q --upgrade pip
+	$(NO_EXTRAS)/bin/python -m pip install -q -e . "pytest>=8" "pytest-django>=4.8" "pytest-timeout>=2.3"
+	@touch $@
+
+test-no-extras: $(NO_EXTRAS)/.installed-stamp
+	@$(NO_EXTRAS)/bin/python -c "import importlib.util as u, sys; found = [m for m in ('av', 'pocketsphinx', 'boto3', \
+	  'drf_spectacular', 'redis', 'moto', 'webvtt', 'playwright') if u.find_spec(m)]; \
+	  sys.exit(f'not an environment without extras: {found}' if found else 0)"
+	SLASHML_TEST_WITHOUT_EXTRAS=1 $(NO_EXTRAS)/bin/pytest -p no:cacheprovider
+
+# What users install: the wheel and sdist built once, each install line of the docs in a clean
+# virtualenv outside the checkout, the README's steps there to finished jobs (needs Redis and
+# RabbitMQ on 127.0.0.1).
+test-install: $(STAMP)
+	SLASHML_TEST_TIER=install $(BIN)/pytest -p no:cacheprovider tests/install
+
+# The Django x Python pairs the classifiers promise: the end-to-end subset on each.
+MATRIX ?= 4.2:3.11 5.2:3.12 6.0:3.13
+test-matrix: $(STAMP)
+	$(BIN)/python -m tests.install.matrix $(MATRIX)
 
 # Runs the reliability suite (PostgreSQL, Redis, RabbitMQ) and rewrites the table in docs/reliability.md.
 reliability-report: $(STAMP)
@@ -61,4 +89,4 @@ sandbox: $(STAMP)
 	$(BIN)/python -m django_slashml.sandbox --engine offline
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache example_project/.state
+	rm -rf $(VENV) $(NO_EXTRAS) .venv-matrix build dist *.egg-info .pytest_cache example_project/.state

@@ -15,12 +15,14 @@ from .conf import problems, slashml_settings
 
 _TASK_NAMES = ("django_slashml.start_job", "django_slashml.poll_job")
 _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
-#: Broker schemes whose kombu transport needs a package the base install lacks: (module, install line).
+#: Broker schemes whose kombu transport needs packages the base install lacks: (modules, install line).
+#: kombu's Redis transport also imports ``packaging``, which only ``celery[redis]`` brings.
+_REDIS = (("redis", "kombu.transport.redis"), 'pip install "django-slashml[redis]"')
 _TRANSPORT_PACKAGES = {
-    "redis": ("redis", 'pip install "django-slashml[redis]"'),
-    "rediss": ("redis", 'pip install "django-slashml[redis]"'),
-    "sentinel": ("redis", 'pip install "django-slashml[redis]"'),
-    "sqs": ("boto3", 'pip install "celery[sqs]"'),
+    "redis": _REDIS,
+    "rediss": _REDIS,
+    "sentinel": _REDIS,
+    "sqs": (("boto3", "kombu.transport.SQS"), 'pip install "celery[sqs]"'),
 }
 
 
@@ -64,7 +66,7 @@ def _celery_app() -> Any:
 def _importable(module: str) -> bool:
     try:
         importlib.import_module(module)
-    except ImportError:
+    except Exception:  # a transport module whose own dependency is missing may fail in other ways
         return False
     return True
 
@@ -125,12 +127,13 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     broker = str(conf.broker_url or "")
     scheme = broker.split("://", 1)[0].split("+")[-1] if "://" in broker else ""
     if scheme in _TRANSPORT_PACKAGES:
-        module, install = _TRANSPORT_PACKAGES[scheme]
-        if not _importable(module):
+        modules, install = _TRANSPORT_PACKAGES[scheme]
+        missing = [module for module in modules if not _importable(module)]
+        if missing:
             messages.append(
                 Warning(
-                    f"The Celery broker is {scheme}://, whose transport needs the {module!r} package, which is "
-                    "not installed: jobs are saved, but their Celery messages cannot be sent and no worker can start.",
+                    f"The Celery broker is {scheme}://, and its transport cannot be loaded ({missing[0]!r} fails "
+                    "to import): jobs are saved, but their Celery messages cannot be sent and no worker can start.",
                     hint=install,
                     id="slashml.W020",
                 )

@@ -13,6 +13,8 @@ from django_slashml.sandbox.control import SandboxControl
 from django_slashml.testing import sandbox_settings, start_sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: The install tier builds wheels and virtualenvs: only ``make test-install`` collects it.
+collect_ignore = [] if os.environ.get("SLASHML_TEST_TIER") == "install" else ["install"]
 SPEECH_WAV = FIXTURES / "speech.wav"
 SPEECH_SCRIPT = (FIXTURES / "speech.txt").read_text().split()
 

@@ -8,7 +8,8 @@ does about it (docs/install.md has the table):
 * PyAV: ``ImportError``, or ``OSError`` when a source build's FFmpeg libraries are gone.
 * PocketSphinx, PyAV, multipart for the sandbox: checked when the sandbox starts.
 * drf-spectacular: ``ImportError``; the API works, with a less detailed schema.
-* redis for a ``redis://`` broker: kombu fails only when a message is sent; a check warns first.
+* redis, and packaging, for a ``redis://`` broker: kombu fails only when a message is sent (its Redis
+  transport imports packaging, which only ``celery[redis]`` declares); a check warns first.
 
 Here the packages are hidden in this process (``sys.modules[name] = None`` makes an import
 raise ``ImportError``, as a missing package does); ``make test-no-extras`` runs the whole
@@ -38,7 +39,10 @@ from .helpers import drive
 
 def hide(monkeypatch: pytest.MonkeyPatch, *packages: str) -> None:
     """Make ``import package`` (and its submodules, and modules built on it) fail as if it were not installed."""
-    dependants = {"boto3": ("storages.backends.s3", "storages.backends.s3boto3")}
+    dependants = {
+        "boto3": ("storages.backends.s3", "storages.backends.s3boto3"),
+        "packaging.version": ("kombu.transport.redis",),
+    }
     for package in packages:
         for name in list(sys.modules):
             if name == package or name.startswith(package + ".") or name in dependants.get(package, ()):
@@ -117,7 +121,8 @@ def test_without_drf_spectacular_the_schema_helpers_fall_back(monkeypatch) -> No
         importlib.reload(schema)
 
 
-def test_a_redis_broker_without_the_redis_package_is_a_check_warning(monkeypatch) -> None:
+@pytest.mark.parametrize("package", ["redis", "packaging.version"])
+def test_a_redis_broker_without_its_transport_packages_is_a_check_warning(monkeypatch, package) -> None:
     from django.core.checks import run_checks
 
     from tests.celery_app import app
@@ -126,7 +131,7 @@ def test_a_redis_broker_without_the_redis_package_is_a_check_warning(monkeypatch
     app.conf.broker_url, app.conf.broker_transport_options = "redis://127.0.0.1:6379/0", {"visibility_timeout": 7200}
     try:
         with monkeypatch.context() as hidden:
-            hide(hidden, "redis")
+            hide(hidden, package)
             warnings = [message for message in run_checks() if message.id == "slashml.W020"]
         assert len(warnings) == 1 and warnings[0].hint == 'pip install "django-slashml[redis]"'
         if importlib.util.find_spec("redis") is not None:

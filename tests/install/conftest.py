@@ -1,0 +1,105 @@
+"""The install tier: what users get from ``pip install``, not this checkout.
+
+Builds the sdist and the wheel once (the wheel from the sdist, as ``python -m build`` does),
+checks them with twine, then gives each install line the docs show a clean virtualenv of
+its own, outside the source tree. ``make test-install`` runs it; the default and service
+tiers leave this folder out (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import venv
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+#: A documented install line: the package, alone or with extras, as users type it, in a code block or inline.
+INSTALL_LINE = re.compile(r"""pip install (?:"django-slashml(?:\[[a-z0-9,]+\])?"|django-slashml\b)""")
+
+
+def documented_install_lines() -> list[str]:
+    """Every distinct install line in the README and docs/, the README's first."""
+    lines: list[str] = []
+    for document in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for line in INSTALL_LINE.findall(document.read_text()):
+            if line not in lines:
+                lines.append(line)
+    return lines
+
+
+def extras_of(line: str) -> set[str]:
+    match = re.search(r"\[([a-z0-9,]+)\]", line)
+    return set(match.group(1).split(",")) if match else set()
+
+
+class Dist:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        (self.wheel,) = folder.glob("django_slashml-*.whl")
+        (self.sdist,) = folder.glob("django_slashml-*.tar.gz")
+        self.version = self.wheel.name.split("-")[1]
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
+    folder = tmp_path_factory.mktemp("dist")
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(folder), str(ROOT)], capture_output=True, text=True
+    )
+    assert build.returncode == 0, build.stdout[-5000:] + build.stderr[-5000:]
+    built = Dist(folder)
+    check = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(built.wheel), str(built.sdist)],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    return built
+
+
+class CleanEnv:
+    """A virtualenv made as a user makes one, holding only what one install line brought."""
+
+    def __init__(self, folder: Path, line: str) -> None:
+        self.folder = folder
+        self.line = line
+        self.bin = folder / "bin"
+        self.python = str(self.bin / "python")
+        self.extras = extras_of(line)
+
+    def run_python(self, code: str, cwd: Path) -> str:
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
+        result = subprocess.run([self.python, "-c", code], cwd=cwd, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+
+@pytest.fixture(scope="session")
+def clean_env(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], CleanEnv]:
+    """Install lines, each run word for word in its own new virtualenv, made once per session."""
+    made: dict[str, CleanEnv] = {}
+    base = tmp_path_factory.mktemp("envs")
+
+    def make(line: str) -> CleanEnv:
+        if line not in made:
+            env = CleanEnv(base / f"env{len(made)}", line)
+            venv.EnvBuilder(with_pip=True).create(env.folder)
+            # The line as the docs give it; pip finds the package in the folder the build wrote to,
+            # as it would on PyPI, and everything else where the machine's pip finds it.
+            environ = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+            environ["PATH"] = f"{env.bin}{os.pathsep}{environ['PATH']}"
+            environ["PIP_FIND_LINKS"] = " ".join(filter(None, [environ.get("PIP_FIND_LINKS", ""), str(dist.folder)]))
+            result = subprocess.run(
+                ["bash", "-c", line], cwd=env.folder, env=environ, capture_output=True, text=True, timeout=900
+            )
+            assert result.returncode == 0, f"{line}\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
+            made[line] = env
+        return made[line]
+
+    return make

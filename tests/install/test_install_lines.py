@@ -1,0 +1,108 @@
+"""Each documented install line, in a clean virtualenv, gets a newcomer's project to a transcript.
+
+For every line: the package really comes from the built wheel; every module of the package
+imports; the README's "Use it in your project" steps, followed in a new startproject far
+from this checkout, migrate, pass ``check --deploy`` with nothing from this app, and finish
+a job made by step 7's command and one made over REST, step 6's receiver running once for
+each. Where a line lacks the sandbox extra, the sandbox runs from the README line's
+environment, as a user would run it from another one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ..newcomer import README_BROKER, Newcomer, answers, free_port
+from .conftest import ROOT, CleanEnv, Dist, documented_install_lines
+
+pytestmark = pytest.mark.install
+
+LINES = documented_install_lines()
+README_LINE = LINES[0]
+
+IMPORT_EVERY_MODULE = """
+import importlib, json, pkgutil, sys
+import django
+from django.conf import settings
+
+settings.configure(
+    INSTALLED_APPS=["django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+                    "django.contrib.sessions", "django.contrib.messages", "rest_framework", "django_slashml"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    SLASHML={"API_KEY": "install-tier"},
+)
+django.setup()
+import django_slashml
+names, failed = [], {}
+for module in pkgutil.walk_packages(django_slashml.__path__, "django_slashml."):
+    names.append(module.name)
+    try:
+        importlib.import_module(module.name)
+    except Exception as exc:
+        failed[module.name] = f"{type(exc).__name__}: {exc}"
+import importlib.metadata as metadata
+print(json.dumps({"file": django_slashml.__file__, "version": metadata.version("django-slashml"),
+                  "modules": names, "failed": failed}))
+"""
+
+
+def test_the_docs_show_the_package_alone_and_every_extra_they_name() -> None:
+    assert README_LINE == 'pip install "django-slashml[sandbox,redis]"'
+    assert "pip install django-slashml" in LINES
+    for extra in ("sandbox", "api", "s3"):
+        assert any(f"[{extra}]" in line or f",{extra}]" in line or f"[{extra}," in line for line in LINES), extra
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_every_module_comes_from_the_wheel_and_imports(line: str, clean_env, dist: Dist, tmp_path: Path) -> None:
+    env: CleanEnv = clean_env(line)
+    found = json.loads(env.run_python(IMPORT_EVERY_MODULE, cwd=tmp_path))
+    assert found["version"] == dist.version
+    assert Path(found["file"]).is_relative_to(env.folder) and not Path(found["file"]).is_relative_to(ROOT)
+    assert found["failed"] == {}
+    assert {"django_slashml.sandbox.engines.offline", "django_slashml.api.schema", "django_slashml.testing"} <= set(
+        found["modules"]
+    )
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_the_readme_steps_finish_jobs(line: str, clean_env, tmp_path: Path) -> None:
+    env: CleanEnv = clean_env(line)
+    if "redis" in env.extras:
+        assert answers(6379), "Redis must answer on 127.0.0.1:6379 for the README's broker"
+        broker = README_BROKER
+    else:  # no redis package: the other broker a deployment uses, RabbitMQ (py-amqp comes with Celery)
+        assert answers(5672), "RabbitMQ must answer on 127.0.0.1:5672 for installs without the redis extra"
+        broker = "amqp://guest:guest@127.0.0.1:5672//"
+    newcomer = Newcomer(tmp_path / "project", env.bin, broker=broker)
+    newcomer.create_project()
+    newcomer.manage("migrate", "-v", "0")
+    assert newcomer.slashml_check_messages("--deploy") == []
+    if "api" in env.extras:  # docs/api.md's OpenAPI section, as written there
+        settings = newcomer.folder / "mysite" / "settings.py"
+        settings.write_text(
+            settings.read_text() + 'INSTALLED_APPS += ["drf_spectacular"]\n'
+            'REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}\n'
+        )
+        newcomer.manage("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    sandbox = None if "sandbox" in env.extras else [clean_env(README_LINE).python, "-m", "django_slashml.sandbox"]
+    web_port = free_port()
+    with newcomer.processes(sandbox, web_port=web_port):
+        job_id = newcomer.transcribe_with_the_command()
+        newcomer.assert_receiver_ran_once(job_id)
+        rest_job_id = newcomer.transcribe_over_rest(web_port)
+        newcomer.assert_receiver_ran_once(rest_job_id, owner="ann")
+
+
+@pytest.mark.parametrize("line", [line for line in LINES if "sandbox" not in line])
+def test_without_the_sandbox_extra_the_sandbox_says_what_to_install(line: str, clean_env, tmp_path: Path) -> None:
+    env: CleanEnv = clean_env(line)
+    newcomer = Newcomer(tmp_path / "project", env.bin, broker="memory://")
+    newcomer.create_project()
+    result = newcomer.manage("slashml_sandbox", "--port", "0", check=False, timeout=60)
+    assert result.returncode != 0
+    assert "pip install 'django-slashml[sandbox]'" in result.stderr and "--engine deterministic" in result.stderr
+    assert "Traceback" not in result.stderr
