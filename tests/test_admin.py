@@ -301,3 +301,9 @@ def test_the_upload_admin_is_read_only_with_a_player(admin_client: Client) -> No
     page = admin_client.get(f"{UPLOADS}{stored.pk}/change/").content.decode()
     assert f'src="{UPLOADS}{stored.pk}/audio/"' in page and 'name="original_name"' not in page
     assert admin_client.get(f"{UPLOADS}add/").status_code == 403
+
+
+def test_an_external_audio_url_is_fetched_only_when_the_reviewer_presses_play(admin_client: Client) -> None:
+    page = admin_client.get(f"{JOBS}{job().pk}/change/").content.decode()
+    assert 'preload="none"' in page and 'src="https://example.com/talk.wav"' in page
+    assert 'preload="metadata"' not in page

@@ -192,7 +192,7 @@ def test_a_purged_upload_is_a_400_and_fresh_reaches_transcribe(slashml, ann) -> 
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(settings, ann, stored_files, payload, fmt, field, message) -> None:
-    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": False}
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": False}
     files = {"FILE": wav(), "EMPTY": wav("e.wav", b""), "TEXT": wav("t.wav", b"plain text, not audio")}
     data = {key: files.get(value, value) if isinstance(value, str) else value for key, value in payload.items()}
     response = client_for(ann).post(JOBS, data, format=fmt)

@@ -61,13 +61,30 @@ CASES = [
     Case("ftp:// URL", "only http:// and https://", url="ftp://x.example/a.wav"),
     Case("loopback URL", "private, loopback or link-local", url="http://127.0.0.1/a.wav"),
     Case("cloud metadata URL", "private, loopback or link-local", url="http://169.254.169.254/latest/meta-data"),
+    # Hostile URLs (issue 22): what one parser reads as a public host and another as a private one.
+    Case("backslash before userinfo", "backslash",
+         url="http://169.254.169.254\\@example.com/../latest/meta-data/"),
+    Case("userinfo", "user name or password", url="http://ann:pw@example.com/a.wav"),
+    Case("trailing-dot host", "ends with a dot", url="http://localhost./a.wav"),
+    Case("host as one number", "looks like a number", url="http://2130706433/a.wav"),
+    Case("host as hex parts", "looks like a number", url="http://0x7f.1/a.wav"),
+    Case("percent-encoded host", "contains '%'", url="http://%31%32%37.0.0.1/a.wav"),
+    Case("name that does not resolve", "does not resolve", url="https://nowhere.invalid/a.wav"),
+    Case("name resolving to a private address too", "169.254.169.254", url="http://rebind.example/a.wav"),
+    Case("NAT64 of loopback", "embeds the private, loopback", url="http://[64:ff9b::7f00:1]/a.wav"),
+    Case("6to4 of loopback", "embeds the private, loopback", url="http://[2002:7f00:1::]/a.wav"),
+    Case("Teredo", "private, loopback or link-local", url="http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/a.wav"),
+    Case("IPv4-mapped loopback", "embeds the private, loopback", url="http://[::ffff:127.0.0.1]/a.wav"),
+    Case("space in the URL", "spaces or control characters", url="http://example.com/a b.wav"),
+    Case("control characters before the scheme", "spaces or control characters",
+         url="\x01" * 17 + "http://example.com/a.wav"),
 ]  # fmt: skip
 
 
 @pytest.fixture
 def strict(settings: Any, slashml: Any) -> Any:
     """The production defaults for URLs, and a small upload limit the oversized case crosses."""
-    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": False, "MAX_UPLOAD_SIZE": MAX_UPLOAD_SIZE}
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": False, "MAX_UPLOAD_SIZE": MAX_UPLOAD_SIZE}
     return slashml
 
 
@@ -195,3 +212,50 @@ def test_bad_answers_from_slashml_end_in_a_clear_error(
     assert [name for name, _ in signal_log].count("transcription_failed") == 1
     calls = slashml.stats()["calls"]
     assert calls.get("status", 0) + calls.get("submit", 0) <= 20, f"a retry loop: {calls}"
+
+
+# -- hostile input (issue 22) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "submitted"),
+    [
+        ("HTTPS://Example.COM:443/a%20b/\u00e9.wav?x=1#t=5", "https://example.com:443/a%20b/%C3%A9.wav?x=1"),
+        ("http://[::FFFF:8.8.8.8]/a.wav", "http://[::ffff:808:808]/a.wav"),
+        ("http://b\u00fccher.example/a.wav", "http://xn--bcher-kva.example/a.wav"),
+    ],
+)
+def test_the_url_submitted_is_the_one_that_was_checked(strict: Any, given: str, submitted: str) -> None:
+    assert transcribe(given, service_provider="whisper").audio_url == submitted
+
+
+def test_private_storage_urls_do_not_open_users_urls(settings: Any, slashml: Any) -> None:
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": False, "ALLOW_PRIVATE_STORAGE_URLS": True}
+    with pytest.raises(SlashMLError, match="ALLOW_PRIVATE_AUDIO_URLS"):
+        transcribe("http://10.0.0.5/a.wav")
+
+
+def test_the_deprecated_setting_still_allows_both(settings: Any, slashml: Any) -> None:
+    from django_slashml.conf import problems, slashml_settings
+
+    plain = {key: value for key, value in settings.SLASHML.items() if not key.startswith("ALLOW_PRIVATE")}
+    settings.SLASHML = {**plain, "ALLOW_PRIVATE_URLS": True}
+    assert slashml_settings.ALLOW_PRIVATE_AUDIO_URLS and slashml_settings.ALLOW_PRIVATE_STORAGE_URLS
+    assert transcribe("http://10.0.0.5/a.wav").audio_url == "http://10.0.0.5/a.wav"
+    assert "slashml.W018" in [check_id for check_id, _, _ in problems()]
+    settings.SLASHML = {**plain, "ALLOW_PRIVATE_URLS": True, "ALLOW_PRIVATE_AUDIO_URLS": False}
+    assert not slashml_settings.ALLOW_PRIVATE_AUDIO_URLS and slashml_settings.ALLOW_PRIVATE_STORAGE_URLS
+
+
+def test_the_guard_resolves_names_through_getaddrinfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from django_slashml import urlcheck
+
+    from .conftest import real_resolve_host
+
+    monkeypatch.setattr(urlcheck, "resolve_host", real_resolve_host)
+    answers = {"cdn.example": "93.184.215.14", "sneaky.example": "10.1.2.3"}
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port: [(2, 1, 6, "", (answers[host], 0))])
+    assert urlcheck.url_problem("https://cdn.example/a.wav", allow_private=False) is None
+    assert "10.1.2.3" in (urlcheck.url_problem("https://sneaky.example/a.wav", allow_private=False) or "")

@@ -173,7 +173,7 @@ def test_with_presigning_off_s3_audio_is_streamed_to_the_upload_endpoint(
 def test_a_loopback_s3_url_is_streamed_unless_slashml_can_reach_private_hosts(
     settings, s3_audio, slashml, speech_path
 ) -> None:
-    with_slashml(settings, ALLOW_PRIVATE_URLS=False)
+    with_slashml(settings, ALLOW_PRIVATE_STORAGE_URLS=False)
     job = drive(transcribe(speech_path))
     assert job.status == JobStatus.COMPLETED
     assert calls(slashml, "upload") == 1, "the real SlashML could not fetch 127.0.0.1"
@@ -279,7 +279,9 @@ class RelativeUrlStorage(FileSystemStorage):
         (lambda: s3(signature_version="s3"), {}, "presigned-v2"),
         (lambda: s3(querystring_auth=False), {}, "plain"),
         (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {}, None),
+        (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {"ALLOW_PRIVATE_STORAGE_URLS": True}, "presigned"),
         (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {"ALLOW_PRIVATE_URLS": True}, "presigned"),
+        (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {"ALLOW_PRIVATE_AUDIO_URLS": True}, None),
         (CdnStorage, {"PRESIGNED_URL_EXPIRY": 3600}, "https://52.95.110.2/a/b.wav?expires=3600"),
         (RelativeUrlStorage, {}, None),
     ],
@@ -291,6 +293,8 @@ class RelativeUrlStorage(FileSystemStorage):
         "s3-public",
         "s3-private-host",
         "s3-private-host-allowed",
+        "s3-private-host-allowed-by-deprecated-alias",
+        "s3-private-host-not-allowed-by-the-users-setting",
         "hook",
         "hook-relative",
     ],
