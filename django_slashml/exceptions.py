@@ -25,6 +25,10 @@ class InvalidAudioError(SlashMLError, ValueError):
     """The audio given to :func:`django_slashml.transcribe` cannot be transcribed."""
 
 
+class InvalidMetadataError(SlashMLError, ValueError):
+    """Job metadata that is not JSON every database and reader can take back, or too large."""
+
+
 class InvalidProviderError(SlashMLError, ValueError):
     """A service provider SlashML does not offer."""
 

@@ -16,6 +16,7 @@ from .conf import slashml_settings
 from .constants import SERVICE_PROVIDERS
 from .dispatch import dispatch_on_commit
 from .exceptions import ConfigurationError, InvalidAudioError, InvalidProviderError
+from .metadata import check_metadata_setting
 from .models import AudioUpload, TranscriptionJob
 from .uploads import save_upload
 from .urlcheck import URLProblem, check_url
@@ -81,7 +82,7 @@ def transcribe(
 
     ``audio`` may be an :class:`AudioUpload`, a Django ``File``/``UploadedFile`` or
     open binary file, a filesystem path, or an ``http(s)`` URL. Raises
-    :class:`InvalidAudioError`, :class:`InvalidProviderError` or
+    :class:`InvalidAudioError`, :class:`InvalidProviderError`, :class:`InvalidMetadataError` or
     :class:`ConfigurationError` before anything is saved.
 
     Always returns a new job of the caller's (owner, metadata, signals). If the same
@@ -95,6 +96,8 @@ def transcribe(
     ensure_configured()
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}.")
+    if metadata is not None:
+        check_metadata_setting(metadata)
     upload: AudioUpload | None = None
     audio_url = ""
     path: Path | None = None

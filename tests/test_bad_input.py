@@ -259,3 +259,55 @@ def test_the_guard_resolves_names_through_getaddrinfo(monkeypatch: pytest.Monkey
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, port: [(2, 1, 6, "", (answers[host], 0))])
     assert urlcheck.url_problem("https://cdn.example/a.wav", allow_private=False) is None
     assert "10.1.2.3" in (urlcheck.url_problem("https://sneaky.example/a.wav", allow_private=False) or "")
+
+
+def deeply_nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+def as_json(value: Any) -> str:
+    """JSON text, also for nesting deeper than json.dumps can go (the hostile client does not use Python)."""
+    import json
+
+    depth = 0
+    while isinstance(value, dict) and list(value) == ["k"]:
+        value, depth = value["k"], depth + 1
+    return '{"k": ' * depth + json.dumps(value) + "}" * depth
+
+
+METADATA = [
+    ("lone surrogate", {"k": "\ud800"}, "lone surrogate"),
+    ("lone surrogate in a key", {"\udfff": 1}, "lone surrogate"),
+    ("NUL character", {"k": "a\x00b"}, "NUL character"),
+    ("nested 30 deep", deeply_nested(30), "MAX_METADATA_DEPTH"),
+    ("nested 1,000 deep", deeply_nested(1000), "MAX_METADATA_DEPTH"),
+    ("larger than the limit", {"k": "x" * 70_000}, "MAX_METADATA_BYTES"),
+    ("not a number", {"k": float("nan")}, "JSON cannot hold"),
+]
+
+
+@pytest.mark.parametrize(("metadata", "message"), [m[1:] for m in METADATA], ids=[m[0] for m in METADATA])
+def test_metadata_that_would_break_a_reader_is_refused(strict: Any, metadata: Any, message: str, stored_files: Any):
+    with pytest.raises(SlashMLError, match=message):
+        transcribe("https://example.com/a.wav", metadata=metadata)
+    assert nothing_saved(stored_files)
+
+
+@pytest.mark.parametrize(("metadata", "message"), [m[1:] for m in METADATA[:-1]], ids=[m[0] for m in METADATA[:-1]])
+def test_metadata_that_would_break_a_reader_is_a_400(
+    strict: Any, django_user_model: Any, stored_files: Any, metadata: Any, message: str
+) -> None:
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    body = '{"audio_url": "https://example.com/a.wav", "metadata": ' + as_json(metadata) + "}"
+    response = client.post("/api/slashml/jobs/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert message in str(response.json()) or "nested too deeply" in str(response.json()), response.json()
+    assert nothing_saved(stored_files)
+    form = client.post("/api/slashml/jobs/", {"audio_url": "https://example.com/a.wav", "metadata": as_json(metadata)})
+    assert form.status_code == 400, form.content
+    assert nothing_saved(stored_files)
+    assert client.get("/api/slashml/jobs/").status_code == 200

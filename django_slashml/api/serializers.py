@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rest_framework import serializers
@@ -13,8 +12,8 @@ from ..exceptions import InvalidAudioError
 from ..intake import transcribe, validate_audio_url
 from ..models import AudioUpload, TranscriptionJob
 from ..uploads import save_upload, validate_audio
+from .parsing import MetadataField
 
-METADATA_HINT = 'Send metadata as a JSON object, e.g. {"ticket": 42}.'
 PROVIDER_HELP = "One of: " + ", ".join(SERVICE_PROVIDERS) + ". Defaults to SLASHML['DEFAULT_SERVICE_PROVIDER']."
 
 
@@ -142,10 +141,9 @@ class JobCreateSerializer(serializers.Serializer):
         default=False,
         help_text="Transcribe again even if this provider already transcribed the same audio (by SHA-256).",
     )
-    metadata = serializers.JSONField(
+    metadata = MetadataField(
         required=False,
-        help_text="Any JSON object, kept with the job.",
-        error_messages={"invalid": METADATA_HINT.replace("{", "{{").replace("}", "}}")},  # DRF formats it
+        help_text="A JSON object kept with the job (SLASHML['MAX_METADATA_BYTES'], ['MAX_METADATA_DEPTH']).",
     )
 
     def validate_service_provider(self, value: str) -> str:
@@ -153,16 +151,6 @@ class JobCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Unknown service provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
             )
-        return value
-
-    def validate_metadata(self, value: Any) -> dict[str, Any]:
-        if isinstance(value, str):  # multipart forms send it as text
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise serializers.ValidationError(METADATA_HINT) from None
-        if not isinstance(value, dict):
-            raise serializers.ValidationError(METADATA_HINT)
         return value
 
     def validate_audio_url(self, value: str) -> str:

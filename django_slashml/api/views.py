@@ -14,7 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from .. import exports, lifecycle
 from ..exceptions import InvalidTransitionError
 from ..models import AudioUpload, JobStatus, TranscriptionJob
 from .filters import JOB_FILTERS, filter_jobs
+from .parsing import SafeJSONParser
 from .permissions import OwnerOrStaffWithPermission, visible_to
 from .schema import described, extend_schema, query_parameters
 from .serializers import (
@@ -85,7 +86,7 @@ class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.
 class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
     """Transcription jobs: start one, follow it, read or download its transcript."""
 
-    parser_classes = (JSONParser, MultiPartParser, FormParser)
+    parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
 
     def get_queryset(self) -> Any:
         jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner"))
