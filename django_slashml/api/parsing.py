@@ -42,4 +42,3 @@ class MetadataField(serializers.JSONField):
             return check_metadata_setting(data)
         except InvalidMetadataError as exc:
             raise serializers.ValidationError(str(exc)) from None
-
