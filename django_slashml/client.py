@@ -238,7 +238,7 @@ class SlashMLClient:
             body = redact(response.json(), self._api_key)
         except ValueError:
             body = None
-        snippet = self._scrub(raw_text[:_BODY_SNIPPET])
+        snippet = self._scrub(raw_text)[:_BODY_SNIPPET]  # cut after redacting: a cut key is still a key
         status = response.status_code
         where = f"{method} {path}"
         if 200 <= status < 300:
