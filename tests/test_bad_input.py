@@ -311,3 +311,28 @@ def test_metadata_that_would_break_a_reader_is_a_400(
     assert form.status_code == 400, form.content
     assert nothing_saved(stored_files)
     assert client.get("/api/slashml/jobs/").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["page.html", "image.svg", "shell.php", "no-extension", "a.wav.html"])
+def test_an_upload_is_stored_under_its_sniffed_format_not_its_name(
+    strict: Any, django_user_model: Any, stored_files: Any, name: str
+) -> None:
+    polyglot = SPEECH_WAV.read_bytes()[: MAX_UPLOAD_SIZE - 64] + b"<script>alert(document.domain)</script>"
+    job = transcribe(SimpleUploadedFile(name, polyglot, content_type="text/html"), service_provider="whisper")
+    assert job.upload.file.name.endswith(".wav") and job.upload.content_type == "audio/wav"
+    assert job.upload.original_name == name
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    created = client.post("/api/slashml/uploads/", {"audio": SimpleUploadedFile(name, polyglot)}, format="multipart")
+    assert created.status_code == 201, created.content
+    assert [path for path in stored_files() if not path.endswith(".wav")] == []
+
+
+def test_the_admin_serves_an_upload_as_a_download_that_runs_no_script(admin_client: Client, slashml: Any) -> None:
+    with SPEECH_WAV.open("rb") as fileobj:
+        upload = save_upload(fileobj, name="page.html")
+    job = TranscriptionJob.objects.create(upload=upload, service_provider="whisper")
+    response = admin_client.get(f"/admin/django_slashml/transcriptionjob/{job.pk}/audio/")
+    assert response["Content-Type"] == "audio/wav" and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"] == f'attachment; filename="audio-{upload.pk}.wav"'
+    assert response["Content-Security-Policy"].startswith("sandbox")

@@ -101,6 +101,16 @@ def test_an_s3_storage_keeps_the_file_in_the_bucket(s3_audio, s3_endpoint, speec
 
 
 @pytest.mark.django_db
+def test_an_upload_named_like_a_page_is_stored_as_audio_in_s3(s3_audio, s3_endpoint, speech_path) -> None:
+    polyglot = speech_path.with_name("page.html")
+    polyglot.write_bytes(speech_path.read_bytes() + b"<script>alert(document.domain)</script>")
+    upload = transcribe(polyglot).upload
+    assert upload.file.name.endswith(".wav") and upload.original_name == "page.html"
+    head = s3_client(s3_endpoint).head_object(Bucket=BUCKET, Key=f"{s3_audio}/{upload.file.name}")
+    assert (head["ContentType"], head["ContentDisposition"]) == ("audio/wav", "attachment")
+
+
+@pytest.mark.django_db
 def test_the_admin_player_gets_s3_audio_from_s3_after_the_permission_check(
     s3_audio, s3_endpoint, speech_path, admin_client, django_user_model
 ) -> None:
