@@ -102,3 +102,11 @@ class MalformedTranscriptError(PermanentAPIError):
 
     Polling again returns the same body, so this ends the job instead of retrying.
     """
+
+
+class ResponseTooLargeError(PermanentAPIError):
+    """SlashML's answer is larger than ``SLASHML['MAX_RESPONSE_BYTES']``; it was not read to the end."""
+
+
+class TranscriptTooLargeError(PermanentAPIError):
+    """SlashML sent more words or characters than ``MAX_WORDS`` / ``MAX_TRANSCRIPT_CHARS`` allow."""

@@ -10,6 +10,7 @@ that says what to do, after a bounded number of attempts, never in a retry loop.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -336,3 +337,77 @@ def test_the_admin_serves_an_upload_as_a_download_that_runs_no_script(admin_clie
     assert response["Content-Type"] == "audio/wav" and response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"] == f'attachment; filename="audio-{upload.pk}.wav"'
     assert response["Content-Security-Policy"].startswith("sandbox")
+
+
+# -- answers too large to hold (issue 22) -------------------------------------------------------
+
+HUGE = [
+    # (name, words in the answer, declared Content-Length, settings, what the job's error says)
+    ("answer over MAX_RESPONSE_BYTES, declared", 50_000, True, {"MAX_RESPONSE_BYTES": 2**20}, "MAX_RESPONSE_BYTES"),
+    ("answer over MAX_RESPONSE_BYTES, chunked", 50_000, False, {"MAX_RESPONSE_BYTES": 2**20}, "MAX_RESPONSE_BYTES"),
+    ("more words than MAX_WORDS", 2_000, True, {"MAX_WORDS": 1_000}, "MAX_WORDS"),
+    ("text longer than MAX_TRANSCRIPT_CHARS", 2_000, True, {"MAX_TRANSCRIPT_CHARS": 5_000}, "MAX_TRANSCRIPT_CHARS"),
+]
+
+
+def polled_job(api_url: str, settings: Any, **overrides: Any) -> TranscriptionJob:
+    settings.SLASHML = {"API_KEY": "k", "API_URL": api_url, "STATUS_HTTP_RETRIES": 0, **overrides}
+    now = timezone.now()
+    return TranscriptionJob.objects.create(
+        audio_url="https://example.com/a.wav",
+        service_provider="whisper",
+        status=JobStatus.QUEUED,
+        remote_id="hostile-1",
+        submitted_at=now,
+        next_poll_at=now,
+        deadline_at=now + timedelta(hours=1),
+    )
+
+
+@pytest.mark.parametrize(("words", "declared", "limits", "message"), [h[1:] for h in HUGE], ids=[h[0] for h in HUGE])
+def test_an_answer_too_large_to_hold_ends_the_job_in_error(
+    settings: Any, words: int, declared: bool, limits: dict[str, int], message: str
+) -> None:
+    from django_slashml import pipeline
+
+    from .hostile import hostile_slashml
+
+    with hostile_slashml(words, declare_length=declared) as server:
+        job = polled_job(server.url, settings, **limits)
+        assert pipeline.advance(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.ERROR and message in job.error_message, job.error_message
+    assert (job.text, job.words) == ("", [])
+    assert len(json.dumps(job.last_response)) < 1000
+
+
+def test_the_transcript_is_stored_once_not_again_in_last_response(settings: Any) -> None:
+    from django_slashml import pipeline
+
+    from .hostile import hostile_slashml
+
+    with hostile_slashml(10) as server:
+        job = polled_job(server.url, settings)
+        assert pipeline.advance(job.pk) == "completed"
+    job.refresh_from_db()
+    assert len(job.words) == 10 and job.text.startswith("word word")
+    assert {"words", "text"}.isdisjoint(job.last_response) and job.last_response["words_count"] == 10
+
+
+def test_the_job_list_cuts_long_transcripts(settings: Any, django_user_model: Any) -> None:
+    settings.SLASHML = {**settings.SLASHML, "LIST_TEXT_CHARS": 100}
+    ann = django_user_model.objects.create_user("ann")
+    long_text = "word " * 10_000
+    TranscriptionJob.objects.create(owner=ann, service_provider="whisper", status=JobStatus.COMPLETED, text=long_text)
+    TranscriptionJob.objects.create(
+        owner=ann, service_provider="whisper", status=JobStatus.COMPLETED, text="short", corrected_text="fixed"
+    )
+    client = APIClient()
+    client.force_authenticate(ann)
+    listed = client.get("/api/slashml/jobs/")
+    assert len(listed.content) < 5_000
+    rows = {row["original_text"][:5]: row for row in listed.json()["results"]}
+    assert rows["word "]["text"] == long_text[:100] and rows["word "]["text_truncated"] is True
+    assert (rows["short"]["text"], rows["short"]["text_truncated"]) == ("fixed", False)
+    detail = client.get(f"/api/slashml/jobs/{rows['word ']['id']}/").json()
+    assert detail["text"] == long_text and "text_truncated" not in detail

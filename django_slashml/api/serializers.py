@@ -101,6 +101,26 @@ class JobSerializer(serializers.ModelSerializer):
         return job.owner.get_username() if job.owner_id and job.owner else None
 
 
+class ListedJobSerializer(JobSerializer):
+    """A job in the list: ``text`` and ``original_text`` cut to ``SLASHML['LIST_TEXT_CHARS']``.
+
+    A page of 50 long transcripts would otherwise be tens of megabytes; the whole text is
+    in the job's own answer and its downloads. Reads the annotations of :func:`listed_jobs`.
+    """
+
+    text = serializers.CharField(
+        source="list_text", read_only=True, help_text="The start of the transcript; see text_truncated."
+    )
+    original_text = serializers.CharField(source="list_original_text", read_only=True)
+    text_truncated = serializers.BooleanField(
+        read_only=True, help_text="Whether text or original_text was cut; GET the job for the whole text."
+    )
+
+    class Meta(JobSerializer.Meta):
+        fields = (*JobSerializer.Meta.fields, "text_truncated")
+        read_only_fields = fields
+
+
 class JobDetailSerializer(JobSerializer):
     """A job with its words; ``?words=false`` or ``?fields=a,b`` trim the answer."""
 

@@ -23,7 +23,7 @@ from rest_framework.settings import api_settings
 from .. import exports, lifecycle
 from ..exceptions import InvalidTransitionError
 from ..models import AudioUpload, JobStatus, TranscriptionJob
-from .filters import JOB_FILTERS, filter_jobs
+from .filters import JOB_FILTERS, filter_jobs, listed_jobs
 from .parsing import SafeJSONParser
 from .permissions import OwnerOrStaffWithPermission, visible_to
 from .schema import described, extend_schema, query_parameters
@@ -32,7 +32,7 @@ from .serializers import (
     AudioUploadSerializer,
     JobCreateSerializer,
     JobDetailSerializer,
-    JobSerializer,
+    ListedJobSerializer,
 )
 
 
@@ -91,13 +91,13 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     def get_queryset(self) -> Any:
         jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner"))
         if self.action == "list":
-            jobs = filter_jobs(jobs.defer("words", "last_response"), self.request.query_params)
+            jobs = filter_jobs(listed_jobs(jobs), self.request.query_params)
         return jobs
 
     def get_serializer_class(self) -> Any:
         if self.action == "create":
             return JobCreateSerializer
-        return JobSerializer if self.action == "list" else JobDetailSerializer
+        return ListedJobSerializer if self.action == "list" else JobDetailSerializer
 
     @extend_schema(parameters=query_parameters(JOB_FILTERS))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
