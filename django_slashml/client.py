@@ -223,9 +223,7 @@ class SlashMLClient:
         kwargs.setdefault("timeout", self.timeout)
         started = time.monotonic()
         try:
-            response = self.session.request(
-                method, url, auth=self._auth, allow_redirects=False, stream=True, **kwargs
-            )
+            response = self.session.request(method, url, auth=self._auth, allow_redirects=False, stream=True, **kwargs)
         except requests.Timeout as exc:
             raise APITimeoutError(self._scrub(f"SlashML did not answer {method} {path} in time: {exc}")) from None
         except requests.ConnectionError as exc:
