@@ -411,3 +411,82 @@ def test_the_job_list_cuts_long_transcripts(settings: Any, django_user_model: An
     assert (rows["short"]["text"], rows["short"]["text_truncated"]) == ("fixed", False)
     detail = client.get(f"/api/slashml/jobs/{rows['word ']['id']}/").json()
     assert detail["text"] == long_text and "text_truncated" not in detail
+
+
+# -- uploads larger than the limit, and WAV headers built to be slow (issue 22) --------------------
+
+
+class CountingInput(io.BytesIO):
+    """A request body that remembers how much of it the server read."""
+
+    bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data = super().readline(size)
+        self.bytes_read += len(data)
+        return data
+
+
+def multipart(payload: bytes, boundary: str = "BOUNDARY") -> bytes:
+    return (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/slashml/jobs/", "/api/slashml/uploads/"])
+def test_a_declared_10_gb_upload_is_refused_before_reading(
+    strict: Any, django_user_model: Any, stored_files: Any, path: str
+) -> None:
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    body = CountingInput(multipart(SPEECH_WAV.read_bytes()[:2000] + b"\0" * 200_000))
+    response = client.generic(
+        "POST",
+        path,
+        content_type="multipart/form-data; boundary=BOUNDARY",
+        CONTENT_LENGTH=str(10 * 1024**3),
+        **{"wsgi.input": body},
+    )
+    assert response.status_code == 413, response.content
+    assert "declares 10240.0 MiB" in str(response.json()) and "MAX_UPLOAD_SIZE" in str(response.json())
+    assert body.bytes_read == 0
+    assert nothing_saved(stored_files)
+
+
+def test_an_upload_is_counted_as_it_arrives_and_cut_off_at_the_limit(
+    strict: Any, django_user_model: Any, stored_files: Any
+) -> None:
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    data = multipart(SPEECH_WAV.read_bytes()[:2000] + b"\0" * 900_000)  # under the declared-length slack
+    body = CountingInput(data)
+    response = client.generic(
+        "POST", "/api/slashml/uploads/", content_type="multipart/form-data; boundary=BOUNDARY",
+        CONTENT_LENGTH=str(len(data)), **{"wsgi.input": body},
+    )  # fmt: skip
+    assert response.status_code == 413, response.content
+    assert "was not read further" in str(response.json())
+    assert body.bytes_read < 200_000, body.bytes_read
+    assert nothing_saved(stored_files)
+
+
+def test_a_wav_of_a_million_empty_chunks_is_not_walked_to_the_end() -> None:
+    from django_slashml.audio import wav_duration
+
+    chunks = b"JUNK\0\0\0\0" * 1_000_000
+    fmt = b"fmt " + (16).to_bytes(4, "little") + bytes(8) + (32000).to_bytes(4, "little") + bytes(4)
+    wav = CountingInput(b"RIFF\0\0\0\0WAVE" + chunks + fmt + b"data" + (64000).to_bytes(4, "little"))
+    assert wav_duration(wav) is None  # unknown duration rather than 8 MB of headers read
+    assert wav.bytes_read < 1_000
+    huge_fmt = CountingInput(b"RIFF\0\0\0\0WAVEfmt \xff\xff\xff\xff" + bytes(16))
+    assert wav_duration(huge_fmt) is None and huge_fmt.bytes_read < 100

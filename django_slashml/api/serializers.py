@@ -5,27 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
 
 from ..constants import SERVICE_PROVIDERS
 from ..exceptions import InvalidAudioError
 from ..intake import transcribe, validate_audio_url
 from ..models import AudioUpload, TranscriptionJob
 from ..uploads import save_upload, validate_audio
-from .parsing import MetadataField
+from .parsing import MetadataField, PayloadTooLarge
 
 PROVIDER_HELP = "One of: " + ", ".join(SERVICE_PROVIDERS) + ". Defaults to SLASHML['DEFAULT_SERVICE_PROVIDER']."
-
-
-class PayloadTooLarge(APIException):
-    """A file over SLASHML['MAX_UPLOAD_SIZE']: answered with 413.
-
-    Not a ValidationError on purpose: ``is_valid()`` would turn that into a 400.
-    """
-
-    status_code = 413
-    default_detail = "The file is too large."
-    default_code = "payload_too_large"
 
 
 def check_audio_file(value: Any, field: str) -> Any:

@@ -24,7 +24,7 @@ from .. import exports, lifecycle
 from ..exceptions import InvalidTransitionError
 from ..models import AudioUpload, JobStatus, TranscriptionJob
 from .filters import JOB_FILTERS, filter_jobs, listed_jobs
-from .parsing import SafeJSONParser
+from .parsing import SafeJSONParser, SizeLimitedUploadHandler
 from .permissions import OwnerOrStaffWithPermission, visible_to
 from .schema import described, extend_schema, query_parameters
 from .serializers import (
@@ -52,6 +52,11 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
 
     pagination_class = Pagination
     lookup_value_regex = "[^/]+"
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+        if request.method == "POST":  # before anything (CSRF, authentication) reads the body
+            request.upload_handlers.insert(0, SizeLimitedUploadHandler(request))
+        return super().initialize_request(request, *args, **kwargs)
 
     def get_permissions(self) -> list[Any]:
         configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
