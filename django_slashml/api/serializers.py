@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from ..access import sees_everything
 from ..constants import SERVICE_PROVIDERS
 from ..exceptions import InvalidAudioError
 from ..intake import transcribe, validate_audio_url
@@ -52,8 +53,9 @@ class JobSerializer(serializers.ModelSerializer):
     """A job as listed: everything but the word timings."""
 
     upload = serializers.PrimaryKeyRelatedField(read_only=True)
-    reused_from = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The earlier job (same audio and provider) whose SlashML work this one shared."
+    reused_from = serializers.SerializerMethodField(
+        help_text="The earlier job (same audio and provider) whose SlashML work this one shared; "
+        "null where that job is not one you may see."
     )
     owner = serializers.SerializerMethodField()
     text = serializers.CharField(
@@ -84,6 +86,19 @@ class JobSerializer(serializers.ModelSerializer):
             "completed_at",
         )
         read_only_fields = fields
+
+    def get_reused_from(self, job: TranscriptionJob) -> str | None:
+        """Only a job the requester may see: another owner's id would say they have the same recording."""
+        if not job.reused_from_id:
+            return None
+        request = self.context.get("request")
+        owner_id = getattr(job, "reused_from_owner", None)
+        if not hasattr(job, "reused_from_owner"):
+            owner_id = TranscriptionJob.objects.filter(pk=job.reused_from_id).values_list("owner", flat=True).first()
+        user = getattr(request, "user", None)
+        if user is None or not (owner_id == user.pk or sees_everything(user, TranscriptionJob)):
+            return None
+        return str(job.reused_from_id)
 
     def get_owner(self, job: TranscriptionJob) -> str | None:
         return job.owner.get_username() if job.owner_id and job.owner else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db.models import F
 from django.http import HttpResponse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -94,7 +95,9 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
 
     def get_queryset(self) -> Any:
-        jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner"))
+        jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner")).annotate(
+            reused_from_owner=F("reused_from__owner")
+        )
         if self.action == "list":
             jobs = filter_jobs(listed_jobs(jobs), self.request.query_params)
         return jobs
