@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 
+from .models import ReviewState, TranscriptionJob
+
 
 def permission_name(model: type[Model], action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
@@ -32,3 +34,12 @@ def may(user: Any, action: str, obj: Model) -> bool:
     if getattr(obj, "owner_id", None) == user.pk:
         return True
     return bool(user.is_staff and user.has_perm(permission_name(type(obj), action)))
+
+
+def is_reviewed(job: TranscriptionJob) -> bool:
+    return job.review_state != ReviewState.UNREVIEWED or bool(job.corrected_text)
+
+
+def may_discard_review(user: Any) -> bool:
+    """Retrying a reviewed job throws away a reviewer's work: reviewers only, not the job's owner."""
+    return bool(user.is_authenticated and user.is_staff and user.has_perm(permission_name(TranscriptionJob, "change")))

@@ -9,6 +9,7 @@ Nothing is read from Django settings until an attribute is first used, and
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from django.conf import settings
@@ -263,6 +264,19 @@ def problems() -> list[tuple[str, str, str]]:
                 )
             )
     found.extend(_storage_problems())
+    rates = slashml_settings.THROTTLE_RATES
+    bad_rates = not isinstance(rates, dict) or any(
+        value is not None and not (isinstance(value, str) and re.fullmatch(r"\d+/(s|m|h|d)\w*", value))
+        for value in rates.values()
+    )
+    if bad_rates:
+        found.append(
+            (
+                "slashml.E019",
+                f"SLASHML['THROTTLE_RATES'] = {rates!r} must map scopes to DRF rates such as '30/hour', or None.",
+                f"The default is {DEFAULTS['THROTTLE_RATES']!r}.",
+            )
+        )
     if "ALLOW_PRIVATE_URLS" in raw:
         found.append(
             (

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.http import HttpResponse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from .. import exports, lifecycle
+from ..access import is_reviewed, may_discard_review
 from ..exceptions import InvalidTransitionError
 from ..models import AudioUpload, JobStatus, TranscriptionJob
 from .filters import JOB_FILTERS, filter_jobs, listed_jobs
@@ -35,6 +36,7 @@ from .serializers import (
     JobDetailSerializer,
     ListedJobSerializer,
 )
+from .throttles import throttles_for
 
 
 class Conflict(APIException):
@@ -58,6 +60,9 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
         if request.method == "POST":  # before anything (CSRF, authentication) reads the body
             request.upload_handlers.insert(0, SizeLimitedUploadHandler(request))
         return super().initialize_request(request, *args, **kwargs)
+
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), *throttles_for(self.action)]
 
     def get_permissions(self) -> list[Any]:
         configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
@@ -126,8 +131,17 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job is still active.")})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Run a finished, failed or cancelled job again."""
-        return self._transition(lifecycle.retry)
+        """Run a finished, failed or cancelled job again (a reviewed one only with the change permission)."""
+
+        def retry_unless_reviewed(job: TranscriptionJob) -> None:
+            if is_reviewed(job) and not may_discard_review(request.user):
+                raise PermissionDenied(
+                    f"Job {job.pk} was reviewed ({job.review_state}); retrying would discard the review. "
+                    "Ask a reviewer (staff with the change permission on transcription jobs) to resubmit it."
+                )
+            lifecycle.retry(job)
+
+        return self._transition(retry_unless_reviewed)
 
     @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job has already ended.")})
     @action(detail=True, methods=["post"])
