@@ -142,3 +142,58 @@ def test_no_piece_of_an_echoed_key_survives_in_errors(status: int, body: str) ->
         client.status("job-1", service_provider="whisper")
     shown = f"{raised.value} {getattr(raised.value, 'body', '')!r}"
     assert piece_of_the_key(shown) is None, shown
+
+
+# -- settings printed by diffsettings, and the sandbox's banner (issue 22) -------------------------
+
+
+def test_a_key_read_lazily_is_not_in_diffsettings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.management import call_command
+
+    from django_slashml.conf import slashml_settings
+
+    settings.SLASHML = {"API_URL": "https://api.slashml.com", "API_KEY": lambda: SECRET}
+    assert slashml_settings.API_KEY == SECRET
+    out = io.StringIO()
+    call_command("diffsettings", stdout=out)
+    assert "SLASHML" in out.getvalue() and piece_of_the_key(out.getvalue()) is None
+
+    monkeypatch.setenv("SLASHML_API_KEY", SECRET)
+    settings.SLASHML = {"API_URL": "https://api.slashml.com"}
+    assert slashml_settings.API_KEY == SECRET
+    out = io.StringIO()
+    call_command("diffsettings", stdout=out)
+    assert piece_of_the_key(out.getvalue()) is None
+
+
+def test_the_example_projects_diffsettings_does_not_print_the_key() -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "SLASHML_API_KEY": SECRET, "DJANGO_SETTINGS_MODULE": "example_project.settings"}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), str(root / "example_project")])
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "diffsettings"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SLASHML" in result.stdout and piece_of_the_key(result.stdout) is None
+
+
+def test_the_sandbox_neither_adopts_nor_prints_the_hosts_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django_slashml.sandbox.cli import prepare
+
+    options = {"host": "127.0.0.1", "port": 0, "engine": "deterministic", "upload_ttl": 60.0}
+    monkeypatch.setenv("SLASHML_API_KEY", SECRET)
+    banner = io.StringIO()
+    server = prepare(options, banner).start()
+    try:
+        assert server.state.api_keys == {"sandbox-key"} and "'API_KEY': 'sandbox-key'" in banner.getvalue()
+        refused = requests.get(f"{server.url}/speech-to-text/v1/jobs/x/", headers={"Authorization": f"Token {SECRET}"})
+        assert refused.status_code == 401
+    finally:
+        server.stop()
+    banner = io.StringIO()
+    prepare({**options, "api_keys": [SECRET]}, banner).start().stop()
+    assert piece_of_the_key(banner.getvalue()) is None and "sk-l..." in banner.getvalue()
