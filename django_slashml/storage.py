@@ -53,9 +53,12 @@ def save_audio(name: str, content: Any, *, content_type: str) -> str:
     ``ContentType`` and ``ContentDisposition`` on the object, so the bucket never serves an
     upload as a page. A copy of the storage carries them, so concurrent saves do not mix.
     """
-    storage: Any = audio_storage
+    if audio_storage._wrapped is empty:
+        audio_storage._setup()
+    storage: Any = audio_storage._wrapped  # the shared instance: copied below, never changed
     content.content_type = content_type
     if isinstance(getattr(storage, "object_parameters", None), dict):
+        getattr(storage, "bucket", None)  # build S3Storage's boto3 Bucket once, on the shared instance
         storage = copy.copy(storage)
         storage.object_parameters = {
             **storage.object_parameters,
