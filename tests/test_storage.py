@@ -108,6 +108,7 @@ def test_an_upload_named_like_a_page_is_stored_as_audio_in_s3(s3_audio, s3_endpo
     assert upload.file.name.endswith(".wav") and upload.original_name == "page.html"
     head = s3_client(s3_endpoint).head_object(Bucket=BUCKET, Key=f"{s3_audio}/{upload.file.name}")
     assert (head["ContentType"], head["ContentDisposition"]) == ("audio/wav", "attachment")
+    assert "ContentType" not in audio_storage._wrapped.object_parameters, "set on a copy, not the shared storage"
 
 
 @pytest.mark.django_db
