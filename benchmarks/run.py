@@ -35,7 +35,12 @@ class Bench:
     def slashml(self, url: str) -> dict[str, Any]:
         from .harness import API_KEY
 
-        return {"API_URL": url, "API_KEY": API_KEY, "ALLOW_PRIVATE_URLS": True}
+        return {
+            "API_URL": url,
+            "API_KEY": API_KEY,
+            "ALLOW_PRIVATE_AUDIO_URLS": True,
+            "ALLOW_PRIVATE_STORAGE_URLS": True,
+        }
 
     def flush(self) -> None:
         from django.conf import settings

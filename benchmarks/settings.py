@@ -73,7 +73,12 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-SLASHML = {"API_KEY": "sandbox-key", "API_URL": "http://127.0.0.1:9", "ALLOW_PRIVATE_URLS": True}
+SLASHML = {
+    "API_KEY": "sandbox-key",
+    "API_URL": "http://127.0.0.1:9",
+    "ALLOW_PRIVATE_AUDIO_URLS": True,
+    "ALLOW_PRIVATE_STORAGE_URLS": True,
+}
 SLASHML.update(json.loads(os.environ.get("SLASHML_BENCH_SLASHML") or "{}"))
 
 LOGGING = {

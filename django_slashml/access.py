@@ -1,7 +1,9 @@
 """Who may see and act on which jobs and uploads: one rule for the API and the admin.
 
 Owners see and act on their own rows. Anyone else needs staff status and the model's
-``view`` permission to see a row, ``change`` to act on it (retry, cancel, review).
+``view`` permission to see a row, ``change`` to act on it (retry, cancel, review). As in
+Django's admin, ``change`` includes ``view``: a reviewer who may resubmit a job may also
+read it and play its audio.
 """
 
 from __future__ import annotations
@@ -10,13 +12,20 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 
+from .models import ReviewState, TranscriptionJob
+
 
 def permission_name(model: type[Model], action: str) -> str:
     return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
 
 
+def _has(user: Any, model: type[Model], action: str) -> bool:
+    actions = ("view", "change") if action == "view" else (action,)
+    return any(user.has_perm(permission_name(model, each)) for each in actions)
+
+
 def sees_everything(user: Any, model: type[Model]) -> bool:
-    return bool(user.is_staff and user.has_perm(permission_name(model, "view")))
+    return bool(user.is_staff and _has(user, model, "view"))
 
 
 def visible_to(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -31,4 +40,13 @@ def may(user: Any, action: str, obj: Model) -> bool:
         return False
     if getattr(obj, "owner_id", None) == user.pk:
         return True
-    return bool(user.is_staff and user.has_perm(permission_name(type(obj), action)))
+    return bool(user.is_staff and _has(user, type(obj), action))
+
+
+def is_reviewed(job: TranscriptionJob) -> bool:
+    return job.review_state != ReviewState.UNREVIEWED or bool(job.corrected_text)
+
+
+def may_discard_review(user: Any) -> bool:
+    """Retrying a reviewed job throws away a reviewer's work: reviewers only, not the job's owner."""
+    return bool(user.is_authenticated and user.is_staff and user.has_perm(permission_name(TranscriptionJob, "change")))

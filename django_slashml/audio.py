@@ -12,6 +12,9 @@ from typing import BinaryIO
 
 #: How many leading bytes :func:`sniff` needs to decide.
 SNIFF_BYTES = 64
+#: Chunks :func:`wav_duration` looks at before giving up: real files have a handful, and a
+#: file of millions of empty chunks must not cost a worker seconds.
+MAX_WAV_CHUNKS = 64
 
 
 @dataclass(frozen=True)
@@ -77,24 +80,24 @@ def wav_duration(fileobj: BinaryIO) -> float | None:
         if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
             return None
         byte_rate = None
-        while True:
+        for _ in range(MAX_WAV_CHUNKS):
             chunk = fileobj.read(8)
             if len(chunk) < 8:
                 return None
             chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
             if chunk_id == b"fmt ":
-                fmt = fileobj.read(size)
-                if len(fmt) < 16:
+                fmt = fileobj.read(16)  # the fields we need; a hostile size is skipped, not read
+                if len(fmt) < 16 or size < 16:
                     return None
                 byte_rate = struct.unpack("<I", fmt[8:12])[0]
-                if size % 2:
-                    fileobj.read(1)
+                fileobj.seek(size - 16 + (size % 2), io.SEEK_CUR)
             elif chunk_id == b"data":
                 if not byte_rate:
                     return None
                 return size / byte_rate
             else:
                 fileobj.seek(size + (size % 2), io.SEEK_CUR)
+        return None
     except (OSError, struct.error):
         return None
     finally:

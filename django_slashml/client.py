@@ -10,6 +10,7 @@ idempotency key and a repeated submit may create a second job.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import os
 import threading
@@ -33,14 +34,18 @@ from .exceptions import (
     NotFoundError,
     PermanentAPIError,
     RateLimitedError,
+    ResponseTooLargeError,
     ServerError,
 )
 from .redaction import redact, redact_text
-from .responses import RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
+from .responses import Limits, RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
 
 logger = logging.getLogger("django_slashml.client")
 
 _BODY_SNIPPET = 300
+_CHUNK = 64 * 1024
+#: Longest error message taken from SlashML's body into an exception (and a job's error_message).
+_MESSAGE_CHARS = 1000
 
 
 def user_agent() -> str:
@@ -115,6 +120,8 @@ class SlashMLClient:
         upload_read_timeout: float = 300.0,
         status_retries: int = 2,
         session: requests.Session | None = None,
+        max_response_bytes: int | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if not api_key:
             raise ConfigurationError(
@@ -132,6 +139,8 @@ class SlashMLClient:
         self._auth = TokenAuth(api_key)
         self.session.headers.update({"User-Agent": user_agent(), "Accept": "application/json"})
         self.status_retries = status_retries
+        self.max_response_bytes = max_response_bytes
+        self.limits = limits or Limits()
 
     def __repr__(self) -> str:
         return f"<SlashMLClient {self.base_url}>"
@@ -147,6 +156,8 @@ class SlashMLClient:
             read_timeout=s.READ_TIMEOUT,
             upload_read_timeout=s.UPLOAD_READ_TIMEOUT,
             status_retries=int(s.STATUS_HTTP_RETRIES),
+            max_response_bytes=int(s.MAX_RESPONSE_BYTES),
+            limits=Limits(max_words=int(s.MAX_WORDS), max_text_chars=int(s.MAX_TRANSCRIPT_CHARS)),
         )
 
     def close(self) -> None:
@@ -188,7 +199,7 @@ class SlashMLClient:
             "/jobs/",
             data={"uploaded_audio_url": audio_url, "service_provider": service_provider},
         )
-        return parse_job(body)
+        return parse_job(body, self.limits)
 
     def status(self, remote_id: str, *, service_provider: str) -> RemoteJob:
         path = f"/jobs/{requests.utils.quote(remote_id, safe='')}/"
@@ -203,7 +214,7 @@ class SlashMLClient:
                 retries_left -= 1
                 logger.info("Retrying SlashML status for %s after: %s", remote_id, exc)
                 continue
-            return parse_job(body)
+            return parse_job(body, self.limits)
 
     # -- plumbing -----------------------------------------------------------
 
@@ -212,7 +223,7 @@ class SlashMLClient:
         kwargs.setdefault("timeout", self.timeout)
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, auth=self._auth, allow_redirects=False, **kwargs)
+            response = self.session.request(method, url, auth=self._auth, allow_redirects=False, stream=True, **kwargs)
         except requests.Timeout as exc:
             raise APITimeoutError(self._scrub(f"SlashML did not answer {method} {path} in time: {exc}")) from None
         except requests.ConnectionError as exc:
@@ -229,16 +240,49 @@ class SlashMLClient:
     def _scrub(self, text: str) -> str:
         return redact_text(text, self._api_key)
 
-    def _read(self, response: requests.Response, method: str, path: str) -> Any:
+    def _content(self, response: requests.Response, where: str) -> bytes:
+        """The body, read in chunks and abandoned past ``max_response_bytes`` (declared or counted)."""
+        limit = self.max_response_bytes
         try:
-            raw_text = response.text
-        except requests.RequestException as exc:
-            raise APIConnectionError(self._scrub(f"SlashML's answer to {method} {path} broke off: {exc}")) from None
-        try:
-            body = redact(response.json(), self._api_key)
+            declared = int(response.headers.get("Content-Length", ""))
         except ValueError:
+            declared = None
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            if limit and declared is not None and declared > limit:
+                raise self._too_large(where, declared, response.status_code)
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if limit and size > limit:
+                    raise self._too_large(where, size, response.status_code)
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            if any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
+                raise APITimeoutError(self._scrub(f"SlashML's answer to {where} stalled: {exc}")) from None
+            raise APIConnectionError(self._scrub(f"SlashML's answer to {where} broke off: {exc}")) from None
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _too_large(self, where: str, size: int, status: int) -> ResponseTooLargeError:
+        limit = self.max_response_bytes or 0
+        return ResponseTooLargeError(
+            f"SlashML's answer to {where} is larger than {limit / 1024**2:.1f} MiB (at least {size / 1024**2:.1f} MiB; "
+            "SLASHML['MAX_RESPONSE_BYTES']); it was not read. Raise MAX_RESPONSE_BYTES if transcripts "
+            "this long are expected, then retry the job.",
+            status_code=status,
+        )
+
+    def _read(self, response: requests.Response, method: str, path: str) -> Any:
+        content = self._content(response, f"{method} {path}")
+        # Redacting a prefix is enough: it only shrinks, and the snippet is cut at 300 after it.
+        raw_text = content[:_CHUNK].decode(response.encoding or "utf-8", errors="replace")
+        try:
+            body = redact(json.loads(content), self._api_key)
+        except (ValueError, RecursionError):
             body = None
-        snippet = self._scrub(raw_text[:_BODY_SNIPPET])
+        snippet = self._scrub(raw_text)[:_BODY_SNIPPET]  # cut after redacting: a cut key is still a key
         status = response.status_code
         where = f"{method} {path}"
         if 200 <= status < 300:
@@ -249,7 +293,7 @@ class SlashMLClient:
                     body=snippet,
                 )
             return body
-        message = self._scrub(error_message(body) or snippet or response.reason or "no details")
+        message = self._scrub(error_message(body) or snippet or response.reason or "no details")[:_MESSAGE_CHARS]
         kwargs: dict[str, Any] = {"status_code": status, "body": body if body is not None else snippet}
         if status == 429:
             retry_after = _retry_after_seconds(response.headers.get("Retry-After"))

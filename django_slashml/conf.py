@@ -9,6 +9,7 @@ Nothing is read from Django settings until an attribute is first used, and
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +20,7 @@ API_KEY_ENVIRONMENT_VARIABLE = "SLASHML_API_KEY"
 DEFAULTS: dict[str, Any] = {
     # Where SlashML lives, and who we are to it.
     "API_URL": "https://api.slashml.com",
-    "API_KEY": None,  # falls back to the SLASHML_API_KEY environment variable
+    "API_KEY": None,  # or a callable returning it; falls back to the SLASHML_API_KEY environment variable
     "DEFAULT_SERVICE_PROVIDER": "assembly",
     # HTTP timeouts in seconds. Uploads get a longer read timeout: SlashML answers
     # only once the whole body has arrived.
@@ -81,10 +82,32 @@ DEFAULTS: dict[str, Any] = {
     # slashml_purge_audio (and the django_slashml.purge_audio task) delete stored audio
     # older than this many days, keeping rows and transcripts. None keeps audio forever.
     "AUDIO_RETENTION_DAYS": None,
-    # Audio URLs pointing at loopback, private or link-local addresses are refused
-    # unless this is True (a server-side request forgery guard). It also tells whether
-    # SlashML can reach such addresses: a presigned URL on one is used only if True.
-    "ALLOW_PRIVATE_URLS": False,
+    # Callers' audio URLs on loopback, private, link-local or reserved addresses (or on
+    # names that do not resolve) are refused unless this is True: a server-side request
+    # forgery guard. Turn it on only where every user may make SlashML fetch internal URLs.
+    "ALLOW_PRIVATE_AUDIO_URLS": False,
+    # Whether SlashML can reach our storage's URLs on private hosts (a private deployment,
+    # the sandbox): a presigned URL on one is submitted only if True, else the file is uploaded.
+    "ALLOW_PRIVATE_STORAGE_URLS": False,
+    # Deprecated: sets both settings above where they are not set themselves.
+    "ALLOW_PRIVATE_URLS": None,
+    # SlashML's answers are read as a stream and refused past MAX_RESPONSE_BYTES (the job
+    # ends in ERROR), so a hostile or broken answer cannot exhaust a worker's memory. A
+    # transcript with more than MAX_WORDS words or MAX_TRANSCRIPT_CHARS characters is
+    # refused the same way (about 20 hours of speech at the defaults).
+    "MAX_RESPONSE_BYTES": 32 * 1024**2,
+    "MAX_WORDS": 250_000,
+    "MAX_TRANSCRIPT_CHARS": 2_000_000,
+    # Job lists (REST and admin) show at most this many characters of each transcript.
+    "LIST_TEXT_CHARS": 500,
+    # A job's metadata: at most this many bytes as UTF-8 JSON, nested this deep.
+    "MAX_METADATA_BYTES": 64 * 1024,
+    "MAX_METADATA_DEPTH": 20,
+    # Jobs share SlashML work for the same audio only within one owner unless this is True.
+    "REUSE_ACROSS_OWNERS": False,
+    # DRF throttle rates per user for the REST API (None: no limit). DRF's own
+    # REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] wins for the same scope.
+    "THROTTLE_RATES": {"slashml_submit": "120/hour", "slashml_retry": "30/hour"},
     # The admin's transcript viewer marks words recognised with less confidence than this.
     "REVIEW_LOW_CONFIDENCE": 0.6,
 }
@@ -117,7 +140,16 @@ _NUMBER_SETTINGS = (
     "REMOTE_UPLOAD_TTL",
     "REMOTE_UPLOAD_TTL_MARGIN",
     "PRESIGNED_URL_EXPIRY",
+    "MAX_RESPONSE_BYTES",
+    "MAX_WORDS",
+    "MAX_TRANSCRIPT_CHARS",
+    "LIST_TEXT_CHARS",
+    "MAX_METADATA_BYTES",
+    "MAX_METADATA_DEPTH",
 )
+
+#: The two settings the deprecated ``ALLOW_PRIVATE_URLS`` stands for when they are not set.
+_PRIVATE_URL_SETTINGS = ("ALLOW_PRIVATE_AUDIO_URLS", "ALLOW_PRIVATE_STORAGE_URLS")
 
 #: S3 signs URLs (signature version 4) for at most seven days.
 MAX_PRESIGNED_URL_EXPIRY = 7 * 24 * 60 * 60
@@ -142,7 +174,12 @@ class SlashMLSettings:
         return self._cache[name]
 
     def _read(self, name: str) -> Any:
-        value = self.user_settings.get(name, DEFAULTS[name])
+        user = self.user_settings
+        if name in _PRIVATE_URL_SETTINGS and name not in user and user.get("ALLOW_PRIVATE_URLS") is not None:
+            return bool(user["ALLOW_PRIVATE_URLS"])
+        value = user.get(name, DEFAULTS[name])
+        if name == "API_KEY" and callable(value):
+            value = value()  # read late, so the key never sits in settings (diffsettings, error pages)
         if name == "API_KEY" and not value:
             value = os.environ.get(API_KEY_ENVIRONMENT_VARIABLE) or None
         if name == "API_URL" and isinstance(value, str):
@@ -227,6 +264,29 @@ def problems() -> list[tuple[str, str, str]]:
                 )
             )
     found.extend(_storage_problems())
+    rates = slashml_settings.THROTTLE_RATES
+    bad_rates = not isinstance(rates, dict) or any(
+        value is not None and not (isinstance(value, str) and re.fullmatch(r"\d+/(s|m|h|d)\w*", value))
+        for value in rates.values()
+    )
+    if bad_rates:
+        found.append(
+            (
+                "slashml.E019",
+                f"SLASHML['THROTTLE_RATES'] = {rates!r} must map scopes to DRF rates such as '30/hour', or None.",
+                f"The default is {DEFAULTS['THROTTLE_RATES']!r}.",
+            )
+        )
+    if "ALLOW_PRIVATE_URLS" in raw:
+        found.append(
+            (
+                "slashml.W018",
+                "SLASHML['ALLOW_PRIVATE_URLS'] is deprecated; it now sets ALLOW_PRIVATE_AUDIO_URLS (callers' "
+                "URLs) and ALLOW_PRIVATE_STORAGE_URLS (our storage's URLs) where those are not set.",
+                "Replace it with ALLOW_PRIVATE_STORAGE_URLS = True if only SlashML must reach private storage; "
+                "ALLOW_PRIVATE_AUDIO_URLS = True lets every user make SlashML fetch internal URLs.",
+            )
+        )
     return found
 
 

@@ -25,6 +25,10 @@ class InvalidAudioError(SlashMLError, ValueError):
     """The audio given to :func:`django_slashml.transcribe` cannot be transcribed."""
 
 
+class InvalidMetadataError(SlashMLError, ValueError):
+    """Job metadata that is not JSON every database and reader can take back, or too large."""
+
+
 class InvalidProviderError(SlashMLError, ValueError):
     """A service provider SlashML does not offer."""
 
@@ -98,3 +102,11 @@ class MalformedTranscriptError(PermanentAPIError):
 
     Polling again returns the same body, so this ends the job instead of retrying.
     """
+
+
+class ResponseTooLargeError(PermanentAPIError):
+    """SlashML's answer is larger than ``SLASHML['MAX_RESPONSE_BYTES']``; it was not read to the end."""
+
+
+class TranscriptTooLargeError(PermanentAPIError):
+    """SlashML sent more words or characters than ``MAX_WORDS`` / ``MAX_TRANSCRIPT_CHARS`` allow."""

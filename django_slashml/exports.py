@@ -68,7 +68,9 @@ def build_cues(words: Iterable[dict[str, Any]], limits: CueLimits = CueLimits())
             group.clear()
 
     for word in words:
-        text = str(word.get("text", "")).strip()
+        # Any whitespace run (a newline, a blank line) becomes one space: a line break inside a
+        # word would let it end the cue and forge the next one's number and timings.
+        text = " ".join(str(word.get("text", "")).split())
         if not text:
             continue
         word = {**word, "text": text}
@@ -104,13 +106,23 @@ def _cues_for(words: Sequence[dict[str, Any]], text: str, duration: float | None
     return []
 
 
+def _srt_line(line: str) -> str:
+    """SubRip has no escapes: an arrow, which would read as a timing line, is rewritten."""
+    return line.replace("-->", "→")
+
+
+def _vtt_line(line: str) -> str:
+    """WebVTT cue text is markup: ``&``, ``<`` and ``>`` become entities, an arrow is rewritten."""
+    return line.replace("-->", "→").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_srt(
     words: Sequence[dict[str, Any]], *, text: str = "", duration: float | None = None, limits: CueLimits = CueLimits()
 ) -> str:
     blocks = []
     for index, cue in enumerate(_cues_for(words, text, duration, limits), start=1):
         span = f"{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}"
-        blocks.append(f"{index}\n{span}\n" + "\n".join(cue.lines) + "\n")
+        blocks.append(f"{index}\n{span}\n" + "\n".join(_srt_line(line) for line in cue.lines) + "\n")
     return "\n".join(blocks)
 
 
@@ -119,8 +131,7 @@ def to_vtt(
 ) -> str:
     blocks = ["WEBVTT\n"]
     for cue in _cues_for(words, text, duration, limits):
-        # "-->" cannot appear in a cue's text; an arrow in a transcript is rewritten.
-        lines = [line.replace("-->", "→") for line in cue.lines]
+        lines = [_vtt_line(line) for line in cue.lines]
         blocks.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n" + "\n".join(lines) + "\n")
     return "\n".join(blocks)
 

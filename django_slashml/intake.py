@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Union
@@ -15,9 +16,10 @@ from .conf import slashml_settings
 from .constants import SERVICE_PROVIDERS
 from .dispatch import dispatch_on_commit
 from .exceptions import ConfigurationError, InvalidAudioError, InvalidProviderError
+from .metadata import check_metadata_setting
 from .models import AudioUpload, TranscriptionJob
 from .uploads import save_upload
-from .urlcheck import url_problem
+from .urlcheck import URLProblem, check_url
 
 AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
 
@@ -32,10 +34,11 @@ def validate_provider(service_provider: str | None) -> str:
 
 
 def validate_audio_url(url: str) -> str:
-    reason = url_problem(url, allow_private=bool(slashml_settings.ALLOW_PRIVATE_URLS))
-    if reason:
-        raise InvalidAudioError(f"Cannot transcribe {url!r}: {reason}.")
-    return url
+    """The URL to submit for a caller's ``url`` (re-serialised), or :class:`InvalidAudioError`."""
+    try:
+        return check_url(url, allow_private=bool(slashml_settings.ALLOW_PRIVATE_AUDIO_URLS))
+    except URLProblem as exc:
+        raise InvalidAudioError(f"Cannot transcribe {url!r}: {exc}.") from None
 
 
 def ensure_configured() -> None:
@@ -46,8 +49,13 @@ def ensure_configured() -> None:
         )
 
 
+#: A scheme and "://" after what URL parsers strip first (C0 controls and spaces).
+_URL_START = re.compile(r"^[\x00-\x20]*[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def _looks_like_url(value: str) -> bool:
-    return "://" in value[:16]
+    """URL or path, decided once: whatever parses as a URL is checked as one, never opened as a file."""
+    return bool(_URL_START.match(value))
 
 
 def _upload_from_path(path: Path, owner: Any) -> AudioUpload:
@@ -74,7 +82,7 @@ def transcribe(
 
     ``audio`` may be an :class:`AudioUpload`, a Django ``File``/``UploadedFile`` or
     open binary file, a filesystem path, or an ``http(s)`` URL. Raises
-    :class:`InvalidAudioError`, :class:`InvalidProviderError` or
+    :class:`InvalidAudioError`, :class:`InvalidProviderError`, :class:`InvalidMetadataError` or
     :class:`ConfigurationError` before anything is saved.
 
     Always returns a new job of the caller's (owner, metadata, signals). If the same
@@ -88,6 +96,8 @@ def transcribe(
     ensure_configured()
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}.")
+    if metadata is not None:
+        check_metadata_setting(metadata)
     upload: AudioUpload | None = None
     audio_url = ""
     path: Path | None = None

@@ -98,7 +98,7 @@ def _announce(job: TranscriptionJob, *, old_status: str, new_status: str) -> Non
 
 
 def _remote_fields(remote: RemoteJob) -> dict[str, Any]:
-    fields: dict[str, Any] = {"remote_status": remote.status[:40], "last_response": remote.raw}
+    fields: dict[str, Any] = {"remote_status": remote.status[:40], "last_response": remote.stored_raw}
     if remote.audio_duration is not None:
         fields["audio_duration"] = remote.audio_duration
     return fields

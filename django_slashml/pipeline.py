@@ -185,7 +185,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> str:
     _leased(lease).update(submit_attempts=F("submit_attempts") + 1)
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
-        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.raw)
+        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)
         return "failed"
     if remote.is_completed:
         lifecycle.complete(job, remote, lease_owner=lease.owner)
@@ -254,14 +254,14 @@ def _poll(job: TranscriptionJob, lease: Lease) -> str:
     if remote.is_completed:
         return "completed" if lifecycle.complete(job, remote, lease_owner=lease.owner) else "lost lease"
     if remote.is_failed:
-        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.raw)
+        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)
         return "failed"
     if not remote.status_is_known:
         logger.warning(
             "SlashML sent an unknown status %r for job %s; treating it as still running. Body: %r",
             remote.status,
             job.pk,
-            remote.raw,
+            remote.stored_raw,
         )
     elapsed = (timezone.now() - job.submitted_at).total_seconds() if job.submitted_at else 0.0
     due = _next_step_at(job, jittered(later_poll_delay(job.poll_count + 1, elapsed)))
@@ -273,7 +273,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> str:
             _leased(lease).update(
                 next_poll_at=due,
                 remote_status=remote.status[:40],
-                last_response=remote.raw,
+                last_response=remote.stored_raw,
                 consecutive_failures=0,
                 lease_owner="",
                 lease_expires_at=None,

@@ -9,7 +9,7 @@ The rule (docs/storage.md):
   (the storage then declares its objects public); any other storage opts in by
   defining ``slashml_fetchable_url(name, expire) -> str | None``;
 * the URL is absolute ``http(s)`` and its host is not loopback, private or
-  link-local, since SlashML fetches from the internet. ``ALLOW_PRIVATE_URLS``
+  link-local, since SlashML fetches from the internet. ``ALLOW_PRIVATE_STORAGE_URLS``
   says SlashML runs where it can reach such hosts (the sandbox, a private
   deployment), and then they are used too.
 
@@ -64,7 +64,7 @@ def fetchable_url(storage: Any, name: str) -> str | None:
     url = storage_url(storage, name, expire=int(s.PRESIGNED_URL_EXPIRY))
     if not url:
         return None
-    reason = url_problem(url, allow_private=bool(s.ALLOW_PRIVATE_URLS))
+    reason = url_problem(url, allow_private=bool(s.ALLOW_PRIVATE_STORAGE_URLS), setting="ALLOW_PRIVATE_STORAGE_URLS")
     if reason:
         logger.info("Streaming %s to SlashML: the storage's URL is not one SlashML can fetch (%s).", name, reason)
         return None

@@ -1,27 +1,44 @@
 """Keeping the API key out of everything we show or store.
 
 SlashML (or a proxy in front of it) may echo the ``Authorization`` header in an
-error body; requests may put it in an exception. Everything the client turns into
-an exception message, a log line or a stored raw response passes through here.
+error body, or cut it short in its own truncated error page; requests may put it in
+an exception. Everything the client turns into an exception message, a log line or a
+stored raw response passes through here, and any run of 8 or more characters of the key
+is removed, not only the whole key: redact first, then cut.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
+#: The shortest piece of the key that is treated as the key.
+PIECE = 8
 _TOKEN_HEADER = re.compile(r"(?i)(token\s+)[A-Za-z0-9._~+/=-]{6,}")
 
 
+@lru_cache(maxsize=8)
+def _pieces(secret: str) -> re.Pattern[str]:
+    """Any ``PIECE``-long run of ``secret``, extended over the key's own characters that follow."""
+    grams = sorted({secret[i : i + PIECE] for i in range(max(1, len(secret) - PIECE + 1))})
+    alphabet = "".join(sorted(set(secret)))
+    return re.compile("(?:" + "|".join(map(re.escape, grams)) + ")[" + re.escape(alphabet) + "]*")
+
+
 def redact_text(text: str, secret: str | None) -> str:
+    if len(text) < 6:  # too short for a key's piece or a token: most words of a transcript
+        return text
     if secret:
         text = text.replace(secret, REDACTED)
+        if len(text) >= min(PIECE, len(secret)):
+            text = _pieces(secret).sub(REDACTED, text)
     return _TOKEN_HEADER.sub(lambda match: match.group(1) + REDACTED, text)
 
 
 def redact(value: Any, secret: str | None) -> Any:
-    """A copy of a JSON-like value with ``secret`` and ``Token ...`` values removed from every string."""
+    """A copy of a JSON-like value with ``secret``'s pieces and ``Token ...`` values removed from every string."""
     if isinstance(value, str):
         return redact_text(value, secret)
     if isinstance(value, dict):

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .constants import RemoteStatus
-from .exceptions import InvalidResponseError, MalformedTranscriptError
+from .exceptions import InvalidResponseError, MalformedTranscriptError, TranscriptTooLargeError
+
+#: Keys of a status body that hold the transcript: stored in ``words`` and ``text``, not twice.
+TRANSCRIPT_KEYS = ("words", "text", "transcription_data")
 
 _STATUS_ALIASES = {
     RemoteStatus.IN_PROGRESS_VENDOR_TYPO: RemoteStatus.IN_PROGRESS,
@@ -38,6 +41,14 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The most words and characters a transcript may have (None: no limit)."""
+
+    max_words: int | None = None
+    max_text_chars: int | None = None
+
+
+@dataclass(frozen=True)
 class RemoteUpload:
     url: str
 
@@ -53,6 +64,14 @@ class RemoteJob:
     words: list[Word] | None = None
     error: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def stored_raw(self) -> dict[str, Any]:
+        """The answer as kept in ``last_response``: without the transcript, which has its own fields."""
+        kept = {key: value for key, value in self.raw.items() if key not in TRANSCRIPT_KEYS}
+        if isinstance(self.raw.get("words"), list):
+            kept["words_count"] = len(self.raw["words"])
+        return kept
 
     @property
     def status_is_known(self) -> bool:
@@ -104,11 +123,16 @@ def _transcript_text(body: dict[str, Any]) -> str | None:
     return None if text is None else str(text)
 
 
-def _words(raw_words: Any) -> list[Word] | None:
+def _words(raw_words: Any, limits: Limits) -> list[Word] | None:
     if raw_words is None:
         return None
     if not isinstance(raw_words, list):
         raise MalformedTranscriptError(f"SlashML sent 'words' as {type(raw_words).__name__}, not a list.")
+    if limits.max_words is not None and len(raw_words) > limits.max_words:
+        raise TranscriptTooLargeError(
+            f"SlashML sent {len(raw_words):,} words, more than SLASHML['MAX_WORDS'] ({limits.max_words:,}); "
+            "nothing was stored. Raise MAX_WORDS if transcripts this long are expected, then retry the job."
+        )
     words = []
     for index, item in enumerate(raw_words):
         if not isinstance(item, dict):
@@ -121,12 +145,28 @@ def _words(raw_words: Any) -> list[Word] | None:
         start, end = _number(item["start"]), _number(item["end"])
         if start is None or end is None or start < 0 or end < start:
             raise MalformedTranscriptError(f"Word {index} of the transcript has unusable timings: {item!r:.120}.")
-        words.append(Word(str(item["text"]), round(start), round(end), _number(item.get("confidence"))))
+        words.append(Word(str(item["text"])[:_WORD_CHARS], round(start), round(end), _number(item.get("confidence"))))
     return words
 
 
-def parse_job(body: Any) -> RemoteJob:
-    """A :class:`RemoteJob` from a submit or status body (already redacted)."""
+#: The longest failure reason kept from SlashML (it becomes the job's error_message).
+_ERROR_CHARS = 1000
+
+#: A single "word" longer than this is cut: no real word is, and a hostile one would bloat every page.
+_WORD_CHARS = 200
+
+
+def _check_text_size(text: str | None, limits: Limits) -> None:
+    if text is not None and limits.max_text_chars is not None and len(text) > limits.max_text_chars:
+        raise TranscriptTooLargeError(
+            f"SlashML sent a transcript of {len(text):,} characters, more than SLASHML['MAX_TRANSCRIPT_CHARS'] "
+            f"({limits.max_text_chars:,}); nothing was stored. Raise MAX_TRANSCRIPT_CHARS if transcripts this "
+            "long are expected, then retry the job."
+        )
+
+
+def parse_job(body: Any, limits: Limits = Limits()) -> RemoteJob:
+    """A :class:`RemoteJob` from a submit or status body (already redacted), within ``limits``."""
     if not isinstance(body, dict):
         raise InvalidResponseError(f"SlashML sent a {type(body).__name__} where a job object was expected.", body=body)
     job_id = body.get("id")
@@ -138,14 +178,15 @@ def parse_job(body: Any) -> RemoteJob:
     words = None
     text = _transcript_text(body)
     if status == RemoteStatus.COMPLETED:
-        words = _words(body.get("words"))
+        words = _words(body.get("words"), limits)
         if text is None and words is None:
             raise MalformedTranscriptError("SlashML reported the job COMPLETED but sent neither text nor words.")
         if text is None and words is not None:
             text = " ".join(word.text for word in words)
+        _check_text_size(text, limits)
     error = None
     if status == RemoteStatus.ERROR:
-        error = error_message(body) or "SlashML reported the job as failed without a reason."
+        error = (error_message(body) or "SlashML reported the job as failed without a reason.")[:_ERROR_CHARS]
     return RemoteJob(
         id=str(job_id or ""),
         status=status,

@@ -11,7 +11,9 @@ twin, in this order:
 3. a PENDING twin created before this job: the job waits for that one to be
    submitted, then takes rule 1 or 2.
 
-ERROR and CANCELLED twins are never used. Rule 3 orders pending twins by
+Only jobs of the same owner are twins, unless ``SLASHML['REUSE_ACROSS_OWNERS']``: otherwise
+a finished job would tell a user that someone else sent the same recording. ERROR and
+CANCELLED twins are never used. Rule 3 orders pending twins by
 ``(created_at, id)``, so of two jobs for the same audio started at once, exactly
 one submits and the other follows it, without locks; the one query reads a single
 snapshot, so a twin that moves on while we look is still seen in one of its states.
@@ -25,6 +27,7 @@ from typing import Literal
 
 from django.db.models import Case, IntegerField, Q, Value, When
 
+from .conf import slashml_settings
 from .models import JobStatus, TranscriptionJob
 
 Action = Literal["copy", "follow", "wait"]
@@ -42,7 +45,10 @@ def _same_audio(job: TranscriptionJob) -> Q | None:
     upload = job.upload
     if job.fresh or upload is None or not upload.sha256:
         return None
-    return Q(upload__sha256=upload.sha256, service_provider=job.service_provider)
+    same = Q(upload__sha256=upload.sha256, service_provider=job.service_provider)
+    if not slashml_settings.REUSE_ACROSS_OWNERS:
+        same &= Q(owner__isnull=True) if job.owner_id is None else Q(owner_id=job.owner_id)
+    return same
 
 
 def find_twin(job: TranscriptionJob) -> Twin | None:

@@ -7,6 +7,7 @@ record a stable callable instead of a concrete backend.
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from typing import Any
@@ -36,9 +37,32 @@ def get_audio_storage() -> Storage:
 
 
 def audio_upload_to(instance: Any, filename: str) -> str:
-    """A dated folder from settings and a random name that keeps the original extension."""
+    """A dated folder from settings and a random name with ``filename``'s extension (the sniffed format's)."""
     from .conf import slashml_settings
 
     folder = timezone.now().strftime(slashml_settings.UPLOAD_TO)
     extension = os.path.splitext(filename)[1].lower()[:10]
     return os.path.join(folder, f"{uuid.uuid4().hex}{extension}")
+
+
+def save_audio(name: str, content: Any, *, content_type: str) -> str:
+    """Save ``content`` in the audio storage with an explicit Content-Type, as an attachment.
+
+    FileSystemStorage has no metadata (the web server goes by the extension, which is the
+    sniffed format's); django-storages backends with ``object_parameters`` (S3) get
+    ``ContentType`` and ``ContentDisposition`` on the object, so the bucket never serves an
+    upload as a page. A copy of the storage carries them, so concurrent saves do not mix.
+    """
+    if audio_storage._wrapped is empty:
+        audio_storage._setup()
+    storage: Any = audio_storage._wrapped  # the shared instance: copied below, never changed
+    content.content_type = content_type
+    if isinstance(getattr(storage, "object_parameters", None), dict):
+        getattr(storage, "bucket", None)  # build S3Storage's boto3 Bucket once, on the shared instance
+        storage = copy.copy(storage)
+        storage.object_parameters = {
+            **storage.object_parameters,
+            "ContentType": content_type,
+            "ContentDisposition": "attachment",
+        }
+    return str(storage.save(name, content, max_length=500))

@@ -44,7 +44,8 @@ def sandbox_settings(server: SandboxServer, **overrides: Any) -> dict[str, Any]:
     return {
         "API_URL": server.url,
         "API_KEY": sorted(server.state.api_keys)[0],
-        "ALLOW_PRIVATE_URLS": True,
+        "ALLOW_PRIVATE_AUDIO_URLS": True,
+        "ALLOW_PRIVATE_STORAGE_URLS": True,
         "POLL_INITIAL_DELAY": 0.2,
         "POLL_MIN_INTERVAL": 0.2,
         "POLL_MAX_INTERVAL": 1.0,

@@ -19,7 +19,7 @@ from .audio import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, sniff, wav_duration
 from .conf import slashml_settings
 from .exceptions import InvalidAudioError
 from .models import AudioUpload
-from .storage import audio_storage
+from .storage import audio_storage, save_audio
 
 logger = logging.getLogger("django_slashml.uploads")
 
@@ -137,9 +137,11 @@ def save_upload(fileobj: IO[bytes], *, name: str, owner: Any = None) -> AudioUpl
         duration=duration,
         owner=owner,
     )
-    base_name = upload.original_name or f"audio{audio_format.extension}"
+    # Stored under the sniffed format's extension, never the caller's: a WAV/HTML polyglot
+    # named page.html would otherwise be served as a page from MEDIA_URL or the bucket.
+    base_name = f"audio{audio_format.extension}"
     stored_name = upload.file.field.generate_filename(upload, base_name)
-    stored_name = audio_storage.save(stored_name, File(reader, name=base_name), max_length=500)
+    stored_name = save_audio(stored_name, File(reader, name=base_name), content_type=audio_format.content_type)
     upload.file.name = stored_name
     upload.sha256 = reader.sha256.hexdigest()
     try:

@@ -46,7 +46,10 @@ class Demo:
             "DJANGO_SETTINGS_MODULE": "example_project.settings",
             "EXAMPLE_STATE_DIR": str(STATE),
             "SLASHML_API_URL": os.environ.get("SLASHML_API_URL", f"http://127.0.0.1:{SANDBOX_PORT}"),
-            "SLASHML_API_KEY": os.environ.get("SLASHML_API_KEY", "sandbox-key"),
+            # The local sandbox accepts only its own key (it never adopts SLASHML_API_KEY).
+            "SLASHML_API_KEY": os.environ.get("SLASHML_API_KEY", "sandbox-key")
+            if "SLASHML_API_URL" in os.environ
+            else "sandbox-key",
             "PYTHONUNBUFFERED": "1",
         }
 

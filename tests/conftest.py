@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,44 @@ import pytest
 from django_slashml.sandbox import SandboxServer
 from django_slashml.sandbox.control import SandboxControl
 from django_slashml.testing import sandbox_settings, start_sandbox
+from django_slashml.urlcheck import resolve_host as real_resolve_host  # noqa: F401 - for tests of the guard
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: The install tier builds wheels and virtualenvs: only ``make test-install`` collects it.
 collect_ignore = [] if os.environ.get("SLASHML_TEST_TIER") == "install" else ["install"]
 SPEECH_WAV = FIXTURES / "speech.wav"
 SPEECH_SCRIPT = (FIXTURES / "speech.txt").read_text().split()
+
+
+#: What the fake resolver answers: there is no DNS in CI, and tests must not depend on it.
+FAKE_DNS = {
+    "localhost": ["127.0.0.1", "::1"],
+    "intranet.example": ["10.0.0.5"],
+    "rebind.example": ["93.184.215.14", "169.254.169.254"],
+}
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+def fake_resolve_host(host: str) -> list[str]:
+    """Names under .invalid do not resolve, FAKE_DNS's as listed, any other to one public address."""
+    if host.endswith(".invalid"):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return FAKE_DNS.get(host, [PUBLIC_ADDRESS])
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Patch the URL guard's one resolver, so public-looking test URLs resolve without a network."""
+    monkeypatch.setattr("django_slashml.urlcheck.resolve_host", fake_resolve_host)
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttles() -> Iterator[None]:
+    """DRF throttles count in the cache; user ids repeat across tests, so each test starts at zero."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture(scope="session")

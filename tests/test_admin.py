@@ -301,3 +301,25 @@ def test_the_upload_admin_is_read_only_with_a_player(admin_client: Client) -> No
     page = admin_client.get(f"{UPLOADS}{stored.pk}/change/").content.decode()
     assert f'src="{UPLOADS}{stored.pk}/audio/"' in page and 'name="original_name"' not in page
     assert admin_client.get(f"{UPLOADS}add/").status_code == 403
+
+
+def test_an_external_audio_url_is_fetched_only_when_the_reviewer_presses_play(admin_client: Client) -> None:
+    page = admin_client.get(f"{JOBS}{job().pk}/change/").content.decode()
+    assert 'preload="none"' in page and 'src="https://example.com/talk.wav"' in page
+    assert 'preload="metadata"' not in page
+
+
+def test_staff_with_only_the_change_permission_see_what_they_may_resubmit(django_user_model: Any) -> None:
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    editor = django_user_model.objects.create_user("eddie", is_staff=True)
+    editor.user_permissions.add(Permission.objects.get(codename="change_transcriptionjob"))
+    shown = job(upload=upload_for())
+    client = client_for(editor)
+    assert client.get(f"{JOBS}{shown.pk}/change/").status_code == 200
+    assert client.get(f"{JOBS}{shown.pk}/audio/").status_code == 200
+    api = APIClient()
+    api.force_authenticate(editor)
+    assert api.get(f"/api/slashml/jobs/{shown.pk}/").status_code == 200
+    assert api.post(f"/api/slashml/jobs/{shown.pk}/retry/").status_code == 200

@@ -193,7 +193,7 @@ def test_a_purged_upload_is_a_400_and_fresh_reaches_transcribe(slashml, ann) -> 
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(settings, ann, stored_files, payload, fmt, field, message) -> None:
-    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": False}
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": False}
     files = {"FILE": wav(), "EMPTY": wav("e.wav", b""), "TEXT": wav("t.wav", b"plain text, not audio")}
     data = {key: files.get(value, value) if isinstance(value, str) else value for key, value in payload.items()}
     response = client_for(ann).post(JOBS, data, format=fmt)
@@ -236,6 +236,59 @@ def test_retry_and_cancel_follow_the_state_machine(ann) -> None:
     assert again.status_code == 409 and "cannot be cancelled" in again.json()["detail"]
     retried = client.post(f"{JOBS}{job.pk}/retry/")
     assert retried.status_code == 200 and retried.json()["status"] == "PENDING"
+
+
+def test_the_owner_cannot_wipe_a_review_by_retrying_but_a_reviewer_can(ann, django_user_model) -> None:
+    reviewer = django_user_model.objects.create_user("rita", is_staff=True)
+    reviewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_transcriptionjob", "change_transcriptionjob"])
+    )
+    job = job_for(
+        ann,
+        status=JobStatus.COMPLETED,
+        text="hello",
+        review_state="approved",
+        corrected_text="Hello.",
+        reviewed_by=reviewer,
+    )
+    refused = client_for(ann).post(f"{JOBS}{job.pk}/retry/")
+    assert refused.status_code == 403 and "would discard the review" in refused.json()["detail"]
+    job.refresh_from_db()
+    assert (job.status, job.review_state, job.corrected_text) == (JobStatus.COMPLETED, "approved", "Hello.")
+    retried = client_for(reviewer).post(f"{JOBS}{job.pk}/retry/")
+    assert retried.status_code == 200 and retried.json()["review_state"] == "unreviewed"
+
+
+@pytest.mark.parametrize(
+    ("slashml_rates", "drf_rates", "allowed"),
+    [
+        ({}, {}, 30),  # the documented default, 30/hour
+        ({"slashml_retry": "2/hour"}, {}, 2),
+        ({"slashml_retry": "2/hour"}, {"slashml_retry": "1/hour"}, 1),  # the host's DRF setting wins
+        ({"slashml_retry": None}, {}, None),
+    ],
+    ids=["default", "slashml-setting", "drf-setting-wins", "off"],
+)
+def test_retries_are_throttled_per_user(settings, ann, bob, slashml_rates, drf_rates, allowed) -> None:
+    settings.SLASHML = {**settings.SLASHML, "THROTTLE_RATES": slashml_rates}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": drf_rates}
+    job = job_for(ann, status=JobStatus.ERROR)
+    client = client_for(ann)
+    answers = []
+    for _ in range(32):
+        answers.append(client.post(f"{JOBS}{job.pk}/retry/").status_code)
+        TranscriptionJob.objects.filter(pk=job.pk).update(status=JobStatus.ERROR)
+    assert answers.count(200) == (allowed or 32) and answers.count(429) == (32 - allowed if allowed else 0)
+    assert client_for(bob).post(f"{JOBS}{job_for(bob, status=JobStatus.ERROR).pk}/retry/").status_code == 200
+
+
+def test_creating_jobs_is_throttled_with_a_clear_answer(settings, ann) -> None:
+    settings.SLASHML = {**settings.SLASHML, "THROTTLE_RATES": {"slashml_submit": "2/minute"}}
+    client = client_for(ann)
+    answers = [client.post(JOBS, {"audio_url": "https://example.com/a.wav"}, format="json") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [201, 201, 429]
+    assert "Expected available in" in answers[-1].json()["detail"] and answers[-1]["Retry-After"]
+    assert TranscriptionJob.objects.count() == 2
 
 
 @pytest.mark.parametrize(

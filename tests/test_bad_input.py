@@ -10,6 +10,7 @@ that says what to do, after a bounded number of attempts, never in a retry loop.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -61,13 +62,30 @@ CASES = [
     Case("ftp:// URL", "only http:// and https://", url="ftp://x.example/a.wav"),
     Case("loopback URL", "private, loopback or link-local", url="http://127.0.0.1/a.wav"),
     Case("cloud metadata URL", "private, loopback or link-local", url="http://169.254.169.254/latest/meta-data"),
+    # Hostile URLs (issue 22): what one parser reads as a public host and another as a private one.
+    Case("backslash before userinfo", "backslash",
+         url="http://169.254.169.254\\@example.com/../latest/meta-data/"),
+    Case("userinfo", "user name or password", url="http://ann:pw@example.com/a.wav"),
+    Case("trailing-dot host", "ends with a dot", url="http://localhost./a.wav"),
+    Case("host as one number", "looks like a number", url="http://2130706433/a.wav"),
+    Case("host as hex parts", "looks like a number", url="http://0x7f.1/a.wav"),
+    Case("percent-encoded host", "contains '%'", url="http://%31%32%37.0.0.1/a.wav"),
+    Case("name that does not resolve", "does not resolve", url="https://nowhere.invalid/a.wav"),
+    Case("name resolving to a private address too", "169.254.169.254", url="http://rebind.example/a.wav"),
+    Case("NAT64 of loopback", "embeds the private, loopback", url="http://[64:ff9b::7f00:1]/a.wav"),
+    Case("6to4 of loopback", "embeds the private, loopback", url="http://[2002:7f00:1::]/a.wav"),
+    Case("Teredo", "private, loopback or link-local", url="http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/a.wav"),
+    Case("IPv4-mapped loopback", "embeds the private, loopback", url="http://[::ffff:127.0.0.1]/a.wav"),
+    Case("space in the URL", "spaces or control characters", url="http://example.com/a b.wav"),
+    Case("control characters before the scheme", "spaces or control characters",
+         url="\x01" * 17 + "http://example.com/a.wav"),
 ]  # fmt: skip
 
 
 @pytest.fixture
 def strict(settings: Any, slashml: Any) -> Any:
     """The production defaults for URLs, and a small upload limit the oversized case crosses."""
-    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": False, "MAX_UPLOAD_SIZE": MAX_UPLOAD_SIZE}
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": False, "MAX_UPLOAD_SIZE": MAX_UPLOAD_SIZE}
     return slashml
 
 
@@ -195,3 +213,280 @@ def test_bad_answers_from_slashml_end_in_a_clear_error(
     assert [name for name, _ in signal_log].count("transcription_failed") == 1
     calls = slashml.stats()["calls"]
     assert calls.get("status", 0) + calls.get("submit", 0) <= 20, f"a retry loop: {calls}"
+
+
+# -- hostile input (issue 22) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "submitted"),
+    [
+        ("HTTPS://Example.COM:443/a%20b/\u00e9.wav?x=1#t=5", "https://example.com:443/a%20b/%C3%A9.wav?x=1"),
+        ("http://[::FFFF:8.8.8.8]/a.wav", "http://[::ffff:808:808]/a.wav"),
+        ("http://b\u00fccher.example/a.wav", "http://xn--bcher-kva.example/a.wav"),
+    ],
+)
+def test_the_url_submitted_is_the_one_that_was_checked(strict: Any, given: str, submitted: str) -> None:
+    assert transcribe(given, service_provider="whisper").audio_url == submitted
+
+
+def test_private_storage_urls_do_not_open_users_urls(settings: Any, slashml: Any) -> None:
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": False, "ALLOW_PRIVATE_STORAGE_URLS": True}
+    with pytest.raises(SlashMLError, match="ALLOW_PRIVATE_AUDIO_URLS"):
+        transcribe("http://10.0.0.5/a.wav")
+
+
+def test_the_deprecated_setting_still_allows_both(settings: Any, slashml: Any) -> None:
+    from django_slashml.conf import problems, slashml_settings
+
+    plain = {key: value for key, value in settings.SLASHML.items() if not key.startswith("ALLOW_PRIVATE")}
+    settings.SLASHML = {**plain, "ALLOW_PRIVATE_URLS": True}
+    assert slashml_settings.ALLOW_PRIVATE_AUDIO_URLS and slashml_settings.ALLOW_PRIVATE_STORAGE_URLS
+    assert transcribe("http://10.0.0.5/a.wav").audio_url == "http://10.0.0.5/a.wav"
+    assert "slashml.W018" in [check_id for check_id, _, _ in problems()]
+    settings.SLASHML = {**plain, "ALLOW_PRIVATE_URLS": True, "ALLOW_PRIVATE_AUDIO_URLS": False}
+    assert not slashml_settings.ALLOW_PRIVATE_AUDIO_URLS and slashml_settings.ALLOW_PRIVATE_STORAGE_URLS
+
+
+def test_the_guard_resolves_names_through_getaddrinfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from django_slashml import urlcheck
+
+    from .conftest import real_resolve_host
+
+    monkeypatch.setattr(urlcheck, "resolve_host", real_resolve_host)
+    answers = {"cdn.example": "93.184.215.14", "sneaky.example": "10.1.2.3"}
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port: [(2, 1, 6, "", (answers[host], 0))])
+    assert urlcheck.url_problem("https://cdn.example/a.wav", allow_private=False) is None
+    assert "10.1.2.3" in (urlcheck.url_problem("https://sneaky.example/a.wav", allow_private=False) or "")
+
+
+def deeply_nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+def as_json(value: Any) -> str:
+    """JSON text, also for nesting deeper than json.dumps can go (the hostile client does not use Python)."""
+    import json
+
+    depth = 0
+    while isinstance(value, dict) and list(value) == ["k"]:
+        value, depth = value["k"], depth + 1
+    return '{"k": ' * depth + json.dumps(value) + "}" * depth
+
+
+METADATA = [
+    ("lone surrogate", {"k": "\ud800"}, "lone surrogate"),
+    ("lone surrogate in a key", {"\udfff": 1}, "lone surrogate"),
+    ("NUL character", {"k": "a\x00b"}, "NUL character"),
+    ("nested 30 deep", deeply_nested(30), "MAX_METADATA_DEPTH"),
+    ("nested 1,000 deep", deeply_nested(1000), "MAX_METADATA_DEPTH"),
+    ("larger than the limit", {"k": "x" * 70_000}, "MAX_METADATA_BYTES"),
+    ("not a number", {"k": float("nan")}, "JSON cannot hold"),
+]
+
+
+@pytest.mark.parametrize(("metadata", "message"), [m[1:] for m in METADATA], ids=[m[0] for m in METADATA])
+def test_metadata_that_would_break_a_reader_is_refused(strict: Any, metadata: Any, message: str, stored_files: Any):
+    with pytest.raises(SlashMLError, match=message):
+        transcribe("https://example.com/a.wav", metadata=metadata)
+    assert nothing_saved(stored_files)
+
+
+@pytest.mark.parametrize(("metadata", "message"), [m[1:] for m in METADATA[:-1]], ids=[m[0] for m in METADATA[:-1]])
+def test_metadata_that_would_break_a_reader_is_a_400(
+    strict: Any, django_user_model: Any, stored_files: Any, metadata: Any, message: str
+) -> None:
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    body = '{"audio_url": "https://example.com/a.wav", "metadata": ' + as_json(metadata) + "}"
+    response = client.post("/api/slashml/jobs/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert message in str(response.json()) or "nested too deeply" in str(response.json()), response.json()
+    assert nothing_saved(stored_files)
+    form = client.post("/api/slashml/jobs/", {"audio_url": "https://example.com/a.wav", "metadata": as_json(metadata)})
+    assert form.status_code == 400, form.content
+    assert nothing_saved(stored_files)
+    assert client.get("/api/slashml/jobs/").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["page.html", "image.svg", "shell.php", "no-extension", "a.wav.html"])
+def test_an_upload_is_stored_under_its_sniffed_format_not_its_name(
+    strict: Any, django_user_model: Any, stored_files: Any, name: str
+) -> None:
+    polyglot = SPEECH_WAV.read_bytes()[: MAX_UPLOAD_SIZE - 64] + b"<script>alert(document.domain)</script>"
+    job = transcribe(SimpleUploadedFile(name, polyglot, content_type="text/html"), service_provider="whisper")
+    assert job.upload.file.name.endswith(".wav") and job.upload.content_type == "audio/wav"
+    assert job.upload.original_name == name
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    created = client.post("/api/slashml/uploads/", {"audio": SimpleUploadedFile(name, polyglot)}, format="multipart")
+    assert created.status_code == 201, created.content
+    assert [path for path in stored_files() if not path.endswith(".wav")] == []
+
+
+def test_the_admin_serves_an_upload_as_a_download_that_runs_no_script(admin_client: Client, slashml: Any) -> None:
+    with SPEECH_WAV.open("rb") as fileobj:
+        upload = save_upload(fileobj, name="page.html")
+    job = TranscriptionJob.objects.create(upload=upload, service_provider="whisper")
+    response = admin_client.get(f"/admin/django_slashml/transcriptionjob/{job.pk}/audio/")
+    assert response["Content-Type"] == "audio/wav" and response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Disposition"] == f'attachment; filename="audio-{upload.pk}.wav"'
+    assert response["Content-Security-Policy"].startswith("sandbox")
+
+
+# -- answers too large to hold (issue 22) -------------------------------------------------------
+
+HUGE = [
+    # (name, words in the answer, declared Content-Length, settings, what the job's error says)
+    ("answer over MAX_RESPONSE_BYTES, declared", 50_000, True, {"MAX_RESPONSE_BYTES": 2**20}, "MAX_RESPONSE_BYTES"),
+    ("answer over MAX_RESPONSE_BYTES, chunked", 50_000, False, {"MAX_RESPONSE_BYTES": 2**20}, "MAX_RESPONSE_BYTES"),
+    ("more words than MAX_WORDS", 2_000, True, {"MAX_WORDS": 1_000}, "MAX_WORDS"),
+    ("text longer than MAX_TRANSCRIPT_CHARS", 2_000, True, {"MAX_TRANSCRIPT_CHARS": 5_000}, "MAX_TRANSCRIPT_CHARS"),
+]
+
+
+def polled_job(api_url: str, settings: Any, **overrides: Any) -> TranscriptionJob:
+    settings.SLASHML = {"API_KEY": "k", "API_URL": api_url, "STATUS_HTTP_RETRIES": 0, **overrides}
+    now = timezone.now()
+    return TranscriptionJob.objects.create(
+        audio_url="https://example.com/a.wav",
+        service_provider="whisper",
+        status=JobStatus.QUEUED,
+        remote_id="hostile-1",
+        submitted_at=now,
+        next_poll_at=now,
+        deadline_at=now + timedelta(hours=1),
+    )
+
+
+@pytest.mark.parametrize(("words", "declared", "limits", "message"), [h[1:] for h in HUGE], ids=[h[0] for h in HUGE])
+def test_an_answer_too_large_to_hold_ends_the_job_in_error(
+    settings: Any, words: int, declared: bool, limits: dict[str, int], message: str
+) -> None:
+    from django_slashml import pipeline
+
+    from .hostile import hostile_slashml
+
+    with hostile_slashml(words, declare_length=declared) as server:
+        job = polled_job(server.url, settings, **limits)
+        assert pipeline.advance(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.status == JobStatus.ERROR and message in job.error_message, job.error_message
+    assert (job.text, job.words) == ("", [])
+    assert len(json.dumps(job.last_response)) < 1000
+
+
+def test_the_transcript_is_stored_once_not_again_in_last_response(settings: Any) -> None:
+    from django_slashml import pipeline
+
+    from .hostile import hostile_slashml
+
+    with hostile_slashml(10) as server:
+        job = polled_job(server.url, settings)
+        assert pipeline.advance(job.pk) == "completed"
+    job.refresh_from_db()
+    assert len(job.words) == 10 and job.text.startswith("word word")
+    assert {"words", "text"}.isdisjoint(job.last_response) and job.last_response["words_count"] == 10
+
+
+def test_the_job_list_cuts_long_transcripts(settings: Any, django_user_model: Any) -> None:
+    settings.SLASHML = {**settings.SLASHML, "LIST_TEXT_CHARS": 100}
+    ann = django_user_model.objects.create_user("ann")
+    long_text = "word " * 10_000
+    TranscriptionJob.objects.create(owner=ann, service_provider="whisper", status=JobStatus.COMPLETED, text=long_text)
+    TranscriptionJob.objects.create(
+        owner=ann, service_provider="whisper", status=JobStatus.COMPLETED, text="short", corrected_text="fixed"
+    )
+    client = APIClient()
+    client.force_authenticate(ann)
+    listed = client.get("/api/slashml/jobs/")
+    assert len(listed.content) < 5_000
+    rows = {row["original_text"][:5]: row for row in listed.json()["results"]}
+    assert rows["word "]["text"] == long_text[:100] and rows["word "]["text_truncated"] is True
+    assert (rows["short"]["text"], rows["short"]["text_truncated"]) == ("fixed", False)
+    detail = client.get(f"/api/slashml/jobs/{rows['word ']['id']}/").json()
+    assert detail["text"] == long_text and "text_truncated" not in detail
+
+
+# -- uploads larger than the limit, and WAV headers built to be slow (issue 22) --------------------
+
+
+class CountingInput(io.BytesIO):
+    """A request body that remembers how much of it the server read."""
+
+    bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data = super().readline(size)
+        self.bytes_read += len(data)
+        return data
+
+
+def multipart(payload: bytes, boundary: str = "BOUNDARY") -> bytes:
+    return (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/slashml/jobs/", "/api/slashml/uploads/"])
+def test_a_declared_10_gb_upload_is_refused_before_reading(
+    strict: Any, django_user_model: Any, stored_files: Any, path: str
+) -> None:
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    body = CountingInput(multipart(SPEECH_WAV.read_bytes()[:2000] + b"\0" * 200_000))
+    response = client.generic(
+        "POST",
+        path,
+        content_type="multipart/form-data; boundary=BOUNDARY",
+        CONTENT_LENGTH=str(10 * 1024**3),
+        **{"wsgi.input": body},
+    )
+    assert response.status_code == 413, response.content
+    assert "declares 10240.0 MiB" in str(response.json()) and "MAX_UPLOAD_SIZE" in str(response.json())
+    assert body.bytes_read == 0
+    assert nothing_saved(stored_files)
+
+
+def test_an_upload_is_counted_as_it_arrives_and_cut_off_at_the_limit(
+    strict: Any, django_user_model: Any, stored_files: Any
+) -> None:
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    data = multipart(SPEECH_WAV.read_bytes()[:2000] + b"\0" * 900_000)  # under the declared-length slack
+    body = CountingInput(data)
+    response = client.generic(
+        "POST", "/api/slashml/uploads/", content_type="multipart/form-data; boundary=BOUNDARY",
+        CONTENT_LENGTH=str(len(data)), **{"wsgi.input": body},
+    )  # fmt: skip
+    assert response.status_code == 413, response.content
+    assert "was not read further" in str(response.json())
+    assert body.bytes_read < 200_000, body.bytes_read
+    assert nothing_saved(stored_files)
+
+
+def test_a_wav_of_a_million_empty_chunks_is_not_walked_to_the_end() -> None:
+    from django_slashml.audio import wav_duration
+
+    chunks = b"JUNK\0\0\0\0" * 1_000_000
+    fmt = b"fmt " + (16).to_bytes(4, "little") + bytes(8) + (32000).to_bytes(4, "little") + bytes(4)
+    wav = CountingInput(b"RIFF\0\0\0\0WAVE" + chunks + fmt + b"data" + (64000).to_bytes(4, "little"))
+    assert wav_duration(wav) is None  # unknown duration rather than 8 MB of headers read
+    assert wav.bytes_read < 1_000
+    huge_fmt = CountingInput(b"RIFF\0\0\0\0WAVEfmt \xff\xff\xff\xff" + bytes(16))
+    assert wav_duration(huge_fmt) is None and huge_fmt.bytes_read < 100

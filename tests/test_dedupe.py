@@ -22,8 +22,8 @@ def calls(control, endpoint: str) -> int:  # type: ignore[no-untyped-def]
 def test_the_same_audio_again_gets_the_finished_transcript_in_a_job_of_its_own(
     slashml, speech_path, signal_log, django_user_model
 ) -> None:
-    first = drive(transcribe(speech_path))
     owner = django_user_model.objects.create_user("second")
+    first = drive(transcribe(speech_path, owner=owner))
     second = transcribe(speech_path, owner=owner, metadata={"ticket": 2})
     assert pipeline.advance(second.pk) == "reused"
     second.refresh_from_db()
@@ -138,3 +138,27 @@ def test_urls_are_not_deduplicated(slashml, sandbox, speech_path) -> None:
     again = drive(transcribe(url))
     assert again.status == JobStatus.COMPLETED and again.reused_from is None
     assert calls(slashml, "submit") == 2
+
+
+def test_another_owners_recording_is_not_reused_unless_the_setting_says_so(
+    settings, slashml, speech_path, django_user_model
+) -> None:
+    from rest_framework.test import APIClient
+
+    ann, bob = (django_user_model.objects.create_user(name) for name in ("ann", "bob"))
+    first = drive(transcribe(speech_path, owner=ann))
+    separate = drive(transcribe(speech_path, owner=bob))
+    assert separate.reused_from is None and calls(slashml, "submit") == 2, "bob's job tells him nothing about ann's"
+
+    settings.SLASHML = {**settings.SLASHML, "REUSE_ACROSS_OWNERS": True}
+    shared = drive(transcribe(speech_path, owner=bob))
+    assert shared.reused_from in (first, separate) and calls(slashml, "submit") == 2
+    shared_from_ann = drive(transcribe(speech_path, owner=bob, fresh=True))
+    TranscriptionJob.objects.filter(pk=shared_from_ann.pk).update(reused_from=first)
+    client = APIClient()
+    client.force_authenticate(bob)
+    assert client.get(f"/api/slashml/jobs/{shared_from_ann.pk}/").json()["reused_from"] is None
+    listed = {row["id"]: row["reused_from"] for row in client.get("/api/slashml/jobs/").json()["results"]}
+    assert listed[str(shared_from_ann.pk)] is None and str(first.pk) not in str(listed)
+    own = TranscriptionJob.objects.filter(pk=shared_from_ann.pk).update(reused_from=separate)
+    assert own and client.get(f"/api/slashml/jobs/{shared_from_ann.pk}/").json()["reused_from"] == str(separate.pk)

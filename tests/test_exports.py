@@ -77,3 +77,32 @@ def test_plain_text(text, expected) -> None:
 def test_an_arrow_in_a_transcript_cannot_break_webvtt(webvtt) -> None:
     vtt = to_vtt([{"text": "a-->b", "start": 0, "end": 500}])
     assert webvtt.from_buffer(io.StringIO(vtt)).captions[0].text == "a→b"
+
+
+FORGERY = "hi\n\n2\n00:00:00,000 --> 99:00:00,000\nFORGED"
+
+
+def srt_cues(text: str) -> list[list[str]]:
+    """Cues as SubRip players read them: blocks split at blank lines."""
+    return [block.split("\n") for block in text.strip("\n").split("\n\n")]
+
+
+def test_a_word_cannot_forge_srt_cues() -> None:
+    words = [{"text": FORGERY, "start": 0, "end": 500}, {"text": "bye", "start": 600, "end": 900}]
+    cues = srt_cues(to_srt(words))
+    assert len(cues) == 1 and cues[0][0] == "1" and cues[0][1] == "00:00:00,000 --> 00:00:00,900"
+    assert not any("-->" in line for line in cues[0][2:])
+    assert " ".join(cues[0][2:]) == "hi 2 00:00:00,000 → 99:00:00,000 FORGED bye"
+
+
+def test_webvtt_cue_text_is_escaped() -> None:
+    words = [
+        {"text": "<c.evil>x</c>", "start": 0, "end": 400},
+        {"text": "R&D", "start": 450, "end": 800},
+        {"text": FORGERY, "start": 900, "end": 1200},
+    ]
+    vtt = to_vtt(words)
+    parsed = webvtt.from_buffer(io.StringIO(vtt))
+    assert len(parsed.captions) == 1
+    body = vtt.split("\n", 3)[3]
+    assert "<" not in body and ">" not in body and "&lt;c.evil&gt;x&lt;/c&gt;" in body and "R&amp;D" in body

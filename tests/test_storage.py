@@ -103,6 +103,17 @@ def test_an_s3_storage_keeps_the_file_in_the_bucket(s3_audio, s3_endpoint, speec
 
 
 @pytest.mark.django_db
+def test_an_upload_named_like_a_page_is_stored_as_audio_in_s3(s3_audio, s3_endpoint, speech_path) -> None:
+    polyglot = speech_path.with_name("page.html")
+    polyglot.write_bytes(speech_path.read_bytes() + b"<script>alert(document.domain)</script>")
+    upload = transcribe(polyglot).upload
+    assert upload.file.name.endswith(".wav") and upload.original_name == "page.html"
+    head = s3_client(s3_endpoint).head_object(Bucket=BUCKET, Key=f"{s3_audio}/{upload.file.name}")
+    assert (head["ContentType"], head["ContentDisposition"]) == ("audio/wav", "attachment")
+    assert "ContentType" not in audio_storage._wrapped.object_parameters, "set on a copy, not the shared storage"
+
+
+@pytest.mark.django_db
 def test_the_admin_player_gets_s3_audio_from_s3_after_the_permission_check(
     s3_audio, s3_endpoint, speech_path, admin_client, django_user_model
 ) -> None:
@@ -175,7 +186,7 @@ def test_with_presigning_off_s3_audio_is_streamed_to_the_upload_endpoint(
 def test_a_loopback_s3_url_is_streamed_unless_slashml_can_reach_private_hosts(
     settings, s3_audio, slashml, speech_path
 ) -> None:
-    with_slashml(settings, ALLOW_PRIVATE_URLS=False)
+    with_slashml(settings, ALLOW_PRIVATE_STORAGE_URLS=False)
     job = drive(transcribe(speech_path))
     assert job.status == JobStatus.COMPLETED
     assert calls(slashml, "upload") == 1, "the real SlashML could not fetch 127.0.0.1"
@@ -284,7 +295,9 @@ class RelativeUrlStorage(FileSystemStorage):
         (lambda: s3(signature_version="s3"), {}, "presigned-v2"),
         (lambda: s3(querystring_auth=False), {}, "plain"),
         (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {}, None),
+        (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {"ALLOW_PRIVATE_STORAGE_URLS": True}, "presigned"),
         (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {"ALLOW_PRIVATE_URLS": True}, "presigned"),
+        (lambda: s3(endpoint_url="http://10.1.2.3:9000"), {"ALLOW_PRIVATE_AUDIO_URLS": True}, None),
         (CdnStorage, {"PRESIGNED_URL_EXPIRY": 3600}, "https://52.95.110.2/a/b.wav?expires=3600"),
         (RelativeUrlStorage, {}, None),
     ],
@@ -296,6 +309,8 @@ class RelativeUrlStorage(FileSystemStorage):
         "s3-public",
         "s3-private-host",
         "s3-private-host-allowed",
+        "s3-private-host-allowed-by-deprecated-alias",
+        "s3-private-host-not-allowed-by-the-users-setting",
         "hook",
         "hook-relative",
     ],

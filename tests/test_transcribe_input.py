@@ -118,11 +118,11 @@ def test_a_file_over_the_size_limit_is_refused_before_storing(settings, slashml,
     ],
 )
 def test_private_network_urls_are_refused_unless_allowed(settings, slashml, stored_files, url) -> None:
-    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": False}
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": False}
     with pytest.raises(InvalidAudioError, match="private, loopback or link-local"):
         transcribe(url)
     assert nothing_saved(stored_files)
-    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_URLS": True}
+    settings.SLASHML = {**settings.SLASHML, "ALLOW_PRIVATE_AUDIO_URLS": True}
     assert transcribe(url).audio_url == url
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
+from ..audio import KNOWN_FORMATS
 from ..models import AudioUpload
 from ..presigned import storage_url
 
@@ -96,6 +97,10 @@ def serve_upload(request: HttpRequest, upload: AudioUpload) -> HttpResponse:
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
+    # Opened on its own, an upload is a download, and never a page that runs scripts.
+    extension = next((f.extension for f in KNOWN_FORMATS if f.content_type == content_type), ".bin")
+    response["Content-Disposition"] = f'attachment; filename="audio-{upload.pk}{extension}"'
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     if span:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     return response

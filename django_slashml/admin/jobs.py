@@ -24,6 +24,7 @@ from ..access import may
 from ..conf import slashml_settings
 from ..models import JobStatus, TranscriptionJob
 from ..redaction import redact_text
+from ..urlcheck import url_problem
 from . import actions, dashboard
 from .audio import serve_upload
 from .viewer import render_viewer
@@ -280,6 +281,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
     def transcript_viewer(self, job: TranscriptionJob) -> str:
         if job.upload_id:
             audio_src = reverse("admin:django_slashml_transcriptionjob_audio", args=[job.pk])
-        else:
-            audio_src = job.audio_url or None
-        return render_viewer(job, audio_src=audio_src)
+            return render_viewer(job, audio_src=audio_src)
+        # A caller's URL: only a well-formed one, and the browser fetches it only on play.
+        usable = job.audio_url and url_problem(job.audio_url, allow_private=True) is None
+        return render_viewer(job, audio_src=job.audio_url if usable else None, external=True)

@@ -21,12 +21,14 @@ def compact_words(words: list[dict[str, Any]]) -> list[list[Any]]:
     return [[str(w.get("text", "")), w.get("start"), w.get("end"), w.get("confidence")] for w in words]
 
 
-def render_viewer(job: TranscriptionJob, *, audio_src: str | None) -> SafeString:
+def render_viewer(job: TranscriptionJob, *, audio_src: str | None, external: bool = False) -> SafeString:
+    """``external``: a caller's URL, fetched only when the reviewer presses play, never on opening the page."""
     return render_to_string(
         "django_slashml/admin/transcript_viewer.html",
         {
             "job": job,
             "audio_src": audio_src,
+            "external_audio": external,
             "words": compact_words(job.words or []),
             "words_id": f"slashml-words-{job.pk}",
             "low_confidence": slashml_settings.REVIEW_LOW_CONFIDENCE,

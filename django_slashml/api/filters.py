@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Length, NullIf, Substr
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
+from ..conf import slashml_settings
 from ..constants import SERVICE_PROVIDERS
 from ..models import JobStatus, ReviewState
 
@@ -25,6 +28,23 @@ JOB_FILTERS: dict[str, str] = {
     "ordering": "created_at, -created_at (default), completed_at, -completed_at, audio_duration, -audio_duration.",
 }
 ORDERINGS = ("created_at", "-created_at", "completed_at", "-completed_at", "audio_duration", "-audio_duration")
+
+
+def listed_jobs(jobs: QuerySet[Any]) -> QuerySet[Any]:
+    """Jobs as the list shows them: no words or raw answers, and only the start of each transcript.
+
+    The database cuts the texts, so a page of long transcripts never travels whole.
+    """
+    limit = int(slashml_settings.LIST_TEXT_CHARS)
+    transcript = Coalesce(NullIf("corrected_text", Value("")), "text")
+    longest = Coalesce(NullIf(Length("corrected_text"), 0), Length("text"))
+    return jobs.defer("words", "last_response", "text", "corrected_text").annotate(
+        list_text=Substr(transcript, 1, limit),
+        list_original_text=Substr("text", 1, limit),
+        text_truncated=ExpressionWrapper(
+            GreaterThan(longest, limit) | GreaterThan(Length("text"), limit), output_field=BooleanField()
+        ),
+    )
 
 
 def _choices(params: Any, name: str, allowed: list[str] | tuple[str, ...]) -> list[str] | None:

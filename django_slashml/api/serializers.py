@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.exceptions import APIException
 
+from ..access import sees_everything
 from ..constants import SERVICE_PROVIDERS
 from ..exceptions import InvalidAudioError
 from ..intake import transcribe, validate_audio_url
 from ..models import AudioUpload, TranscriptionJob
 from ..uploads import save_upload, validate_audio
+from .parsing import MetadataField, PayloadTooLarge
 
-METADATA_HINT = 'Send metadata as a JSON object, e.g. {"ticket": 42}.'
 PROVIDER_HELP = "One of: " + ", ".join(SERVICE_PROVIDERS) + ". Defaults to SLASHML['DEFAULT_SERVICE_PROVIDER']."
-
-
-class PayloadTooLarge(APIException):
-    """A file over SLASHML['MAX_UPLOAD_SIZE']: answered with 413.
-
-    Not a ValidationError on purpose: ``is_valid()`` would turn that into a 400.
-    """
-
-    status_code = 413
-    default_detail = "The file is too large."
-    default_code = "payload_too_large"
 
 
 def check_audio_file(value: Any, field: str) -> Any:
@@ -65,8 +53,9 @@ class JobSerializer(serializers.ModelSerializer):
     """A job as listed: everything but the word timings."""
 
     upload = serializers.PrimaryKeyRelatedField(read_only=True)
-    reused_from = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The earlier job (same audio and provider) whose SlashML work this one shared."
+    reused_from = serializers.SerializerMethodField(
+        help_text="The earlier job (same audio and provider) whose SlashML work this one shared; "
+        "null where that job is not one you may see."
     )
     owner = serializers.SerializerMethodField()
     text = serializers.CharField(
@@ -98,8 +87,41 @@ class JobSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
+    def get_reused_from(self, job: TranscriptionJob) -> str | None:
+        """Only a job the requester may see: another owner's id would say they have the same recording."""
+        if not job.reused_from_id:
+            return None
+        request = self.context.get("request")
+        owner_id = getattr(job, "reused_from_owner", None)
+        if not hasattr(job, "reused_from_owner"):
+            owner_id = TranscriptionJob.objects.filter(pk=job.reused_from_id).values_list("owner", flat=True).first()
+        user = getattr(request, "user", None)
+        if user is None or not (owner_id == user.pk or sees_everything(user, TranscriptionJob)):
+            return None
+        return str(job.reused_from_id)
+
     def get_owner(self, job: TranscriptionJob) -> str | None:
         return job.owner.get_username() if job.owner_id and job.owner else None
+
+
+class ListedJobSerializer(JobSerializer):
+    """A job in the list: ``text`` and ``original_text`` cut to ``SLASHML['LIST_TEXT_CHARS']``.
+
+    A page of 50 long transcripts would otherwise be tens of megabytes; the whole text is
+    in the job's own answer and its downloads. Reads the annotations of :func:`listed_jobs`.
+    """
+
+    text = serializers.CharField(
+        source="list_text", read_only=True, help_text="The start of the transcript; see text_truncated."
+    )
+    original_text = serializers.CharField(source="list_original_text", read_only=True)
+    text_truncated = serializers.BooleanField(
+        read_only=True, help_text="Whether text or original_text was cut; GET the job for the whole text."
+    )
+
+    class Meta(JobSerializer.Meta):
+        fields = (*JobSerializer.Meta.fields, "text_truncated")
+        read_only_fields = fields
 
 
 class JobDetailSerializer(JobSerializer):
@@ -142,10 +164,9 @@ class JobCreateSerializer(serializers.Serializer):
         default=False,
         help_text="Transcribe again even if this provider already transcribed the same audio (by SHA-256).",
     )
-    metadata = serializers.JSONField(
+    metadata = MetadataField(
         required=False,
-        help_text="Any JSON object, kept with the job.",
-        error_messages={"invalid": METADATA_HINT.replace("{", "{{").replace("}", "}}")},  # DRF formats it
+        help_text="A JSON object kept with the job (SLASHML['MAX_METADATA_BYTES'], ['MAX_METADATA_DEPTH']).",
     )
 
     def validate_service_provider(self, value: str) -> str:
@@ -153,16 +174,6 @@ class JobCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 f"Unknown service provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
             )
-        return value
-
-    def validate_metadata(self, value: Any) -> dict[str, Any]:
-        if isinstance(value, str):  # multipart forms send it as text
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise serializers.ValidationError(METADATA_HINT) from None
-        if not isinstance(value, dict):
-            raise serializers.ValidationError(METADATA_HINT)
         return value
 
     def validate_audio_url(self, value: str) -> str:

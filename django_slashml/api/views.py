@@ -9,21 +9,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db.models import F
 from django.http import HttpResponse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from .. import exports, lifecycle
+from ..access import is_reviewed, may_discard_review
 from ..exceptions import InvalidTransitionError
 from ..models import AudioUpload, JobStatus, TranscriptionJob
-from .filters import JOB_FILTERS, filter_jobs
+from .filters import JOB_FILTERS, filter_jobs, listed_jobs
+from .parsing import SafeJSONParser, SizeLimitedUploadHandler
 from .permissions import OwnerOrStaffWithPermission, visible_to
 from .schema import described, extend_schema, query_parameters
 from .serializers import (
@@ -31,8 +34,9 @@ from .serializers import (
     AudioUploadSerializer,
     JobCreateSerializer,
     JobDetailSerializer,
-    JobSerializer,
+    ListedJobSerializer,
 )
+from .throttles import throttles_for
 
 
 class Conflict(APIException):
@@ -51,6 +55,14 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
 
     pagination_class = Pagination
     lookup_value_regex = "[^/]+"
+
+    def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
+        if request.method == "POST":  # before anything (CSRF, authentication) reads the body
+            request.upload_handlers.insert(0, SizeLimitedUploadHandler(request))
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), *throttles_for(self.action)]
 
     def get_permissions(self) -> list[Any]:
         configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
@@ -85,18 +97,20 @@ class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.
 class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
     """Transcription jobs: start one, follow it, read or download its transcript."""
 
-    parser_classes = (JSONParser, MultiPartParser, FormParser)
+    parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
 
     def get_queryset(self) -> Any:
-        jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner"))
+        jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner")).annotate(
+            reused_from_owner=F("reused_from__owner")
+        )
         if self.action == "list":
-            jobs = filter_jobs(jobs.defer("words", "last_response"), self.request.query_params)
+            jobs = filter_jobs(listed_jobs(jobs), self.request.query_params)
         return jobs
 
     def get_serializer_class(self) -> Any:
         if self.action == "create":
             return JobCreateSerializer
-        return JobSerializer if self.action == "list" else JobDetailSerializer
+        return ListedJobSerializer if self.action == "list" else JobDetailSerializer
 
     @extend_schema(parameters=query_parameters(JOB_FILTERS))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -117,8 +131,17 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job is still active.")})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
-        """Run a finished, failed or cancelled job again."""
-        return self._transition(lifecycle.retry)
+        """Run a finished, failed or cancelled job again (a reviewed one only with the change permission)."""
+
+        def retry_unless_reviewed(job: TranscriptionJob) -> None:
+            if is_reviewed(job) and not may_discard_review(request.user):
+                raise PermissionDenied(
+                    f"Job {job.pk} was reviewed ({job.review_state}); retrying would discard the review. "
+                    "Ask a reviewer (staff with the change permission on transcription jobs) to resubmit it."
+                )
+            lifecycle.retry(job)
+
+        return self._transition(retry_unless_reviewed)
 
     @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job has already ended.")})
     @action(detail=True, methods=["post"])

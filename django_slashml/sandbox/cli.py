@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from typing import Any, TextIO
@@ -30,6 +29,11 @@ _FAULT_FLAGS: dict[str, tuple[type, str]] = {
 }
 
 
+def shown_key(key: str) -> str:
+    """The key as the banner prints it: the public default whole, any other only by its first 4 characters."""
+    return key if key == DEFAULT_API_KEY else f"{key[:4]}... ({len(key)} characters, as given to --api-key)"
+
+
 def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -42,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser | Any) -> None:
         "--api-key",
         action="append",
         dest="api_keys",
-        help=f"Accepted API key; repeat for several (default $SLASHML_API_KEY or {DEFAULT_API_KEY!r}).",
+        help=f"Accepted API key; repeat for several (default {DEFAULT_API_KEY!r}; never $SLASHML_API_KEY).",
     )
     parser.add_argument("--transcripts", help="Folder of <sha256>.txt / <name>.txt transcripts (deterministic engine).")
     parser.add_argument("--upload-ttl", type=float, default=24 * 3600, help="Seconds before uploads are deleted.")
@@ -51,9 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser | Any) -> None:
         parser.add_argument("--" + name.replace("_", "-"), type=kind, dest=name, default=None, help=text)
 
 
-def run(options: dict[str, Any], out: TextIO = sys.stdout) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(message)s")
-    keys = set(options.get("api_keys") or []) or {os.environ.get("SLASHML_API_KEY") or DEFAULT_API_KEY}
+def prepare(options: dict[str, Any], out: TextIO = sys.stdout) -> Any:
+    """The sandbox the options describe, bound but not serving yet, with its banner written to ``out``."""
+    # Never the host's SLASHML_API_KEY: that may be a real key, which the sandbox would then
+    # accept, print and echo; a project pointed at the sandbox uses the sandbox's key.
+    keys = set(options.get("api_keys") or []) or {DEFAULT_API_KEY}
     faults = {name: options[name] for name in _FAULT_FLAGS if options.get(name) is not None}
     try:
         server = make_sandbox(
@@ -70,10 +76,16 @@ def run(options: dict[str, Any], out: TextIO = sys.stdout) -> None:
         raise SystemExit(f"Bad fault setting: {exc}") from None
     except SandboxSetupError as exc:
         raise SystemExit(str(exc)) from None
-    signal.signal(signal.SIGTERM, _stop)
     out.write(f"SlashML sandbox ({options['engine']} engine) on {server.url}\n")
-    out.write(f"  SLASHML = {{'API_URL': '{server.url}', 'API_KEY': '{sorted(keys)[0]}'}}\n")
+    out.write(f"  SLASHML = {{'API_URL': '{server.url}', 'API_KEY': '{shown_key(sorted(keys)[0])}'}}\n")
     out.flush()
+    return server
+
+
+def run(options: dict[str, Any], out: TextIO = sys.stdout) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(message)s")
+    server = prepare(options, out)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -102,10 +102,12 @@ REST_FRAMEWORK = {
 # --- django-slashml -------------------------------------------------------------------------
 SLASHML = {
     "API_URL": os.environ.get("SLASHML_API_URL", "http://127.0.0.1:8765"),
-    "API_KEY": os.environ.get("SLASHML_API_KEY", "sandbox-key"),
+    # A callable is read when the key is first needed, so the key never sits in settings
+    # (``manage.py diffsettings`` and error pages show the function, not the key).
+    "API_KEY": lambda: os.environ.get("SLASHML_API_KEY", "sandbox-key"),
     "DEFAULT_SERVICE_PROVIDER": "assembly",
     # The sandbox fetches audio URLs on this machine; a real deployment leaves this False.
-    "ALLOW_PRIVATE_URLS": True,
+    "ALLOW_PRIVATE_AUDIO_URLS": True,
 }
 
 # --- Celery ----------------------------------------------------------------------------------

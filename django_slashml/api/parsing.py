@@ -1,0 +1,99 @@
+"""Reading request bodies without letting a hostile one turn into a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.files.uploadhandler import FileUploadHandler
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import JSONParser
+
+from ..conf import slashml_settings
+from ..exceptions import InvalidMetadataError
+from ..metadata import check_metadata_setting
+
+METADATA_HINT = 'Send metadata as a JSON object, e.g. {"ticket": 42}.'
+
+
+#: What a multipart body may hold besides the file: boundaries, headers, metadata, other fields.
+MULTIPART_OVERHEAD = 1024 * 1024
+
+
+class PayloadTooLarge(APIException):
+    """A file over SLASHML['MAX_UPLOAD_SIZE']: answered with 413.
+
+    Not a ValidationError on purpose: ``is_valid()`` would turn that into a 400.
+    """
+
+    status_code = 413
+    default_detail = "The file is too large."
+    default_code = "payload_too_large"
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB"
+
+
+class SizeLimitedUploadHandler(FileUploadHandler):
+    """First of a request's upload handlers: the size limit holds before the body is on disk.
+
+    A declared Content-Length over the limit is refused before anything is read, and
+    file bytes are counted as they arrive, so at most one chunk past the limit is ever
+    written (Django's own handlers would spool the whole body to a temporary file first).
+    """
+
+    def __init__(self, request: Any = None) -> None:
+        super().__init__(request)
+        self.limit = int(slashml_settings.MAX_UPLOAD_SIZE)
+        self.received = 0
+
+    def _refuse(self, what: str) -> PayloadTooLarge:
+        limit = _mib(self.limit)
+        return PayloadTooLarge({"audio": [f"{what}, over the {limit} limit (SLASHML['MAX_UPLOAD_SIZE']); split it."]})
+
+    def handle_raw_input(
+        self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: Any = None
+    ) -> None:
+        if content_length and content_length > self.limit + MULTIPART_OVERHEAD:
+            raise self._refuse(f"The request declares {_mib(content_length)}")
+        return None
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise self._refuse(f"The upload passed {_mib(self.received)} and was not read further")
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+class SafeJSONParser(JSONParser):
+    """DRF's JSON parser, answering 400 for JSON nested past Python's recursion limit."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
+class MetadataField(serializers.JSONField):
+    """A JSON object (or, in a multipart form, its text), checked before anything is stored."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, str):  # multipart forms send it as text
+            try:
+                data = json.loads(data)
+            except RecursionError:
+                raise serializers.ValidationError("metadata is nested too deeply; flatten it.") from None
+            except ValueError:
+                raise serializers.ValidationError(METADATA_HINT) from None
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(METADATA_HINT)
+        try:
+            return check_metadata_setting(data)
+        except InvalidMetadataError as exc:
+            raise serializers.ValidationError(str(exc)) from None
