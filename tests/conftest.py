@@ -93,6 +93,9 @@ def speech_path(tmp_path: Path) -> Path:
 def media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh, empty media folder for every test."""
     root = tmp_path_factory.mktemp("media")
+    # Django 4.2 rebuilds an overridden "default" from DEFAULT_FILE_STORAGE, without its
+    # OPTIONS, so MEDIA_ROOT must point there too, or files land in the working directory.
+    settings.MEDIA_ROOT = str(root)
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
