@@ -95,7 +95,7 @@ def test_a_word_cannot_forge_srt_cues() -> None:
     assert " ".join(cues[0][2:]) == "hi 2 00:00:00,000 → 99:00:00,000 FORGED bye"
 
 
-def test_webvtt_cue_text_is_escaped() -> None:
+def test_webvtt_cue_text_is_escaped(webvtt) -> None:
     words = [
         {"text": "<c.evil>x</c>", "start": 0, "end": 400},
         {"text": "R&D", "start": 450, "end": 800},
