@@ -9,6 +9,7 @@ idempotency key and a repeated submit may create a second job.
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import json
 import logging
@@ -50,6 +51,14 @@ _MESSAGE_CHARS = 1000
 
 def user_agent() -> str:
     return f"django-slashml/{__version__} python-requests/{requests.__version__}"
+
+
+def _codec(charset: str | None) -> str:
+    """The answer's declared charset if Python knows it, else UTF-8 (a bogus charset is no reason to fail)."""
+    try:
+        return codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        return "utf-8"
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
@@ -241,8 +250,13 @@ class SlashMLClient:
         return redact_text(text, self._api_key)
 
     def _content(self, response: requests.Response, where: str) -> bytes:
-        """The body, read in chunks and abandoned past ``max_response_bytes`` (declared or counted)."""
+        """The body, read in chunks and abandoned past ``max_response_bytes`` (declared or counted).
+
+        The read timeout bounds each socket read; the whole body gets the same time in all, so an
+        answer that trickles in under the byte limit cannot hold a worker past its lease either.
+        """
         limit = self.max_response_bytes
+        deadline = time.monotonic() + self.timeout[1]
         try:
             declared = int(response.headers.get("Content-Length", ""))
         except ValueError:
@@ -256,6 +270,11 @@ class SlashMLClient:
                 size += len(chunk)
                 if limit and size > limit:
                     raise self._too_large(where, size, response.status_code)
+                if time.monotonic() > deadline:
+                    raise APITimeoutError(
+                        f"SlashML's answer to {where} took more than {self.timeout[1]:g} s to arrive "
+                        f"({size} bytes so far); it was abandoned."
+                    )
                 chunks.append(chunk)
         except requests.RequestException as exc:
             if any(isinstance(arg, ReadTimeoutError) for arg in exc.args):
@@ -277,7 +296,7 @@ class SlashMLClient:
     def _read(self, response: requests.Response, method: str, path: str) -> Any:
         content = self._content(response, f"{method} {path}")
         # Redacting a prefix is enough: it only shrinks, and the snippet is cut at 300 after it.
-        raw_text = content[:_CHUNK].decode(response.encoding or "utf-8", errors="replace")
+        raw_text = content[:_CHUNK].decode(_codec(response.encoding), errors="replace")
         try:
             body = redact(json.loads(content), self._api_key)
         except (ValueError, RecursionError):

@@ -27,3 +27,6 @@ class RemoteStatus:
 REMOTE_UPLOAD_LIFETIME_SECONDS = 24 * 60 * 60
 
 API_PREFIX = "/speech-to-text/v1"
+
+#: The longest audio URL a job stores (``TranscriptionJob.audio_url``), counted after re-serialising.
+MAX_AUDIO_URL_LENGTH = 1000

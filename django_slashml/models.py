@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .constants import MAX_AUDIO_URL_LENGTH
 from .storage import audio_upload_to, get_audio_storage
 
 
@@ -121,7 +122,9 @@ class TranscriptionJob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     upload = models.ForeignKey(AudioUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    audio_url = models.URLField(max_length=1000, blank=True, help_text=_("External audio URL, if no upload."))
+    audio_url = models.URLField(
+        max_length=MAX_AUDIO_URL_LENGTH, blank=True, help_text=_("External audio URL, if no upload.")
+    )
     service_provider = models.CharField(max_length=20, choices=ServiceProvider.choices)
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
     remote_id = models.CharField(max_length=255, blank=True, db_index=True)

@@ -28,12 +28,12 @@ def _pieces(secret: str) -> re.Pattern[str]:
 
 
 def redact_text(text: str, secret: str | None) -> str:
+    if secret and secret in text:  # first, whatever the lengths: a short key is still the key
+        text = text.replace(secret, REDACTED)
     if len(text) < 6:  # too short for a key's piece or a token: most words of a transcript
         return text
-    if secret:
-        text = text.replace(secret, REDACTED)
-        if len(text) >= min(PIECE, len(secret)):
-            text = _pieces(secret).sub(REDACTED, text)
+    if secret and len(text) >= min(PIECE, len(secret)):
+        text = _pieces(secret).sub(REDACTED, text)
     return _TOKEN_HEADER.sub(lambda match: match.group(1) + REDACTED, text)
 
 

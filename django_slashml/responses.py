@@ -9,6 +9,7 @@ still running by callers. Nothing outside this module looks at raw bodies.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,18 @@ class RemoteUpload:
     url: str
 
 
+#: What ``last_response`` keeps of an answer: this many keys, each value this long as JSON.
+RAW_KEYS = 50
+RAW_VALUE_CHARS = 2000
+
+
+def _bounded(value: Any) -> Any:
+    size = len(json.dumps(value, default=str))
+    if size <= RAW_VALUE_CHARS:
+        return value
+    return f"[{type(value).__name__} of {size} characters as JSON, not kept]"
+
+
 @dataclass(frozen=True)
 class RemoteJob:
     id: str
@@ -67,8 +80,12 @@ class RemoteJob:
 
     @property
     def stored_raw(self) -> dict[str, Any]:
-        """The answer as kept in ``last_response``: without the transcript, which has its own fields."""
-        kept = {key: value for key, value in self.raw.items() if key not in TRANSCRIPT_KEYS}
+        """The answer as kept in ``last_response``: without the transcript, which has its own fields.
+
+        Any other value of more than ``RAW_VALUE_CHARS`` characters (as JSON) is replaced by a note
+        of its size: a hostile answer must not put megabytes into the row and the admin page.
+        """
+        kept = {key: _bounded(value) for key, value in list(self.raw.items())[:RAW_KEYS] if key not in TRANSCRIPT_KEYS}
         if isinstance(self.raw.get("words"), list):
             kept["words_count"] = len(self.raw["words"])
         return kept

@@ -16,6 +16,8 @@ from django.core.files.storage import Storage, default_storage, storages
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 
+from .presigned import is_s3_storage
+
 
 class _AudioStorage(LazyObject):
     def _setup(self) -> None:
@@ -57,7 +59,7 @@ def save_audio(name: str, content: Any, *, content_type: str) -> str:
         audio_storage._setup()
     storage: Any = audio_storage._wrapped  # the shared instance: copied below, never changed
     content.content_type = content_type
-    if isinstance(getattr(storage, "object_parameters", None), dict):
+    if is_s3_storage(storage) and isinstance(getattr(storage, "object_parameters", None), dict):
         getattr(storage, "bucket", None)  # build S3Storage's boto3 Bucket once, on the shared instance
         storage = copy.copy(storage)
         storage.object_parameters = {

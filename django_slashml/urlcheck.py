@@ -14,10 +14,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from .constants import MAX_AUDIO_URL_LENGTH
+
 #: One DNS label: letters, digits and inner hyphens (IDNA names arrive here as ``xn--``).
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 #: What WHATWG parsers read as an IPv4 number (``0x7f.1``, ``2130706433``, ``0177.0.0.1``).
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 #: Characters kept as they are when the path and query are re-serialised.
@@ -29,21 +32,30 @@ class URLProblem(ValueError):
     """Why a URL is refused, in words that say what to change."""
 
 
+#: Seconds a host name may take to resolve before the URL is refused (a hostile DNS server
+#: that never answers must not hold a web worker for the resolver's own, longer, timeout).
+RESOLVE_TIMEOUT = 5.0
+
+
 def resolve_host(host: str) -> list[str]:
     """Every address ``host`` resolves to; the one place tests patch (there is no DNS in CI)."""
-    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+    found: dict[str, object] = {}
 
+    def lookup() -> None:
+        try:
+            found["addresses"] = sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
+        except (OSError, UnicodeError) as exc:
+            found["error"] = exc
 
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped:
-        return ip.ipv4_mapped
-    if ip.sixtofour:
-        return ip.sixtofour
-    if ip.teredo:
-        return ip.teredo[1]
-    if ip in _NAT64:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
+    # A daemon thread, not a pool: it survives a Celery prefork fork, and a stuck one just ends later.
+    thread = threading.Thread(target=lookup, name="slashml-resolve", daemon=True)
+    thread.start()
+    thread.join(RESOLVE_TIMEOUT)
+    if thread.is_alive():
+        raise URLProblem(f"the host name {host!r} did not resolve within {RESOLVE_TIMEOUT:.0f} s")
+    if "error" in found:
+        raise found["error"]  # type: ignore[misc]
+    return found["addresses"]  # type: ignore[return-value]
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -53,20 +65,36 @@ def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 def address_problem(address: str) -> str | None:
     """Why ``address`` is not a public unicast address (or embeds one that is not), or None.
 
-    NAT64 and IPv4-mapped addresses are judged by the IPv4 address they carry, so a
-    DNS64 network's answers for public names pass; 6to4 and Teredo must pass both ways.
+    An IPv6 address that carries an IPv4 one (IPv4-mapped, NAT64, 6to4) is judged by the IPv4
+    address alone, matched by prefix: Python's own table of global IPv6 ranges differs between
+    versions (6to4 is private from 3.12.4 on), and the answer must not. Teredo is a tunnel
+    endpoint, never an audio host: refused, naming the address it embeds where that is private.
     """
     ip = ipaddress.ip_address(address)
-    embedded = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
-    carrier_ok = (embedded is not None and (ip in _NAT64 or ip.ipv4_mapped is not None)) or _is_public(ip)
-    if not carrier_ok:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.teredo:
+            server, client = ip.teredo
+            hidden = next((inner for inner in (client, server) if not _is_public(inner)), None)
+            if hidden is not None:
+                return f"it points at {address}, which embeds the private, loopback or link-local address {hidden}"
+            return f"it points at a Teredo tunnel address ({address}); use the audio host's own address"
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            if _is_public(embedded):
+                return None
+            return f"it points at {address}, which embeds the private, loopback or link-local address {embedded}"
+    if not _is_public(ip):
         return f"it points at a private, loopback or link-local address ({address})"
-    if embedded is not None and not _is_public(embedded):
-        return f"it points at {address}, which embeds the private, loopback or link-local address {embedded}"
     return None
 
 
 def _check_characters(url: str) -> None:
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise URLProblem("it contains characters that are not valid Unicode (a lone surrogate)") from None
     if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):
         raise URLProblem("it contains spaces or control characters; percent-encode them (%20)")
     if "\\" in url:
@@ -127,7 +155,12 @@ def normalise_url(url: str) -> str:
         netloc += f":{port}"
     path = quote(parts.path or "/", safe=_SAFE)
     query = quote(parts.query, safe=_SAFE)
-    return urlunsplit((scheme, netloc, path, query, ""))
+    normalised = urlunsplit((scheme, netloc, path, query, ""))
+    if len(normalised) > MAX_AUDIO_URL_LENGTH:
+        raise URLProblem(
+            f"it is {len(normalised)} characters long once percent-encoded; at most {MAX_AUDIO_URL_LENGTH} are accepted"
+        )
+    return normalised
 
 
 def _addresses(host: str) -> list[str]:

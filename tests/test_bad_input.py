@@ -77,6 +77,7 @@ CASES = [
     Case("Teredo", "private, loopback or link-local", url="http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/a.wav"),
     Case("IPv4-mapped loopback", "embeds the private, loopback", url="http://[::ffff:127.0.0.1]/a.wav"),
     Case("space in the URL", "spaces or control characters", url="http://example.com/a b.wav"),
+    Case("URL too long once percent-encoded", "at most 1000 are accepted", url="http://example.com/" + "é" * 400),
     Case("control characters before the scheme", "spaces or control characters",
          url="\x01" * 17 + "http://example.com/a.wav"),
 ]  # fmt: skip
@@ -105,6 +106,32 @@ def as_path(case: Case, folder: Path) -> str:
 def test_python_api(strict: Any, tmp_path: Path, stored_files: Any, case: Case) -> None:
     with pytest.raises(SlashMLError, match=case.message):
         transcribe(as_path(case, tmp_path), service_provider=case.provider)
+    assert nothing_saved(stored_files)
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("2002:5db8:d822::1", None),  # 6to4 of a public address: judged by what it carries, on every Python
+        ("64:ff9b::5db8:d822", None),  # NAT64 of a public address (a DNS64 network's answer)
+        ("2002:a00:1::", "10.0.0.1"),  # 6to4 of a private address
+        ("2001:0:5db8:d822:8000:63bf:a2e4:eb28", "Teredo tunnel"),  # Teredo, even of public addresses
+        ("::ffff:169.254.169.254", "169.254.169.254"),
+    ],
+)
+def test_addresses_that_carry_ipv4_are_judged_by_it(address: str, problem: str | None) -> None:
+    from django_slashml.urlcheck import address_problem
+
+    found = address_problem(address)
+    assert found is None if problem is None else problem in (found or ""), found
+
+
+def test_a_lone_surrogate_in_a_url_is_refused_not_a_crash(strict: Any, stored_files: Any) -> None:
+    url = "http://example.com/\ud800.wav"
+    with pytest.raises(SlashMLError, match="not valid Unicode"):
+        transcribe(url)
+    with pytest.raises(CommandError, match="not valid Unicode"):
+        call_command("slashml_transcribe", url, stdout=io.StringIO())
     assert nothing_saved(stored_files)
 
 
@@ -490,3 +517,28 @@ def test_a_wav_of_a_million_empty_chunks_is_not_walked_to_the_end() -> None:
     assert wav.bytes_read < 1_000
     huge_fmt = CountingInput(b"RIFF\0\0\0\0WAVEfmt \xff\xff\xff\xff" + bytes(16))
     assert wav_duration(huge_fmt) is None and huge_fmt.bytes_read < 100
+
+
+@pytest.mark.django_db
+def test_a_json_body_over_django_s_memory_limit_is_refused_before_it_is_parsed(
+    settings: Any, django_user_model
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    body = {"audio_url": "https://x.example/a.wav", "metadata": {"pad": "x" * 20_000}}
+    response = client.post("/api/slashml/jobs/", body, format="json")
+    # DRF from 3.17 has Django refuse it (400) before any parser; older DRF reaches ours (413).
+    assert response.status_code in (400, 413), response.content
+    assert not TranscriptionJob.objects.exists()
+
+
+def test_the_json_parser_itself_refuses_a_declared_length_over_the_limit(settings: Any) -> None:
+    from types import SimpleNamespace
+
+    from django_slashml.api.parsing import JSONBodyTooLarge, SafeJSONParser
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    request = SimpleNamespace(META={"CONTENT_LENGTH": "20000"})
+    with pytest.raises(JSONBodyTooLarge, match="DATA_UPLOAD_MAX_MEMORY_SIZE"):
+        SafeJSONParser().parse(io.BytesIO(b"{}"), parser_context={"request": request})

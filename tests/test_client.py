@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -216,3 +221,56 @@ def test_upload_of_a_path_the_sandbox_refuses(client, tmp_path: Path) -> None:
     fake.write_bytes(b"this is plain text pretending to be a wav file")
     with fake.open("rb") as fileobj, pytest.raises(BadRequestError, match="not audio"):
         client.upload(fileobj, filename="notes.wav", content_type="audio/wav", service_provider="assembly")
+
+
+@contextmanager
+def one_answer(headers: dict[str, str], chunks: list[bytes], pause: float = 0.0) -> Iterator[str]:
+    """A server on loopback that answers every GET with ``chunks``, ``pause`` seconds apart."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in chunks:
+                time.sleep(pause)
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_answer_with_an_unknown_charset_is_still_read() -> None:
+    body = b'{"id": "j1", "status": "IN_PROGRESS"}'
+    with one_answer({"Content-Type": "application/json; charset=bogus"}, [body]) as url:
+        job = SlashMLClient(url, "k").status("j1", service_provider="assembly")
+    assert job.status == "IN_PROGRESS"
+
+
+def test_an_answer_that_trickles_in_is_abandoned_after_the_read_timeout() -> None:
+    chunks = [b'{"id": "j1", "status": "IN_PROGRESS", "pad": "'] + [b"x"] * 40 + [b'"}']
+    with one_answer({"Content-Type": "application/json"}, chunks, pause=0.05) as url:
+        client = SlashMLClient(url, "k", read_timeout=0.5, status_retries=0)
+        # Each piece arrives 0.05 s after the last, well inside the read timeout: only the total counts.
+        with pytest.raises(APITimeoutError, match=r"took more than 0\.5 s"):
+            client.status("j1", service_provider="assembly")
+
+
+def test_last_response_keeps_no_large_value_of_an_answer() -> None:
+    from django_slashml.responses import RAW_VALUE_CHARS, parse_job
+
+    job = parse_job({"id": "j1", "status": "IN_PROGRESS", "debug": "x" * 10 * RAW_VALUE_CHARS, "note": "short"})
+    assert job.stored_raw["note"] == "short"
+    assert job.stored_raw["debug"].startswith("[str of") and len(str(job.stored_raw)) < RAW_VALUE_CHARS

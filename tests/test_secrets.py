@@ -197,3 +197,10 @@ def test_the_sandbox_neither_adopts_nor_prints_the_hosts_key(monkeypatch: pytest
     banner = io.StringIO()
     prepare({**options, "api_keys": [SECRET]}, banner).start().stop()
     assert piece_of_the_key(banner.getvalue()) is None and "sk-l..." in banner.getvalue()
+
+
+def test_a_key_shorter_than_a_piece_is_still_redacted_whole() -> None:
+    from django_slashml.redaction import REDACTED, redact_text
+
+    assert redact_text("k=ab12", "ab12") == f"k={REDACTED}"
+    assert redact_text("ab12", "ab12") == REDACTED
