@@ -206,6 +206,20 @@ class Newcomer:
         assert SAMPLE_WORDS in str(job["text"]), job
         return job_id
 
+    def assert_admin_shows_the_transcript(self, job_id: str) -> None:
+        """The admin's job page, rendered from the installed templates, holds the viewer and the words."""
+        page = self.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model; from django.test import Client; "
+            "admin = get_user_model().objects.create_superuser('reviewer', 'r@example.com', 'pw'); "
+            "client = Client(); client.force_login(admin); "
+            f"response = client.get('/admin/django_slashml/transcriptionjob/{job_id}/change/', HTTP_HOST='127.0.0.1'); "
+            "print(response.status_code); print(response.content.decode())",
+        ).stdout
+        assert page.startswith("200"), page[:3000]
+        assert "slashml-audio" in page and SAMPLE_WORDS.split()[-1] in page, page[:3000]
+
     def assert_receiver_ran_once(self, job_id: str, owner: str = "nobody") -> None:
         """Step 6's receiver: the transcript line once, and the on_commit line once it committed."""
         notified = f"Notify {owner} about {job_id}"
