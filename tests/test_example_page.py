@@ -97,6 +97,8 @@ def test_the_page_uploads_follows_the_job_and_plays_along(demo: dict[str, str]) 
             page.wait_for_selector("#status[data-status=COMPLETED]", timeout=90_000)
             states = page.locator("#states li").all_inner_texts()
             assert states[-1] == "COMPLETED" and states[0] in ("PENDING", "QUEUED", "IN_PROGRESS")
+            # The status shows COMPLETED first; the words come with a second request.
+            page.wait_for_selector("#transcript span", timeout=30_000)
             words = page.locator("#transcript span").all_inner_texts()
             assert "welcome" in words and "computer" in words
             word = page.locator("#transcript span", has_text="computer").first
