@@ -242,15 +242,16 @@ def problems() -> list[tuple[str, str, str]]:
                 "Use an http(s) URL such as https://api.slashml.com.",
             )
         )
-    from .constants import SERVICE_PROVIDERS
+    from .constants import provider_problem
 
     provider = slashml_settings.DEFAULT_SERVICE_PROVIDER
-    if provider not in SERVICE_PROVIDERS:
+    problem = provider_problem(provider)
+    if problem:
         found.append(
             (
                 "slashml.E003",
                 f"SLASHML['DEFAULT_SERVICE_PROVIDER'] = {provider!r} is not a SlashML provider.",
-                "Use one of: " + ", ".join(SERVICE_PROVIDERS) + ".",
+                problem,
             )
         )
     for name in _NUMBER_SETTINGS:

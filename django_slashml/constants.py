@@ -5,8 +5,28 @@ Django-free on purpose, so the sandbox can import it without configuring Django.
 
 from __future__ import annotations
 
-#: Service providers named by the vendor's own client (``slashml`` 0.1.6).
-SERVICE_PROVIDERS: tuple[str, ...] = ("assembly", "aws", "whisper", "deepgram", "google", "rev")
+#: Service providers named by the vendor's own client (``slashml`` 0.1.6), with the names people
+#: know them by. The one list: ``models.ServiceProvider`` (the field's choices) is built from it.
+SERVICE_PROVIDER_LABELS: dict[str, str] = {
+    "assembly": "AssemblyAI",
+    "aws": "AWS Transcribe",
+    "whisper": "Whisper",
+    "deepgram": "Deepgram",
+    "google": "Google Speech-to-Text",
+    "rev": "Rev.ai",
+}
+SERVICE_PROVIDERS: tuple[str, ...] = tuple(SERVICE_PROVIDER_LABELS)
+
+
+def provider_problem(value: object) -> str | None:
+    """Why ``value`` is not a SlashML service provider, or None if it is one.
+
+    The one check of a provider: ``transcribe()``, the REST API, the system checks and the
+    sandbox all ask it, and each raises its own kind of error with the message.
+    """
+    if isinstance(value, str) and value in SERVICE_PROVIDER_LABELS:
+        return None
+    return f"Unknown service provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
 
 
 class RemoteStatus:

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .conf import slashml_settings
-from .constants import SERVICE_PROVIDERS
+from .constants import provider_problem
 from .dispatch import dispatch_on_commit
 from .exceptions import ConfigurationError, InvalidAudioError, InvalidProviderError
 from .metadata import check_metadata_setting
@@ -25,11 +25,11 @@ AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
 
 
 def validate_provider(service_provider: str | None) -> str:
+    """``service_provider``, or the default if it is empty; :class:`InvalidProviderError` if unknown."""
     provider = service_provider or slashml_settings.DEFAULT_SERVICE_PROVIDER
-    if provider not in SERVICE_PROVIDERS:
-        raise InvalidProviderError(
-            f"Unknown service provider {provider!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
-        )
+    problem = provider_problem(provider)
+    if problem:
+        raise InvalidProviderError(problem)
     return provider
 
 

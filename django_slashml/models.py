@@ -17,17 +17,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .constants import MAX_AUDIO_URL_LENGTH
+from .constants import MAX_AUDIO_URL_LENGTH, SERVICE_PROVIDER_LABELS
 from .storage import audio_upload_to, get_audio_storage
 
-
-class ServiceProvider(models.TextChoices):
-    ASSEMBLY = "assembly", "AssemblyAI"
-    AWS = "aws", "AWS Transcribe"
-    WHISPER = "whisper", "Whisper"
-    DEEPGRAM = "deepgram", "Deepgram"
-    GOOGLE = "google", "Google Speech-to-Text"
-    REV = "rev", "Rev.ai"
+#: The providers as field choices (``ServiceProvider.ASSEMBLY == "assembly"``), built from
+#: :data:`~django_slashml.constants.SERVICE_PROVIDER_LABELS`, the one list of them.
+ServiceProvider = models.TextChoices(  # type: ignore[misc]
+    "ServiceProvider",
+    [(value.upper(), (value, label)) for value, label in SERVICE_PROVIDER_LABELS.items()],
+    module=__name__,
+)
 
 
 class JobStatus(models.TextChoices):

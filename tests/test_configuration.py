@@ -108,3 +108,23 @@ def test_migrations_match_the_models() -> None:
     out = io.StringIO()
     call_command("makemigrations", "django_slashml", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.parametrize("value", ["openai", "Whisper", "", 7, ["whisper"]])
+def test_providers_have_one_list_and_one_check(value) -> None:  # type: ignore[no-untyped-def]
+    from django_slashml.constants import SERVICE_PROVIDERS, provider_problem
+    from django_slashml.exceptions import InvalidProviderError
+    from django_slashml.intake import validate_provider
+    from django_slashml.models import ServiceProvider
+
+    assert tuple(ServiceProvider.values) == SERVICE_PROVIDERS
+    assert all(provider_problem(provider) is None for provider in SERVICE_PROVIDERS)
+    problem = provider_problem(value)
+    assert problem and "use one of: assembly, aws, whisper, deepgram, google, rev." in problem
+    with override_settings(SLASHML={"API_KEY": "k", "DEFAULT_SERVICE_PROVIDER": value}):
+        found = [m for m in run_checks() if m.id == "slashml.E003"]
+        assert [m.hint for m in found] == [problem]
+        if value:
+            with pytest.raises(InvalidProviderError) as caught:
+                validate_provider(value)
+            assert str(caught.value) == problem

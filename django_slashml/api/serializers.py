@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from ..access import sees_everything
-from ..constants import SERVICE_PROVIDERS
+from ..constants import SERVICE_PROVIDERS, provider_problem
 from ..exceptions import AudioTooLargeError, InvalidAudioError
 from ..intake import transcribe, validate_audio_url
 from ..models import AudioUpload, TranscriptionJob
@@ -170,10 +170,9 @@ class JobCreateSerializer(serializers.Serializer):
     )
 
     def validate_service_provider(self, value: str) -> str:
-        if value not in SERVICE_PROVIDERS:
-            raise serializers.ValidationError(
-                f"Unknown service provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
-            )
+        problem = provider_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate_audio_url(self, value: str) -> str:
