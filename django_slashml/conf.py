@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 
+from .constants import API_KEY_ENVIRONMENT_VARIABLE, NO_API_KEY, NO_API_KEY_HINT
+
 SETTINGS_NAME = "SLASHML"
-API_KEY_ENVIRONMENT_VARIABLE = "SLASHML_API_KEY"
 
 DEFAULTS: dict[str, Any] = {
     # Where SlashML lives, and who we are to it.
@@ -228,8 +229,8 @@ def problems() -> list[tuple[str, str, str]]:
         found.append(
             (
                 "slashml.E001",
-                "No SlashML API key is configured.",
-                f'Set SLASHML = {{"API_KEY": ...}} or the {API_KEY_ENVIRONMENT_VARIABLE} environment variable.',
+                NO_API_KEY,
+                NO_API_KEY_HINT,
             )
         )
     api_url = slashml_settings.API_URL

@@ -48,5 +48,14 @@ REMOTE_UPLOAD_LIFETIME_SECONDS = 24 * 60 * 60
 
 API_PREFIX = "/speech-to-text/v1"
 
+#: Where the API key is read from when ``SLASHML["API_KEY"]`` is not set.
+API_KEY_ENVIRONMENT_VARIABLE = "SLASHML_API_KEY"
+
+#: What is said wherever an API key is needed and none is configured: the client, ``transcribe()``
+#: and the ``slashml.E001`` check (message and hint).
+NO_API_KEY = "No SlashML API key is configured."
+NO_API_KEY_HINT = f'Set SLASHML = {{"API_KEY": ...}} or the {API_KEY_ENVIRONMENT_VARIABLE} environment variable.'
+NO_API_KEY_MESSAGE = f"{NO_API_KEY} {NO_API_KEY_HINT}"
+
 #: The longest audio URL a job stores (``TranscriptionJob.audio_url``), counted after re-serialising.
 MAX_AUDIO_URL_LENGTH = 1000
