@@ -27,6 +27,7 @@ from rest_framework.test import APIClient
 from django_slashml import transcribe
 from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError, SlashMLError
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.pipeline import Step
 from django_slashml.uploads import save_upload
 
 from .conftest import SPEECH_WAV
@@ -433,7 +434,7 @@ def test_an_answer_too_large_to_hold_ends_the_job_in_error(
 
     with hostile_slashml(words, declare_length=declared) as server:
         job = polled_job(server.url, settings, **limits)
-        assert pipeline.advance(job.pk) == "failed"
+        assert pipeline.advance(job.pk) == Step.FAILED
     job.refresh_from_db()
     assert job.status == JobStatus.ERROR and message in job.error_message, job.error_message
     assert (job.text, job.words) == ("", [])
@@ -447,7 +448,7 @@ def test_the_transcript_is_stored_once_not_again_in_last_response(settings: Any)
 
     with hostile_slashml(10) as server:
         job = polled_job(server.url, settings)
-        assert pipeline.advance(job.pk) == "completed"
+        assert pipeline.advance(job.pk) == Step.COMPLETED
     job.refresh_from_db()
     assert len(job.words) == 10 and job.text.startswith("word word")
     assert {"words", "text"}.isdisjoint(job.last_response) and job.last_response["words_count"] == 10
