@@ -207,8 +207,9 @@ def reload_settings(*, setting: str, **kwargs: Any) -> None:
 def problems() -> list[tuple[str, str, str]]:
     """Every problem with the configured values, as (check id, message, hint).
 
-    Shared by the system checks and by the code paths that must refuse to run
-    with a broken configuration.
+    Only the system checks (:mod:`~django_slashml.checks`) read it. Code that cannot run
+    with a broken value refuses on its own: ``transcribe()`` and the client without an
+    API key, ``transcribe()`` and the REST API with an unknown provider.
     """
     from .urlcheck import url_problem
 

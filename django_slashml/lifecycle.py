@@ -57,8 +57,8 @@ def transition(
 ) -> bool:
     """Move ``job`` to ``new_status`` if it is still in a state that allows it.
 
-    Returns whether this call made the transition. ``lease_owner`` additionally
-    requires that the caller still holds the job's lease. On success ``job`` is
+    Returns whether this call made the transition. ``held_by`` (a lease owner)
+    additionally requires that the caller still holds the job's lease. On success ``job`` is
     refreshed and the signals have been sent inside the transaction.
     """
     now = timezone.now()
