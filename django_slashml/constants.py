@@ -43,9 +43,6 @@ class RemoteStatus:
     ALL: tuple[str, ...] = (QUEUED, IN_PROGRESS, COMPLETED, ERROR)
 
 
-#: Remote uploads are deleted by SlashML this many seconds after upload.
-REMOTE_UPLOAD_LIFETIME_SECONDS = 24 * 60 * 60
-
 API_PREFIX = "/speech-to-text/v1"
 
 #: Where the API key is read from when ``SLASHML["API_KEY"]`` is not set.

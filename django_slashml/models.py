@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -97,9 +96,6 @@ class TranscriptionJobQuerySet(models.QuerySet["TranscriptionJob"]):
     def active(self) -> TranscriptionJobQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def terminal(self) -> TranscriptionJobQuerySet:
-        return self.filter(status__in=TERMINAL_STATUSES)
-
     def due(self, *, at: datetime | None = None) -> TranscriptionJobQuerySet:
         """Active jobs whose next step is due and that no live worker holds."""
         now = at or timezone.now()
@@ -108,9 +104,6 @@ class TranscriptionJobQuerySet(models.QuerySet["TranscriptionJob"]):
             .filter(next_poll_at__lte=now)
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         )
-
-    def owned_by(self, user: Any) -> TranscriptionJobQuerySet:
-        return self.filter(owner=user)
 
 
 class TranscriptionJob(models.Model):
