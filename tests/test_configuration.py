@@ -128,3 +128,15 @@ def test_providers_have_one_list_and_one_check(value) -> None:  # type: ignore[n
             with pytest.raises(InvalidProviderError) as caught:
                 validate_provider(value)
             assert str(caught.value) == problem
+
+
+def test_the_example_project_keeps_celerys_folders_in_its_state_dir(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import runpy
+    from pathlib import Path
+
+    monkeypatch.setenv("EXAMPLE_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    example = Path(__file__).resolve().parent.parent / "example_project" / "example_project" / "settings.py"
+    options = runpy.run_path(str(example))["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert set(options) >= {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"}
+    assert all(Path(folder).is_relative_to(tmp_path) for folder in options.values())
