@@ -59,15 +59,6 @@ def sniff(head: bytes) -> AudioFormat | None:
     return None
 
 
-def sniff_file(fileobj: BinaryIO) -> AudioFormat | None:
-    """Like :func:`sniff` for a seekable file; leaves the position where it was."""
-    position = fileobj.tell()
-    try:
-        return sniff(fileobj.read(SNIFF_BYTES))
-    finally:
-        fileobj.seek(position)
-
-
 def wav_duration(fileobj: BinaryIO) -> float | None:
     """Seconds of audio in a RIFF/WAVE file, read from its chunk headers only.
 

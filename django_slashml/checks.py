@@ -102,7 +102,8 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             Warning(
                 "Celery runs tasks eagerly (task_always_eager): polls run inline and countdowns are ignored, "
                 "so jobs only advance when the sweeper runs.",
-                hint="Run a worker; use django_slashml.testing's fake backend for tests instead.",
+                hint="Run a worker. In tests, finish jobs with django_slashml.testing's simulate_completion() / "
+                "simulate_failure(), or run them against the slashml_sandbox fixture.",
                 id="slashml.W010",
             )
         )

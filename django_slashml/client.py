@@ -23,7 +23,7 @@ from requests_toolbelt.multipart.encoder import MultipartEncoder
 from urllib3.exceptions import ReadTimeoutError
 
 from . import __version__
-from .constants import API_PREFIX
+from .constants import API_PREFIX, NO_API_KEY_MESSAGE
 from .exceptions import (
     APIConnectionError,
     APIError,
@@ -133,10 +133,7 @@ class SlashMLClient:
         limits: Limits | None = None,
     ) -> None:
         if not api_key:
-            raise ConfigurationError(
-                "No SlashML API key is configured: set SLASHML = {'API_KEY': ...} "
-                "or the SLASHML_API_KEY environment variable."
-            )
+            raise ConfigurationError(NO_API_KEY_MESSAGE)
         self.base_url = api_url.rstrip("/") + API_PREFIX
         self._api_key = api_key
         self.timeout = (connect_timeout, read_timeout)

@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 
+from .constants import API_KEY_ENVIRONMENT_VARIABLE, NO_API_KEY, NO_API_KEY_HINT
+
 SETTINGS_NAME = "SLASHML"
-API_KEY_ENVIRONMENT_VARIABLE = "SLASHML_API_KEY"
 
 DEFAULTS: dict[str, Any] = {
     # Where SlashML lives, and who we are to it.
@@ -206,8 +207,9 @@ def reload_settings(*, setting: str, **kwargs: Any) -> None:
 def problems() -> list[tuple[str, str, str]]:
     """Every problem with the configured values, as (check id, message, hint).
 
-    Shared by the system checks and by the code paths that must refuse to run
-    with a broken configuration.
+    Only the system checks (:mod:`~django_slashml.checks`) read it. Code that cannot run
+    with a broken value refuses on its own: ``transcribe()`` and the client without an
+    API key, ``transcribe()`` and the REST API with an unknown provider.
     """
     from .urlcheck import url_problem
 
@@ -228,8 +230,8 @@ def problems() -> list[tuple[str, str, str]]:
         found.append(
             (
                 "slashml.E001",
-                "No SlashML API key is configured.",
-                f'Set SLASHML = {{"API_KEY": ...}} or the {API_KEY_ENVIRONMENT_VARIABLE} environment variable.',
+                NO_API_KEY,
+                NO_API_KEY_HINT,
             )
         )
     api_url = slashml_settings.API_URL
@@ -242,15 +244,16 @@ def problems() -> list[tuple[str, str, str]]:
                 "Use an http(s) URL such as https://api.slashml.com.",
             )
         )
-    from .constants import SERVICE_PROVIDERS
+    from .constants import provider_problem
 
     provider = slashml_settings.DEFAULT_SERVICE_PROVIDER
-    if provider not in SERVICE_PROVIDERS:
+    problem = provider_problem(provider)
+    if problem:
         found.append(
             (
                 "slashml.E003",
                 f"SLASHML['DEFAULT_SERVICE_PROVIDER'] = {provider!r} is not a SlashML provider.",
-                "Use one of: " + ", ".join(SERVICE_PROVIDERS) + ".",
+                problem,
             )
         )
     for name in _NUMBER_SETTINGS:

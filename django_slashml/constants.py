@@ -5,8 +5,28 @@ Django-free on purpose, so the sandbox can import it without configuring Django.
 
 from __future__ import annotations
 
-#: Service providers named by the vendor's own client (``slashml`` 0.1.6).
-SERVICE_PROVIDERS: tuple[str, ...] = ("assembly", "aws", "whisper", "deepgram", "google", "rev")
+#: Service providers named by the vendor's own client (``slashml`` 0.1.6), with the names people
+#: know them by. The one list: ``models.ServiceProvider`` (the field's choices) is built from it.
+SERVICE_PROVIDER_LABELS: dict[str, str] = {
+    "assembly": "AssemblyAI",
+    "aws": "AWS Transcribe",
+    "whisper": "Whisper",
+    "deepgram": "Deepgram",
+    "google": "Google Speech-to-Text",
+    "rev": "Rev.ai",
+}
+SERVICE_PROVIDERS: tuple[str, ...] = tuple(SERVICE_PROVIDER_LABELS)
+
+
+def provider_problem(value: object) -> str | None:
+    """Why ``value`` is not a SlashML service provider, or None if it is one.
+
+    The one check of a provider: ``transcribe()``, the REST API, the system checks and the
+    sandbox all ask it, and each raises its own kind of error with the message.
+    """
+    if isinstance(value, str) and value in SERVICE_PROVIDER_LABELS:
+        return None
+    return f"Unknown service provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
 
 
 class RemoteStatus:
@@ -23,10 +43,16 @@ class RemoteStatus:
     ALL: tuple[str, ...] = (QUEUED, IN_PROGRESS, COMPLETED, ERROR)
 
 
-#: Remote uploads are deleted by SlashML this many seconds after upload.
-REMOTE_UPLOAD_LIFETIME_SECONDS = 24 * 60 * 60
-
 API_PREFIX = "/speech-to-text/v1"
+
+#: Where the API key is read from when ``SLASHML["API_KEY"]`` is not set.
+API_KEY_ENVIRONMENT_VARIABLE = "SLASHML_API_KEY"
+
+#: What is said wherever an API key is needed and none is configured: the client, ``transcribe()``
+#: and the ``slashml.E001`` check (message and hint).
+NO_API_KEY = "No SlashML API key is configured."
+NO_API_KEY_HINT = f'Set SLASHML = {{"API_KEY": ...}} or the {API_KEY_ENVIRONMENT_VARIABLE} environment variable.'
+NO_API_KEY_MESSAGE = f"{NO_API_KEY} {NO_API_KEY_HINT}"
 
 #: The longest audio URL a job stores (``TranscriptionJob.audio_url``), counted after re-serialising.
 MAX_AUDIO_URL_LENGTH = 1000

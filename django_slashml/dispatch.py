@@ -21,13 +21,6 @@ from .models import JobStatus, TranscriptionJob
 
 logger = logging.getLogger("django_slashml.dispatch")
 
-START_TASK = "django_slashml.start_job"
-POLL_TASK = "django_slashml.poll_job"
-
-
-def task_name_for(status: str) -> str:
-    return START_TASK if status == JobStatus.PENDING else POLL_TASK
-
 
 def dispatch(job_id: UUID | str, status: str, *, countdown: float | None = None) -> bool:
     """Publish the task for a job's next step. Returns False if the broker refused it."""

@@ -25,6 +25,10 @@ class InvalidAudioError(SlashMLError, ValueError):
     """The audio given to :func:`django_slashml.transcribe` cannot be transcribed."""
 
 
+class AudioTooLargeError(InvalidAudioError):
+    """The audio is larger than ``SLASHML['MAX_UPLOAD_SIZE']``; the REST API answers it with 413."""
+
+
 class InvalidMetadataError(SlashMLError, ValueError):
     """Job metadata that is not JSON every database and reader can take back, or too large."""
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.http import HttpResponse
+
 from .corrections import reviewed_words
 
 SENTENCE_END = (".", "?", "!", "…")
@@ -179,3 +181,22 @@ def render(job: Any, fmt: str, *, version: str = "reviewed") -> str:
     if fmt == "json":
         return to_json(job, original=original)
     raise ValueError(f"Unknown transcript format {fmt!r}; use one of: {', '.join(FORMATS)}.")
+
+
+def unavailable(job: Any) -> str | None:
+    """Why ``job`` has no transcript to download yet, or None if it has one."""
+    from .models import JobStatus  # exports stays importable before Django is set up
+
+    if job.status != JobStatus.COMPLETED:
+        return f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs."
+    return None
+
+
+def download(job: Any, fmt: str, *, version: str = "reviewed") -> HttpResponse:
+    """The transcript as a file to save, ``transcript-<id>.<fmt>``: what the admin and the API serve.
+
+    The caller has checked ``fmt``, ``version`` and :func:`unavailable`, each answering in its own way.
+    """
+    response = HttpResponse(render(job, fmt, version=version), content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="transcript-{job.pk}.{fmt}"'
+    return response

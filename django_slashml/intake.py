@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .conf import slashml_settings
-from .constants import SERVICE_PROVIDERS
+from .constants import NO_API_KEY_MESSAGE, provider_problem
 from .dispatch import dispatch_on_commit
 from .exceptions import ConfigurationError, InvalidAudioError, InvalidProviderError
 from .metadata import check_metadata_setting
@@ -25,11 +25,11 @@ AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
 
 
 def validate_provider(service_provider: str | None) -> str:
+    """``service_provider``, or the default if it is empty; :class:`InvalidProviderError` if unknown."""
     provider = service_provider or slashml_settings.DEFAULT_SERVICE_PROVIDER
-    if provider not in SERVICE_PROVIDERS:
-        raise InvalidProviderError(
-            f"Unknown service provider {provider!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
-        )
+    problem = provider_problem(provider)
+    if problem:
+        raise InvalidProviderError(problem)
     return provider
 
 
@@ -43,10 +43,7 @@ def validate_audio_url(url: str) -> str:
 
 def ensure_configured() -> None:
     if not slashml_settings.API_KEY:
-        raise ConfigurationError(
-            "No SlashML API key is configured: set SLASHML = {'API_KEY': ...} "
-            "or the SLASHML_API_KEY environment variable."
-        )
+        raise ConfigurationError(NO_API_KEY_MESSAGE)
 
 
 #: A scheme and "://" after what URL parsers strip first (C0 controls and spaces).

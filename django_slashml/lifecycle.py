@@ -9,8 +9,9 @@ and commands call these functions and never write ``status`` themselves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from django.db import transaction
@@ -35,7 +36,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     JobStatus.CANCELLED: frozenset({JobStatus.PENDING}),
 }
 
-_LEASE_CLEARED = {"lease_expires_at": None, "lease_owner": ""}
+#: The fields that let go of a job's lease; every write that ends a step includes them.
+LEASE_CLEARED: Mapping[str, Any] = MappingProxyType({"lease_expires_at": None, "lease_owner": ""})
 
 
 def _sources(target: str, allowed_from: Iterable[str] | None) -> list[str]:
@@ -55,8 +57,8 @@ def transition(
 ) -> bool:
     """Move ``job`` to ``new_status`` if it is still in a state that allows it.
 
-    Returns whether this call made the transition. ``lease_owner`` additionally
-    requires that the caller still holds the job's lease. On success ``job`` is
+    Returns whether this call made the transition. ``held_by`` (a lease owner)
+    additionally requires that the caller still holds the job's lease. On success ``job`` is
     refreshed and the signals have been sent inside the transaction.
     """
     now = timezone.now()
@@ -117,7 +119,7 @@ def mark_submitted(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str
         next_poll_at=next_poll_at,
         consecutive_failures=0,
         **_remote_fields(remote),
-        **_LEASE_CLEARED,
+        **LEASE_CLEARED,
     )
 
 
@@ -130,7 +132,7 @@ def mark_in_progress(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: s
         next_poll_at=next_poll_at,
         consecutive_failures=0,
         **_remote_fields(remote),
-        **_LEASE_CLEARED,
+        **LEASE_CLEARED,
     )
 
 
@@ -149,7 +151,7 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
         error_message="",
         consecutive_failures=0,
         **_remote_fields(remote),
-        **_LEASE_CLEARED,
+        **LEASE_CLEARED,
     )
 
 
@@ -173,7 +175,7 @@ def adopt(
         "last_response": source.last_response,
         "submitted_at": timezone.now(),
         "consecutive_failures": 0,
-        **_LEASE_CLEARED,
+        **LEASE_CLEARED,
     }
     if source.audio_duration is not None:
         shared["audio_duration"] = source.audio_duration
@@ -211,7 +213,7 @@ def fail(
         completed_at=timezone.now(),
         next_poll_at=None,
         **fields,
-        **_LEASE_CLEARED,
+        **LEASE_CLEARED,
     )
 
 
@@ -220,7 +222,7 @@ def fail(
 
 def cancel(job: TranscriptionJob) -> None:
     """Stop following an active job. SlashML has no cancel call: its job may still run."""
-    if not transition(job, JobStatus.CANCELLED, allowed_from=ACTIVE_STATUSES, next_poll_at=None, **_LEASE_CLEARED):
+    if not transition(job, JobStatus.CANCELLED, allowed_from=ACTIVE_STATUSES, next_poll_at=None, **LEASE_CLEARED):
         job.refresh_from_db(fields=["status"])
         raise InvalidTransitionError(f"Job {job.pk} is {job.status} and cannot be cancelled; only active jobs can.")
 
@@ -259,7 +261,7 @@ def retry(job: TranscriptionJob) -> None:
             corrected_text="",
             next_poll_at=now,
             deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
-            **_LEASE_CLEARED,
+            **LEASE_CLEARED,
         )
         if not moved:
             job.refresh_from_db(fields=["status"])

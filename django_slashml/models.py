@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -17,17 +16,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .constants import MAX_AUDIO_URL_LENGTH
+from .constants import MAX_AUDIO_URL_LENGTH, SERVICE_PROVIDER_LABELS
 from .storage import audio_upload_to, get_audio_storage
 
-
-class ServiceProvider(models.TextChoices):
-    ASSEMBLY = "assembly", "AssemblyAI"
-    AWS = "aws", "AWS Transcribe"
-    WHISPER = "whisper", "Whisper"
-    DEEPGRAM = "deepgram", "Deepgram"
-    GOOGLE = "google", "Google Speech-to-Text"
-    REV = "rev", "Rev.ai"
+#: The providers as field choices (``ServiceProvider.ASSEMBLY == "assembly"``), built from
+#: :data:`~django_slashml.constants.SERVICE_PROVIDER_LABELS`, the one list of them.
+ServiceProvider = models.TextChoices(  # type: ignore[misc]
+    "ServiceProvider",
+    [(value.upper(), (value, label)) for value, label in SERVICE_PROVIDER_LABELS.items()],
+    module=__name__,
+)
 
 
 class JobStatus(models.TextChoices):
@@ -98,9 +96,6 @@ class TranscriptionJobQuerySet(models.QuerySet["TranscriptionJob"]):
     def active(self) -> TranscriptionJobQuerySet:
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def terminal(self) -> TranscriptionJobQuerySet:
-        return self.filter(status__in=TERMINAL_STATUSES)
-
     def due(self, *, at: datetime | None = None) -> TranscriptionJobQuerySet:
         """Active jobs whose next step is due and that no live worker holds."""
         now = at or timezone.now()
@@ -109,9 +104,6 @@ class TranscriptionJobQuerySet(models.QuerySet["TranscriptionJob"]):
             .filter(next_poll_at__lte=now)
             .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         )
-
-    def owned_by(self, user: Any) -> TranscriptionJobQuerySet:
-        return self.filter(owner=user)
 
 
 class TranscriptionJob(models.Model):

@@ -15,9 +15,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from . import lifecycle, presigned, reuse
@@ -36,6 +38,22 @@ logger = logging.getLogger("django_slashml.pipeline")
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=0.5)
 
 
+class Step(StrEnum):
+    """What :func:`advance` did. A ``str``, so comparing with the plain word still works."""
+
+    SKIPPED = "skipped"  # not due, not active, or another worker holds the lease
+    SUBMITTED = "submitted"
+    POLLED = "polled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    RETRYING = "retrying"  # a transient failure; the next try is scheduled
+    REUSED = "reused"  # an earlier job's transcript of the same audio was copied
+    FOLLOWING = "following"  # an earlier job's SlashML job is followed
+    WAITING = "waiting"  # an earlier job of the same audio has not been submitted yet
+    LOST_LEASE = "lost lease"  # the step ran past the lease and another worker took the job
+
+
 @dataclass(frozen=True)
 class Lease:
     job_id: UUID
@@ -45,8 +63,10 @@ class Lease:
 def claim(job_id: UUID | str) -> Lease | None:
     """Take the job's lease if it is active, due and not held by a live worker.
 
-    Claiming counts as an attempt (``consecutive_failures + 1``) until the step
-    succeeds, so a job that kills its worker every time still runs out of attempts.
+    A lease that is still set when it is taken was abandoned: its worker died mid-step
+    (every step that ends lets go of it). That attempt counts as a failure
+    (``consecutive_failures + 1``), so a job that kills its worker every time still runs
+    out of attempts, while a healthy job's claims count nothing.
     """
     now = timezone.now()
     owner = uuid.uuid4().hex
@@ -58,7 +78,10 @@ def claim(job_id: UUID | str) -> Lease | None:
         .update(
             lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
-            consecutive_failures=F("consecutive_failures") + 1,
+            consecutive_failures=Case(
+                When(lease_owner="", then=F("consecutive_failures")),
+                default=F("consecutive_failures") + 1,
+            ),
         )
     )
     return Lease(UUID(str(job_id)), owner) if taken else None
@@ -68,22 +91,32 @@ def _leased(lease: Lease):  # type: ignore[no-untyped-def]
     return TranscriptionJob.objects.filter(pk=lease.job_id, lease_owner=lease.owner)
 
 
-def advance(job_id: UUID | str) -> str:
-    """Run the job's due step. Returns a short word for logs and tests: what happened."""
+def _release(lease: Lease, **fields: Any) -> bool:
+    """Write ``fields`` and let go of the lease; False if another worker took the job meanwhile."""
+    return bool(_leased(lease).update(**fields, **lifecycle.LEASE_CLEARED, updated_at=timezone.now()))
+
+
+def _out_of_attempts(failures: int) -> bool:
+    """Whether ``failures`` in a row are enough to give up: the job gives up after MAX_TRANSIENT_FAILURES."""
+    return failures >= slashml_settings.MAX_TRANSIENT_FAILURES
+
+
+def advance(job_id: UUID | str) -> Step:
+    """Run the job's due step. Returns what happened, for logs and tests."""
     lease = claim(job_id)
     if lease is None:
-        return "skipped"
+        return Step.SKIPPED
     job = TranscriptionJob.objects.select_related("upload").get(pk=lease.job_id)
     s = slashml_settings
-    if job.consecutive_failures > s.MAX_TRANSIENT_FAILURES:
+    if _out_of_attempts(job.consecutive_failures):  # workers died mid-step that often
         lifecycle.fail(
             job,
-            f"Gave up after {job.consecutive_failures - 1} failed attempts in a row "
+            f"Gave up after {job.consecutive_failures} failed attempts in a row "
             f"(SLASHML['MAX_TRANSIENT_FAILURES'] = {s.MAX_TRANSIENT_FAILURES}). "
             "Check that SlashML and the workers are healthy, then retry the job.",
             lease_owner=lease.owner,
         )
-        return "failed"
+        return Step.FAILED
     if job.deadline_at and timezone.now() >= job.deadline_at:
         lifecycle.fail(
             job,
@@ -91,7 +124,7 @@ def advance(job_id: UUID | str) -> str:
             "(SLASHML['JOB_DEADLINE']). Retry the job, or raise the deadline for long audio.",
             lease_owner=lease.owner,
         )
-        return "timed out"
+        return Step.TIMED_OUT
     try:
         if job.status == JobStatus.PENDING:
             return _start(job, lease)
@@ -100,10 +133,10 @@ def advance(job_id: UUID | str) -> str:
         return _back_off(job, lease, str(exc), retry_after=exc.retry_after)
     except PermanentAPIError as exc:
         lifecycle.fail(job, str(exc), lease_owner=lease.owner, last_response=_error_body(exc))
-        return "failed"
+        return Step.FAILED
     except SlashMLError as exc:
         lifecycle.fail(job, str(exc), lease_owner=lease.owner)
-        return "failed"
+        return Step.FAILED
     except Exception as exc:  # a bug or a soft time limit: retry, bounded by MAX_TRANSIENT_FAILURES
         logger.exception("Unexpected error while working on job %s", job.pk)
         return _back_off(job, lease, f"{type(exc).__name__}: {exc}")
@@ -177,7 +210,7 @@ def _upload(upload: AudioUpload, service_provider: str) -> str:
     return remote.url
 
 
-def _start(job: TranscriptionJob, lease: Lease) -> str:
+def _start(job: TranscriptionJob, lease: Lease) -> Step:
     twin = reuse.find_twin(job)
     if twin is not None:
         return _share(job, lease, twin)
@@ -186,30 +219,30 @@ def _start(job: TranscriptionJob, lease: Lease) -> str:
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
         lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)
-        return "failed"
+        return Step.FAILED
     if remote.is_completed:
         lifecycle.complete(job, remote, lease_owner=lease.owner)
-        return "completed"
+        return Step.COMPLETED
     duration = remote.audio_duration or (job.upload.duration if job.upload else None)
     due = _next_step_at(job, jittered(first_poll_delay(duration), never_early=True))
     if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
-        return "submitted"
-    return "lost lease"
+        return Step.SUBMITTED
+    return Step.LOST_LEASE
 
 
 def _seconds_until(moment: datetime | None) -> float:
     return max(0.0, (moment - timezone.now()).total_seconds()) if moment else 0.0
 
 
-def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> str:
+def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> Step:
     """Copy a twin's transcript, follow its remote job, or wait until it has one."""
     source = twin.job
     if twin.action == "copy":
         if lifecycle.adopt(job, source, lease_owner=lease.owner):
             logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
-            return "reused"
-        return "lost lease"
+            return Step.REUSED
+        return Step.LOST_LEASE
     # Look again when the twin's own next step is due, and not sooner than a poll interval.
     delay = jittered(max(later_poll_delay(1), _seconds_until(source.next_poll_at)))
     due = _next_step_at(job, delay)
@@ -222,20 +255,18 @@ def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> str:
                 source.pk,
             )
             nudge_when_due(job.pk, job.status, due)
-            return "following"
-        return "lost lease"
-    released = _leased(lease).update(
+            return Step.FOLLOWING
+        return Step.LOST_LEASE
+    released = _release(
+        lease,
         next_poll_at=due,
         consecutive_failures=0,
         last_response={"waiting_for_job": str(source.pk)},
-        lease_owner="",
-        lease_expires_at=None,
-        updated_at=timezone.now(),
     )
     if released:
         nudge_when_due(job.pk, job.status, due)
-        return "waiting"
-    return "lost lease"
+        return Step.WAITING
+    return Step.LOST_LEASE
 
 
 # -- QUEUED / IN_PROGRESS: one status call ------------------------------------
@@ -245,17 +276,17 @@ def _remote_failure(remote: RemoteJob) -> str:
     return f"SlashML could not transcribe the audio: {remote.error}"
 
 
-def _poll(job: TranscriptionJob, lease: Lease) -> str:
+def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     if not job.remote_id:
         # Only reachable if a row was edited by hand; submitting again is the honest fix.
         raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
     remote = get_client().status(job.remote_id, service_provider=job.service_provider)
     _leased(lease).update(poll_count=F("poll_count") + 1)
     if remote.is_completed:
-        return "completed" if lifecycle.complete(job, remote, lease_owner=lease.owner) else "lost lease"
+        return Step.COMPLETED if lifecycle.complete(job, remote, lease_owner=lease.owner) else Step.LOST_LEASE
     if remote.is_failed:
         lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)
-        return "failed"
+        return Step.FAILED
     if not remote.status_is_known:
         logger.warning(
             "SlashML sent an unknown status %r for job %s; treating it as still running. Body: %r",
@@ -269,45 +300,41 @@ def _poll(job: TranscriptionJob, lease: Lease) -> str:
         moved = lifecycle.mark_in_progress(job, remote, lease_owner=lease.owner, next_poll_at=due)
         status = JobStatus.IN_PROGRESS
     else:
-        moved = bool(
-            _leased(lease).update(
-                next_poll_at=due,
-                remote_status=remote.status[:40],
-                last_response=remote.stored_raw,
-                consecutive_failures=0,
-                lease_owner="",
-                lease_expires_at=None,
-                updated_at=timezone.now(),
-            )
+        moved = _release(
+            lease,
+            next_poll_at=due,
+            remote_status=remote.status[:40],
+            last_response=remote.stored_raw,
+            consecutive_failures=0,
         )
         status = job.status
     if moved:
         nudge_when_due(job.pk, status, due)
-        return "polled"
-    return "lost lease"
+        return Step.POLLED
+    return Step.LOST_LEASE
 
 
 # -- transient failures ---------------------------------------------------------
 
 
-def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after: float | None = None) -> str:
-    failures = job.consecutive_failures
-    if failures >= slashml_settings.MAX_TRANSIENT_FAILURES:
+def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after: float | None = None) -> Step:
+    failures = job.consecutive_failures + 1
+    if _out_of_attempts(failures):
+        _leased(lease).update(consecutive_failures=failures)  # the count the admin shows matches the message
         lifecycle.fail(
             job,
             f"Gave up after {failures} failed attempts in a row; the last one: {message}",
             lease_owner=lease.owner,
         )
-        return "failed"
+        return Step.FAILED
     due = _next_step_at(job, retry_delay(failures, retry_after=retry_after))
-    released = _leased(lease).update(
+    released = _release(
+        lease,
         next_poll_at=due,
+        consecutive_failures=failures,
         last_response={"transient_error": message, "attempt": failures},
-        lease_owner="",
-        lease_expires_at=None,
-        updated_at=timezone.now(),
     )
     logger.info("Job %s: transient failure %d (%s); next try at %s", job.pk, failures, message, due.isoformat())
     if released:
         nudge_when_due(job.pk, job.status, due)
-    return "retrying"
+    return Step.RETRYING

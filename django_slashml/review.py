@@ -16,8 +16,6 @@ from . import signals
 from .exceptions import InvalidTransitionError
 from .models import JobStatus, ReviewState, TranscriptionJob
 
-REVIEW_FIELDS = ("review_state", "reviewed_by", "reviewed_at", "corrected_text")
-
 
 def _normalised(text: str) -> str:
     return " ".join(text.split())

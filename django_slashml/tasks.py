@@ -26,13 +26,18 @@ _JOB_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_r
 
 @shared_task(name="django_slashml.start_job", **_JOB_TASK_OPTIONS)
 def start_job(job_id: str) -> str:
-    """Upload the audio if SlashML does not have it, then submit the job."""
+    """Run the job's due step (:func:`~django_slashml.pipeline.advance`); sent for PENDING jobs.
+
+    Both job tasks run whatever step the job's row says is due, so a message that
+    arrives after the job moved on is still right; the two names only let a host
+    route or watch submitting and polling apart.
+    """
     return pipeline.advance(job_id)
 
 
 @shared_task(name="django_slashml.poll_job", **_JOB_TASK_OPTIONS)
 def poll_job(job_id: str) -> str:
-    """Ask SlashML once for the job's status and record what it says."""
+    """Run the job's due step (:func:`~django_slashml.pipeline.advance`); sent for submitted jobs."""
     return pipeline.advance(job_id)
 
 

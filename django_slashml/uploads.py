@@ -17,7 +17,7 @@ from django.db import transaction
 
 from .audio import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, sniff, wav_duration
 from .conf import slashml_settings
-from .exceptions import InvalidAudioError
+from .exceptions import AudioTooLargeError, InvalidAudioError
 from .models import AudioUpload
 from .storage import audio_storage, save_audio
 
@@ -109,7 +109,7 @@ def validate_audio(fileobj: IO[bytes], *, name: str) -> tuple[int, AudioFormat]:
         raise InvalidAudioError(f"{name!r} is empty; it holds no audio to transcribe.")
     limit = int(slashml_settings.MAX_UPLOAD_SIZE)
     if size > limit:
-        raise InvalidAudioError(
+        raise AudioTooLargeError(
             f"{name!r} is {human_size(size)}, over the {human_size(limit)} limit "
             "(SLASHML['MAX_UPLOAD_SIZE']); split or compress it."
         )

@@ -323,3 +323,25 @@ def test_staff_with_only_the_change_permission_see_what_they_may_resubmit(django
     api.force_authenticate(editor)
     assert api.get(f"/api/slashml/jobs/{shown.pk}/").status_code == 200
     assert api.post(f"/api/slashml/jobs/{shown.pk}/retry/").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["txt", "srt", "vtt", "json"])
+@pytest.mark.parametrize("version", ["reviewed", "original"])
+def test_the_admin_and_the_api_serve_the_same_transcript_download(admin_user: Any, fmt: str, version: str) -> None:
+    from rest_framework.test import APIClient
+
+    done = job(admin_user, corrected_text="hello world", review_state="approved")
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    from_admin = client_for(admin_user).get(f"{JOBS}{done.pk}/transcript.{fmt}?version={version}")
+    from_api = api.get(f"/api/slashml/jobs/{done.pk}/transcript.{fmt}?version={version}")
+    assert from_admin.status_code == from_api.status_code == 200
+    assert from_admin.content == from_api.content
+    for header in ("Content-Type", "Content-Disposition"):
+        assert from_admin[header] == from_api[header]
+    assert from_api["Content-Disposition"] == f'attachment; filename="transcript-{done.pk}.{fmt}"'
+    running = job(admin_user, status=JobStatus.IN_PROGRESS)
+    from_admin = client_for(admin_user).get(f"{JOBS}{running.pk}/transcript.{fmt}")
+    from_api = api.get(f"/api/slashml/jobs/{running.pk}/transcript.{fmt}")
+    assert from_admin.status_code == from_api.status_code == 409
+    assert from_admin.content.decode() in from_api.content.decode()

@@ -25,8 +25,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from django_slashml import transcribe
-from django_slashml.exceptions import SlashMLError
+from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError, SlashMLError
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.pipeline import Step
 from django_slashml.uploads import save_upload
 
 from .conftest import SPEECH_WAV
@@ -154,6 +155,38 @@ def test_rest_api(strict: Any, django_user_model: Any, stored_files: Any, case: 
     assert response.status_code == case.status, response.content
     assert case.message in str(response.json()), response.json()
     assert nothing_saved(stored_files)
+
+
+def test_too_large_audio_has_its_own_exception_type(strict: Any, tmp_path: Path, stored_files: Any) -> None:
+    path = tmp_path / "a.wav"
+    path.write_bytes(SPEECH_WAV.read_bytes())
+    with pytest.raises(AudioTooLargeError) as caught:
+        transcribe(str(path), service_provider="whisper")
+    assert isinstance(caught.value, InvalidAudioError)
+    assert nothing_saved(stored_files)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (AudioTooLargeError("too big, whatever the words say"), 413),
+        (InvalidAudioError("not audio; see SLASHML['MAX_UPLOAD_SIZE'] for the size limit"), 400),
+    ],
+)
+def test_the_api_picks_413_by_exception_type_not_message(
+    strict: Any, django_user_model: Any, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int
+) -> None:
+    from django_slashml.api import serializers
+
+    def refuse(fileobj: Any, *, name: str) -> Any:
+        raise error
+
+    monkeypatch.setattr(serializers, "validate_audio", refuse)
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("ann"))
+    audio = SimpleUploadedFile("a.wav", SPEECH_WAV.read_bytes()[:2000], content_type="audio/wav")
+    response = client.post("/api/slashml/uploads/", {"audio": audio}, format="multipart")
+    assert response.status_code == status, response.content
 
 
 # -- audio that went bad after it was stored, resubmitted from the admin --------------------------
@@ -401,7 +434,7 @@ def test_an_answer_too_large_to_hold_ends_the_job_in_error(
 
     with hostile_slashml(words, declare_length=declared) as server:
         job = polled_job(server.url, settings, **limits)
-        assert pipeline.advance(job.pk) == "failed"
+        assert pipeline.advance(job.pk) == Step.FAILED
     job.refresh_from_db()
     assert job.status == JobStatus.ERROR and message in job.error_message, job.error_message
     assert (job.text, job.words) == ("", [])
@@ -415,7 +448,7 @@ def test_the_transcript_is_stored_once_not_again_in_last_response(settings: Any)
 
     with hostile_slashml(10) as server:
         job = polled_job(server.url, settings)
-        assert pipeline.advance(job.pk) == "completed"
+        assert pipeline.advance(job.pk) == Step.COMPLETED
     job.refresh_from_db()
     assert len(job.words) == 10 and job.text.startswith("word word")
     assert {"words", "text"}.isdisjoint(job.last_response) and job.last_response["words_count"] == 10

@@ -108,3 +108,35 @@ def test_migrations_match_the_models() -> None:
     out = io.StringIO()
     call_command("makemigrations", "django_slashml", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.parametrize("value", ["openai", "Whisper", "", 7, ["whisper"]])
+def test_providers_have_one_list_and_one_check(value) -> None:  # type: ignore[no-untyped-def]
+    from django_slashml.constants import SERVICE_PROVIDERS, provider_problem
+    from django_slashml.exceptions import InvalidProviderError
+    from django_slashml.intake import validate_provider
+    from django_slashml.models import ServiceProvider
+
+    assert tuple(ServiceProvider.values) == SERVICE_PROVIDERS
+    assert all(provider_problem(provider) is None for provider in SERVICE_PROVIDERS)
+    problem = provider_problem(value)
+    assert problem and "use one of: assembly, aws, whisper, deepgram, google, rev." in problem
+    with override_settings(SLASHML={"API_KEY": "k", "DEFAULT_SERVICE_PROVIDER": value}):
+        found = [m for m in run_checks() if m.id == "slashml.E003"]
+        assert [m.hint for m in found] == [problem]
+        if value:
+            with pytest.raises(InvalidProviderError) as caught:
+                validate_provider(value)
+            assert str(caught.value) == problem
+
+
+def test_the_example_project_keeps_celerys_folders_in_its_state_dir(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import runpy
+    from pathlib import Path
+
+    monkeypatch.setenv("EXAMPLE_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    example = Path(__file__).resolve().parent.parent / "example_project" / "example_project" / "settings.py"
+    options = runpy.run_path(str(example))["CELERY_BROKER_TRANSPORT_OPTIONS"]
+    assert set(options) >= {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"}
+    assert all(Path(folder).is_relative_to(tmp_path) for folder in options.values())

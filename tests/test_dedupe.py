@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_slashml import lifecycle, pipeline, transcribe
 from django_slashml.client import SlashMLClient
 from django_slashml.models import JobStatus, TranscriptionJob
+from django_slashml.pipeline import Step
 from django_slashml.reuse import find_twin
 
 from .helpers import drive, make_due
@@ -25,7 +26,7 @@ def test_the_same_audio_again_gets_the_finished_transcript_in_a_job_of_its_own(
     owner = django_user_model.objects.create_user("second")
     first = drive(transcribe(speech_path, owner=owner))
     second = transcribe(speech_path, owner=owner, metadata={"ticket": 2})
-    assert pipeline.advance(second.pk) == "reused"
+    assert pipeline.advance(second.pk) == Step.REUSED
     second.refresh_from_db()
     assert second.pk != first.pk and second.owner == owner and second.metadata == {"ticket": 2}
     assert second.status == JobStatus.COMPLETED and second.reused_from == first
@@ -48,9 +49,9 @@ def test_another_provider_or_fresh_true_transcribes_again(slashml, speech_path) 
 def test_a_running_job_is_followed_instead_of_submitted_twice(slashml, speech_path) -> None:
     slashml.set_faults(processing_time=1.0)
     first = transcribe(speech_path)
-    assert pipeline.advance(first.pk) == "submitted"
+    assert pipeline.advance(first.pk) == Step.SUBMITTED
     second = transcribe(speech_path)
-    assert pipeline.advance(second.pk) == "following"
+    assert pipeline.advance(second.pk) == Step.FOLLOWING
     first.refresh_from_db()
     second.refresh_from_db()
     assert second.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
@@ -62,14 +63,14 @@ def test_a_running_job_is_followed_instead_of_submitted_twice(slashml, speech_pa
 
 def test_of_two_jobs_started_together_the_older_submits_and_the_younger_waits_for_it(slashml, speech_path) -> None:
     older, younger = transcribe(speech_path), transcribe(speech_path)
-    assert pipeline.advance(younger.pk) == "waiting"
+    assert pipeline.advance(younger.pk) == Step.WAITING
     younger.refresh_from_db()
     assert younger.status == JobStatus.PENDING and younger.lease_owner == ""
     assert younger.last_response == {"waiting_for_job": str(older.pk)}
     assert younger.consecutive_failures == 0, "waiting is not a failed attempt"
-    assert pipeline.advance(older.pk) == "submitted", "the older one never waits for the younger"
+    assert pipeline.advance(older.pk) == Step.SUBMITTED, "the older one never waits for the younger"
     make_due(younger)
-    assert pipeline.advance(younger.pk) in ("following", "reused")
+    assert pipeline.advance(younger.pk) in (Step.FOLLOWING, Step.REUSED)
     assert drive(older).text == drive(younger).text
     assert calls(slashml, "submit") == 1
 
@@ -99,10 +100,10 @@ def test_failed_and_cancelled_jobs_are_not_reused(slashml, speech_path) -> None:
 
 def test_a_waiting_job_goes_ahead_alone_when_the_one_it_waited_for_is_cancelled(slashml, speech_path) -> None:
     older, younger = transcribe(speech_path), transcribe(speech_path)
-    assert pipeline.advance(younger.pk) == "waiting"
+    assert pipeline.advance(younger.pk) == Step.WAITING
     lifecycle.cancel(older)
     make_due(younger)
-    assert pipeline.advance(younger.pk) == "submitted"
+    assert pipeline.advance(younger.pk) == Step.SUBMITTED
     assert drive(younger).status == JobStatus.COMPLETED
 
 

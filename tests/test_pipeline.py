@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from django_slashml import pipeline, transcribe
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.pipeline import Step
 from django_slashml.testing import sandbox_settings
 
 from .conftest import SPEECH_SCRIPT
@@ -68,7 +69,7 @@ def test_transient_failures_back_off_then_succeed(slashml, speech_path) -> None:
 def test_429_retry_after_is_respected(slashml, speech_path) -> None:
     slashml.set_faults(retry_after=30, script=[{"endpoint": "submit", "fault": "429"}])
     job = transcribe(speech_path)
-    assert pipeline.advance(job.pk) == "retrying"
+    assert pipeline.advance(job.pk) == Step.RETRYING
     job.refresh_from_db()
     assert job.next_poll_at >= timezone.now() + timedelta(seconds=29)
     assert job.status == JobStatus.PENDING and job.lease_owner == ""
@@ -120,8 +121,8 @@ def test_deadline_ends_a_job_that_never_finishes(settings, slashml, sandbox, spe
 def test_a_redelivered_message_does_nothing(settings, slashml, sandbox, speech_path) -> None:
     settings.SLASHML = sandbox_settings(sandbox, POLL_INITIAL_DELAY=5, POLL_MAX_INTERVAL=10)
     job = transcribe(speech_path)
-    assert pipeline.advance(job.pk) == "submitted"
-    assert pipeline.advance(job.pk) == "skipped"  # the poll is not due yet
+    assert pipeline.advance(job.pk) == Step.SUBMITTED
+    assert pipeline.advance(job.pk) == Step.SKIPPED  # the poll is not due yet
     assert slashml.stats()["calls"]["submit"] == 1
 
 
@@ -130,10 +131,10 @@ def test_a_held_lease_keeps_a_second_worker_out(slashml, speech_path) -> None:
     lease = pipeline.claim(job.pk)
     assert lease is not None
     assert pipeline.claim(job.pk) is None
-    assert pipeline.advance(job.pk) == "skipped"
+    assert pipeline.advance(job.pk) == Step.SKIPPED
     # A lease that ran out (its worker died) is free again.
     TranscriptionJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert pipeline.advance(job.pk) == "submitted"
+    assert pipeline.advance(job.pk) == Step.SUBMITTED
 
 
 def test_a_job_that_kills_its_worker_every_time_runs_out_of_attempts(settings, slashml, sandbox, speech_path) -> None:
@@ -142,7 +143,7 @@ def test_a_job_that_kills_its_worker_every_time_runs_out_of_attempts(settings, s
     for _ in range(3):  # claim, then "die": the lease just runs out
         assert pipeline.claim(job.pk) is not None
         TranscriptionJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert pipeline.advance(job.pk) == "failed"
+    assert pipeline.advance(job.pk) == Step.FAILED
     job.refresh_from_db()
     assert job.status == JobStatus.ERROR and "failed attempts in a row" in job.error_message
 
@@ -191,7 +192,7 @@ def test_polls_wait_for_a_share_of_the_audio_duration(settings, slashml, sandbox
     wait = (job.next_poll_at - job.submitted_at).total_seconds()
     assert wait == pytest.approx(53.7, abs=0.5)  # 5.37 s of audio x 10
     make_due(job)
-    assert pipeline.advance(job.pk) in ("polled", "completed")
+    assert pipeline.advance(job.pk) in (Step.POLLED, Step.COMPLETED)
 
 
 def test_the_api_key_is_nowhere_in_a_failed_job_or_the_logs(settings, slashml, sandbox, speech_path, caplog) -> None:
@@ -208,3 +209,68 @@ def test_the_api_key_is_nowhere_in_a_failed_job_or_the_logs(settings, slashml, s
     stored = serializers.serialize("json", [job, job.upload])
     assert secret not in stored and secret not in json.dumps(job.last_response)
     assert secret not in caplog.text
+
+
+def test_a_healthy_job_never_shows_a_failure(slashml, speech_path) -> None:
+    job = transcribe(speech_path)
+    assert pipeline.claim(job.pk) is not None
+    job.refresh_from_db()
+    assert job.consecutive_failures == 0, "taking the lease is not a failure"
+    TranscriptionJob.objects.filter(pk=job.pk).update(lease_owner="", lease_expires_at=None)
+    job = drive(job)
+    assert job.status == JobStatus.COMPLETED and job.consecutive_failures == 0
+
+
+def test_a_worker_that_died_counts_as_one_failure(slashml, speech_path) -> None:
+    job = transcribe(speech_path)
+    assert pipeline.claim(job.pk) is not None
+    TranscriptionJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert pipeline.claim(job.pk) is not None  # finds the dead worker's lease
+    job.refresh_from_db()
+    assert job.consecutive_failures == 1
+
+
+@pytest.mark.parametrize(("failures", "step"), [(1, Step.SUBMITTED), (2, Step.FAILED)])
+def test_workers_dying_give_up_after_max_transient_failures(
+    settings, slashml, sandbox, speech_path, failures, step
+) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=2)
+    job = transcribe(speech_path)
+    for _ in range(failures):  # claim, then "die": the lease just runs out
+        assert pipeline.claim(job.pk) is not None
+        TranscriptionJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert pipeline.advance(job.pk) == step
+    job.refresh_from_db()
+    if step == Step.FAILED:
+        assert job.error_message.startswith("Gave up after 2 failed attempts in a row")
+
+
+@pytest.mark.parametrize(("failures", "status"), [(2, JobStatus.COMPLETED), (3, JobStatus.ERROR)])
+def test_transient_failures_give_up_after_max_transient_failures(
+    settings, slashml, sandbox, speech_path, failures, status
+) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=3, RETRY_BASE_DELAY=0.01, RETRY_MAX_DELAY=0.02)
+    slashml.set_faults(script=[{"endpoint": "submit", "fault": "500", "count": failures}])
+    job = drive(transcribe(speech_path))
+    assert job.status == status
+    if status == JobStatus.ERROR:
+        assert job.error_message.startswith("Gave up after 3 failed attempts in a row")
+        assert job.consecutive_failures == 3
+    else:
+        assert job.consecutive_failures == 0 and job.submit_attempts == 3
+
+
+def test_a_died_worker_and_a_transient_failure_add_up(settings, slashml, sandbox, speech_path) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=2)
+    slashml.set_faults(script=[{"endpoint": "submit", "fault": "500", "count": 5}])
+    job = transcribe(speech_path)
+    assert pipeline.claim(job.pk) is not None
+    TranscriptionJob.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert pipeline.advance(job.pk) == Step.FAILED
+    job.refresh_from_db()
+    assert job.error_message.startswith("Gave up after 2 failed attempts in a row")
+
+
+def test_advance_answers_with_a_step_that_is_also_a_string(slashml, speech_path) -> None:
+    step = pipeline.advance(transcribe(speech_path).pk)
+    assert step is Step.SUBMITTED and step == "submitted" and str(step) == "submitted"

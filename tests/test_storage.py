@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from django_slashml import lifecycle, pipeline, transcribe
 from django_slashml.models import AudioUpload, JobStatus
+from django_slashml.pipeline import Step
 from django_slashml.presigned import fetchable_url
 from django_slashml.storage import audio_storage
 from django_slashml.streaming import StoredAudio, StoredAudioTruncatedError, open_stored
@@ -211,7 +212,7 @@ def test_streaming_from_s3_does_not_hold_the_object_in_memory(
     job = transcribe(big_wav(tmp_path / "long.wav", size))
     tracemalloc.start()
     try:
-        assert pipeline.advance(job.pk) == "submitted"
+        assert pipeline.advance(job.pk) == Step.SUBMITTED
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

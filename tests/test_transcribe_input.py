@@ -142,6 +142,23 @@ def test_a_missing_api_key_is_a_configuration_error_at_call_time(
     assert nothing_saved(stored_files)
 
 
+def test_a_missing_api_key_is_told_in_the_same_words_everywhere(settings, monkeypatch) -> None:
+    from django.core.checks import run_checks
+
+    from django_slashml.client import SlashMLClient
+    from django_slashml.constants import NO_API_KEY, NO_API_KEY_HINT, NO_API_KEY_MESSAGE
+
+    monkeypatch.delenv("SLASHML_API_KEY", raising=False)
+    settings.SLASHML = {"API_URL": "http://127.0.0.1:9"}
+    with pytest.raises(ConfigurationError) as from_client:
+        SlashMLClient("http://127.0.0.1:9", None)
+    with pytest.raises(ConfigurationError) as from_transcribe:
+        transcribe("https://example.com/a.wav")
+    assert str(from_client.value) == str(from_transcribe.value) == NO_API_KEY_MESSAGE
+    [check] = [message for message in run_checks() if message.id == "slashml.E001"]
+    assert (check.msg, check.hint) == (NO_API_KEY, NO_API_KEY_HINT)
+
+
 def test_a_failure_after_storing_removes_the_stored_file(slashml, speech_path, stored_files, monkeypatch) -> None:
     def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("database went away")

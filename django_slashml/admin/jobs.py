@@ -208,18 +208,13 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
         job = self._job_for(request, object_id)
         if fmt not in exports.FORMATS:
             raise Http404(f"Unknown transcript format {fmt!r}.")
-        if job.status != JobStatus.COMPLETED:
-            return HttpResponse(
-                f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs.",
-                status=409,
-                content_type="text/plain; charset=utf-8",
-            )
+        reason = exports.unavailable(job)
+        if reason:
+            return HttpResponse(reason, status=409, content_type="text/plain; charset=utf-8")
         version = request.GET.get("version", "reviewed")
         if version not in exports.VERSIONS:
             raise Http404(f"Unknown transcript version {version!r}.")
-        response = HttpResponse(exports.render(job, fmt, version=version), content_type=exports.FORMATS[fmt])
-        response["Content-Disposition"] = f'attachment; filename="transcript-{job.pk}.{fmt}"'
-        return response
+        return exports.download(job, fmt, version=version)
 
     # -- columns and read-only fields ------------------------------------------------
 

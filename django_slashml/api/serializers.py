@@ -7,8 +7,8 @@ from typing import Any
 from rest_framework import serializers
 
 from ..access import sees_everything
-from ..constants import SERVICE_PROVIDERS
-from ..exceptions import InvalidAudioError
+from ..constants import SERVICE_PROVIDERS, provider_problem
+from ..exceptions import AudioTooLargeError, InvalidAudioError
 from ..intake import transcribe, validate_audio_url
 from ..models import AudioUpload, TranscriptionJob
 from ..uploads import save_upload, validate_audio
@@ -22,7 +22,7 @@ def check_audio_file(value: Any, field: str) -> Any:
     try:
         validate_audio(value, name=getattr(value, "name", field) or field)
     except InvalidAudioError as exc:
-        error_class = PayloadTooLarge if "MAX_UPLOAD_SIZE" in str(exc) else serializers.ValidationError
+        error_class = PayloadTooLarge if isinstance(exc, AudioTooLargeError) else serializers.ValidationError
         raise error_class({field: [str(exc)]}) from None
     return value
 
@@ -170,10 +170,9 @@ class JobCreateSerializer(serializers.Serializer):
     )
 
     def validate_service_provider(self, value: str) -> str:
-        if value not in SERVICE_PROVIDERS:
-            raise serializers.ValidationError(
-                f"Unknown service provider {value!r}; use one of: {', '.join(SERVICE_PROVIDERS)}."
-            )
+        problem = provider_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
     def validate_audio_url(self, value: str) -> str:

@@ -24,7 +24,7 @@ from rest_framework.settings import api_settings
 from .. import exports, lifecycle
 from ..access import is_reviewed, may_discard_review
 from ..exceptions import InvalidTransitionError
-from ..models import AudioUpload, JobStatus, TranscriptionJob
+from ..models import AudioUpload, TranscriptionJob
 from .filters import JOB_FILTERS, filter_jobs, listed_jobs
 from .parsing import SafeJSONParser, SizeLimitedUploadHandler
 from .permissions import OwnerOrStaffWithPermission, visible_to
@@ -162,8 +162,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         version = request.query_params.get("version", "reviewed")
         if version not in exports.VERSIONS:
             raise ValidationError({"version": [f"Use one of: {', '.join(exports.VERSIONS)}."]})
-        if job.status != JobStatus.COMPLETED:
-            raise Conflict(f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs.")
-        response = HttpResponse(exports.render(job, fmt, version=version), content_type=exports.FORMATS[fmt])
-        response["Content-Disposition"] = f'attachment; filename="transcript-{job.pk}.{fmt}"'
-        return response
+        reason = exports.unavailable(job)
+        if reason:
+            raise Conflict(reason)
+        return exports.download(job, fmt, version=version)
