@@ -90,6 +90,11 @@ def address_problem(address: str) -> str | None:
     return None
 
 
+def _ipv6_text(ip: ipaddress.IPv6Address) -> str:
+    """One spelling on every Python: 3.13 writes IPv4-mapped addresses dotted, earlier ones in hex."""
+    return f"::ffff:{ip.ipv4_mapped}" if ip.ipv4_mapped else ip.compressed
+
+
 def _check_characters(url: str) -> None:
     try:
         url.encode("utf-8")
@@ -112,7 +117,7 @@ def _host(parts: object, netloc: str) -> str:
         raise URLProblem(f"the host {raw!r} contains '%'; write it without percent-encoding or a zone")
     if netloc.startswith("[") or ":" in raw:
         try:
-            return str(ipaddress.IPv6Address(raw))
+            return _ipv6_text(ipaddress.IPv6Address(raw))
         except ValueError:
             raise URLProblem(f"{raw!r} is not a valid IPv6 address") from None
     if raw.endswith("."):

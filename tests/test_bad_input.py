@@ -282,7 +282,8 @@ def test_bad_answers_from_slashml_end_in_a_clear_error(
     ("given", "submitted"),
     [
         ("HTTPS://Example.COM:443/a%20b/\u00e9.wav?x=1#t=5", "https://example.com:443/a%20b/%C3%A9.wav?x=1"),
-        ("http://[::FFFF:8.8.8.8]/a.wav", "http://[::ffff:808:808]/a.wav"),
+        ("http://[::FFFF:8.8.8.8]/a.wav", "http://[::ffff:8.8.8.8]/a.wav"),
+        ("http://[::ffff:808:808]/a.wav", "http://[::ffff:8.8.8.8]/a.wav"),
         ("http://b\u00fccher.example/a.wav", "http://xn--bcher-kva.example/a.wav"),
     ],
 )
