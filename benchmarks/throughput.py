@@ -10,9 +10,10 @@ from typing import Any
 from django.test import override_settings
 from django.utils import timezone
 
-from django_slashml import pipeline, transcribe
-from django_slashml.client import reset_default_client
+from django_slashml import transcribe
+from django_slashml.jobs import pipeline
 from django_slashml.models import JobStatus, TranscriptionJob
+from django_slashml.remote.client import reset_default_client
 
 from .harness import SandboxProcess, WorkerProcess, empty_tables
 from .pipeline_runs import audio_files, run_jobs

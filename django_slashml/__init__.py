@@ -1,24 +1,30 @@
 """Speech-to-text for Django through the SlashML API.
 
-``django_slashml.transcribe(audio)`` is the entry point; it is imported lazily so
-that importing the package (for its constants or sandbox) never loads models.
+The public API: :func:`transcribe`, :func:`retry` and :func:`cancel` (from
+:mod:`django_slashml.jobs.actions`), the signals in :mod:`django_slashml.signals`, the
+exceptions in :mod:`django_slashml.exceptions`, and :mod:`django_slashml.testing`.
+They are imported lazily, so importing the package (for the sandbox, say) never loads models.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django_slashml import _moved
+
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .intake import transcribe
+    from django_slashml.jobs.actions import cancel, retry, transcribe
 
-__all__ = ["__version__", "transcribe"]
+__all__ = ["__version__", "cancel", "retry", "transcribe"]
+
+_moved.install()
 
 
 def __getattr__(name: str) -> Any:
-    if name == "transcribe":
-        from .intake import transcribe
+    if name in ("transcribe", "retry", "cancel"):
+        from django_slashml.jobs import actions
 
-        return transcribe
+        return getattr(actions, name)
     raise AttributeError(f"module 'django_slashml' has no attribute {name!r}")

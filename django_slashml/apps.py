@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
-from django.core.signals import setting_changed
+from django.utils.translation import gettext_lazy as _
 
 
 class SlashMLConfig(AppConfig):
     name = "django_slashml"
-    verbose_name = "SlashML speech-to-text"
+    verbose_name = _("SlashML speech-to-text")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the system checks
-        from .conf import reload_settings
-
-        setting_changed.connect(reload_settings, dispatch_uid="django_slashml.reload_settings")
+        # Imported for what importing them does: the system checks register, the
+        # setting_changed receivers connect, and the Celery tasks are in the app's
+        # registry, where the job engine finds them by name.
+        from django_slashml import checks, conf, tasks  # noqa: F401
+        from django_slashml.audio import storage  # noqa: F401
+        from django_slashml.remote import client  # noqa: F401

@@ -6,14 +6,23 @@ Ids are stable; the docs list them (docs/configuration.md).
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from .conf import problems, slashml_settings
+from django_slashml.audio.urlcheck import url_problem
+from django_slashml.conf import (
+    DEFAULTS,
+    MAX_PRESIGNED_URL_EXPIRY,
+    NUMBER_SETTINGS,
+    SETTINGS_NAME,
+    slashml_settings,
+)
+from django_slashml.jobs.dispatch import JOB_TASK_NAMES
+from django_slashml.remote.protocol import NO_API_KEY, NO_API_KEY_HINT, provider_problem
 
-_TASK_NAMES = ("django_slashml.start_job", "django_slashml.poll_job")
 _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
 #: Broker schemes whose kombu transport needs packages the base install lacks: (modules, install line).
 #: kombu's Redis transport also imports ``packaging``, which only ``celery[redis]`` brings.
@@ -29,7 +38,7 @@ _TRANSPORT_PACKAGES = {
 @register(Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    found = problems()
+    found = settings_problems()
     for check_id, message, hint in found:
         kind = Warning if ".W" in check_id else Error
         messages.append(kind(message, hint=hint, id=check_id))
@@ -76,7 +85,7 @@ def _annotations_disable_acks_late(annotations: Any) -> bool:
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        for name in (*_TASK_NAMES, "*"):
+        for name in (*JOB_TASK_NAMES, "*"):
             options = entry.get(name)
             if isinstance(options, dict) and options.get("acks_late") is False:
                 return True
@@ -152,3 +161,135 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def settings_problems() -> list[tuple[str, str, str]]:
+    """Every problem with the configured values, as (check id, message, hint).
+
+    Only :func:`check_settings` reads it. Code that cannot run
+    with a broken value refuses on its own: ``transcribe()`` and the client without an
+    API key, ``transcribe()`` and the REST API with an unknown provider.
+    """
+    found: list[tuple[str, str, str]] = []
+    raw = getattr(settings, SETTINGS_NAME, {})
+    if not isinstance(raw, dict):
+        return [("slashml.E000", f"settings.{SETTINGS_NAME} must be a dict.", "Set SLASHML = {...}.")]
+    for key in raw:
+        if key not in DEFAULTS:
+            found.append(
+                (
+                    "slashml.W001",
+                    f"Unknown key {key!r} in settings.{SETTINGS_NAME}; it is ignored.",
+                    "Valid keys: " + ", ".join(sorted(DEFAULTS)) + ".",
+                )
+            )
+    if not slashml_settings.API_KEY:
+        found.append(
+            (
+                "slashml.E001",
+                NO_API_KEY,
+                NO_API_KEY_HINT,
+            )
+        )
+    api_url = slashml_settings.API_URL
+    reason = url_problem(api_url, allow_private=True) if isinstance(api_url, str) else "it is not a string"
+    if reason:
+        found.append(
+            (
+                "slashml.E002",
+                f"SLASHML['API_URL'] = {api_url!r} is not usable: {reason}.",
+                "Use an http(s) URL such as https://api.slashml.com.",
+            )
+        )
+    provider = slashml_settings.DEFAULT_SERVICE_PROVIDER
+    problem = provider_problem(provider)
+    if problem:
+        found.append(
+            (
+                "slashml.E003",
+                f"SLASHML['DEFAULT_SERVICE_PROVIDER'] = {provider!r} is not a SlashML provider.",
+                problem,
+            )
+        )
+    for name in NUMBER_SETTINGS:
+        value = getattr(slashml_settings, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            found.append(
+                (
+                    "slashml.E004",
+                    f"SLASHML[{name!r}] = {value!r} must be a number >= 0.",
+                    f"The default is {DEFAULTS[name]!r}.",
+                )
+            )
+    found.extend(_storage_problems())
+    rates = slashml_settings.THROTTLE_RATES
+    bad_rates = not isinstance(rates, dict) or any(
+        value is not None and not (isinstance(value, str) and re.fullmatch(r"\d+/(s|m|h|d)\w*", value))
+        for value in rates.values()
+    )
+    if bad_rates:
+        found.append(
+            (
+                "slashml.E019",
+                f"SLASHML['THROTTLE_RATES'] = {rates!r} must map scopes to DRF rates such as '30/hour', or None.",
+                f"The default is {DEFAULTS['THROTTLE_RATES']!r}.",
+            )
+        )
+    if "ALLOW_PRIVATE_URLS" in raw:
+        found.append(
+            (
+                "slashml.W018",
+                "SLASHML['ALLOW_PRIVATE_URLS'] is deprecated; it now sets ALLOW_PRIVATE_AUDIO_URLS (callers' "
+                "URLs) and ALLOW_PRIVATE_STORAGE_URLS (our storage's URLs) where those are not set.",
+                "Replace it with ALLOW_PRIVATE_STORAGE_URLS = True if only SlashML must reach private storage; "
+                "ALLOW_PRIVATE_AUDIO_URLS = True lets every user make SlashML fetch internal URLs.",
+            )
+        )
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _storage_problems() -> list[tuple[str, str, str]]:
+    """Presigned URLs and retention: values S3 or the purge would refuse, or that defeat their purpose."""
+    s = slashml_settings
+    found: list[tuple[str, str, str]] = []
+    expiry, deadline = s.PRESIGNED_URL_EXPIRY, s.JOB_DEADLINE
+    if _is_number(expiry) and not 1 <= expiry <= MAX_PRESIGNED_URL_EXPIRY:
+        found.append(
+            (
+                "slashml.E015",
+                f"SLASHML['PRESIGNED_URL_EXPIRY'] = {expiry!r} is outside 1..{MAX_PRESIGNED_URL_EXPIRY} seconds; "
+                "S3 does not sign URLs for longer than 7 days.",
+                f"Use a value of at least JOB_DEADLINE ({deadline!r}) and at most {MAX_PRESIGNED_URL_EXPIRY}.",
+            )
+        )
+    elif _is_number(expiry) and _is_number(deadline) and expiry < deadline and s.USE_PRESIGNED_URLS:
+        found.append(
+            (
+                "slashml.W015",
+                f"SLASHML['PRESIGNED_URL_EXPIRY'] ({expiry} s) is shorter than JOB_DEADLINE ({deadline} s): "
+                "a provider that fetches the audio late in a job's life would find the URL expired.",
+                "Raise PRESIGNED_URL_EXPIRY to at least JOB_DEADLINE (at most 604800).",
+            )
+        )
+    days = s.AUDIO_RETENTION_DAYS
+    if days is not None and (not _is_number(days) or days <= 0):
+        found.append(
+            (
+                "slashml.E016",
+                f"SLASHML['AUDIO_RETENTION_DAYS'] = {days!r} must be None (keep audio) or a number of days > 0.",
+                "For example 30 deletes stored audio a month after upload; transcripts are kept.",
+            )
+        )
+    if not isinstance(s.USE_PRESIGNED_URLS, bool):
+        found.append(
+            (
+                "slashml.E017",
+                f"SLASHML['USE_PRESIGNED_URLS'] = {s.USE_PRESIGNED_URLS!r} must be True or False.",
+                "True submits presigned storage URLs where the storage offers them; False always uploads.",
+            )
+        )
+    return found

@@ -2,7 +2,7 @@
 
 A job row is its own outbox: it records what is due next (``next_poll_at``) and
 who is working on it (the lease), so the database, not the broker, knows what
-remains to be done. Status fields are changed only by :mod:`django_slashml.lifecycle`.
+remains to be done. Status fields are changed only by :mod:`django_slashml.jobs.lifecycle`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .constants import MAX_AUDIO_URL_LENGTH, SERVICE_PROVIDER_LABELS
-from .storage import audio_upload_to, get_audio_storage
+from django_slashml.audio.storage import audio_upload_to, get_audio_storage
+from django_slashml.audio.urlcheck import MAX_AUDIO_URL_LENGTH
+from django_slashml.remote.protocol import SERVICE_PROVIDER_LABELS
 
 #: The providers as field choices (``ServiceProvider.ASSEMBLY == "assembly"``), built from
-#: :data:`~django_slashml.constants.SERVICE_PROVIDER_LABELS`, the one list of them.
+#: :data:`~django_slashml.remote.protocol.SERVICE_PROVIDER_LABELS`, the one list of them.
 ServiceProvider = models.TextChoices(  # type: ignore[misc]
     "ServiceProvider",
     [(value.upper(), (value, label)) for value, label in SERVICE_PROVIDER_LABELS.items()],
@@ -84,7 +85,7 @@ class AudioUpload(models.Model):
 
     def remote_url_usable(self, *, at: datetime | None = None) -> bool:
         """Whether SlashML still holds our upload, with the configured margin to spare."""
-        from .conf import slashml_settings
+        from django_slashml.conf import slashml_settings
 
         if not self.remote_url or self.remote_expires_at is None:
             return False

@@ -2,9 +2,9 @@
 
 ``acks_late`` with ``reject_on_worker_lost`` means a message is acknowledged
 only after the task returns, so a killed worker's job is delivered again; the
-lease in :mod:`~django_slashml.pipeline` turns the repeat into a no-op if the
+lease in :mod:`~django_slashml.jobs.pipeline` turns the repeat into a no-op if the
 step already ran. Time limits are passed per message by
-:mod:`~django_slashml.dispatch` so no setting is read at import time.
+:mod:`~django_slashml.jobs.dispatch` so no setting is read at import time.
 
 Add the sweeper to the beat schedule to recover lost messages, and optionally the
 audio purge (``SLASHML['AUDIO_RETENTION_DAYS']``)::
@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import pipeline, retention, sweeper
+__all__ = ["poll_job", "purge_audio", "start_job", "sweep"]
+
+from django_slashml.jobs import pipeline, retention, sweeper
+from django_slashml.jobs.dispatch import POLL_TASK, START_TASK
 
 _JOB_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
-@shared_task(name="django_slashml.start_job", **_JOB_TASK_OPTIONS)
+@shared_task(name=START_TASK, **_JOB_TASK_OPTIONS)
 def start_job(job_id: str) -> str:
-    """Run the job's due step (:func:`~django_slashml.pipeline.advance`); sent for PENDING jobs.
+    """Run the job's due step (:func:`~django_slashml.jobs.pipeline.advance`); sent for PENDING jobs.
 
     Both job tasks run whatever step the job's row says is due, so a message that
     arrives after the job moved on is still right; the two names only let a host
@@ -35,9 +38,9 @@ def start_job(job_id: str) -> str:
     return pipeline.advance(job_id)
 
 
-@shared_task(name="django_slashml.poll_job", **_JOB_TASK_OPTIONS)
+@shared_task(name=POLL_TASK, **_JOB_TASK_OPTIONS)
 def poll_job(job_id: str) -> str:
-    """Run the job's due step (:func:`~django_slashml.pipeline.advance`); sent for submitted jobs."""
+    """Run the job's due step (:func:`~django_slashml.jobs.pipeline.advance`); sent for submitted jobs."""
     return pipeline.advance(job_id)
 
 

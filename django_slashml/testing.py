@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .sandbox import DEFAULT_API_KEY, SandboxServer, make_sandbox
-from .sandbox.control import SandboxControl
+from django_slashml.sandbox import DEFAULT_API_KEY, SandboxServer, make_sandbox
+from django_slashml.sandbox.control import SandboxControl
 
 __all__ = [
     "SandboxControl",
@@ -64,8 +64,8 @@ def _words(text: str) -> list[dict[str, Any]]:
 
 def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict[str, Any]] | None = None) -> Any:
     """Complete an active job as SlashML would, sending the real signals. Returns the job."""
-    from . import lifecycle
-    from .responses import parse_job
+    from django_slashml.jobs import lifecycle
+    from django_slashml.remote.responses import parse_job
 
     remote = parse_job(
         {
@@ -83,7 +83,7 @@ def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict
 
 def simulate_failure(job: Any, *, message: str = "SlashML could not transcribe the audio (simulated).") -> Any:
     """End an active job in ERROR, sending the real signals. Returns the job."""
-    from . import lifecycle
+    from django_slashml.jobs import lifecycle
 
     lifecycle.fail(job, message)
     return job

@@ -1,6 +1,6 @@
 """``path("api/slashml/", include("django_slashml.urls"))``: the REST API, namespace ``slashml``."""
 
-from .api.urls import urlpatterns
+from django_slashml.api.urls import urlpatterns
 
 app_name = "slashml"
 

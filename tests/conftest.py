@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from django_slashml.audio.urlcheck import resolve_host as real_resolve_host  # noqa: F401 - for tests of the guard
 from django_slashml.sandbox import SandboxServer
 from django_slashml.sandbox.control import SandboxControl
 from django_slashml.testing import sandbox_settings, start_sandbox
-from django_slashml.urlcheck import resolve_host as real_resolve_host  # noqa: F401 - for tests of the guard
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: The install tier builds wheels and virtualenvs: only ``make test-install`` collects it.
@@ -40,7 +40,7 @@ def fake_resolve_host(host: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Patch the URL guard's one resolver, so public-looking test URLs resolve without a network."""
-    monkeypatch.setattr("django_slashml.urlcheck.resolve_host", fake_resolve_host)
+    monkeypatch.setattr("django_slashml.audio.urlcheck.resolve_host", fake_resolve_host)
 
 
 @pytest.fixture(autouse=True)

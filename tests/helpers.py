@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from django_slashml import pipeline
-from django_slashml.audio import sniff
+from django_slashml.audio.formats import sniff
+from django_slashml.jobs import pipeline
 from django_slashml.models import TranscriptionJob
 
 

@@ -14,8 +14,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
-from django_slashml.uploads import save_upload
 
 from .conftest import SPEECH_WAV
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from django_slashml import transcribe
+from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import JobStatus, TranscriptionJob
-from django_slashml.uploads import save_upload
 
 from .browser import CHROMIUM_FLAGS, require_chromium
 from .helpers import drive

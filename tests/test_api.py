@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_slashml import lifecycle, transcribe
+from django_slashml import transcribe
+from django_slashml.jobs import actions as job_actions
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
 from django_slashml.testing import simulate_completion
 
@@ -399,5 +400,5 @@ def test_the_openapi_schema_documents_every_endpoint_and_validates() -> None:
 
 def test_an_upload_listed_by_its_owner_after_transcribe(slashml, ann) -> None:
     job = transcribe(io.BytesIO(SPEECH_WAV.read_bytes()), owner=ann)
-    lifecycle.cancel(job)
+    job_actions.cancel(job)
     assert client_for(ann).get(UPLOADS).json()["count"] == 1

@@ -26,9 +26,9 @@ from rest_framework.test import APIClient
 
 from django_slashml import transcribe
 from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError, SlashMLError
+from django_slashml.jobs.pipeline import Step
+from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
-from django_slashml.pipeline import Step
-from django_slashml.uploads import save_upload
 
 from .conftest import SPEECH_WAV
 from .helpers import drive
@@ -121,7 +121,7 @@ def test_python_api(strict: Any, tmp_path: Path, stored_files: Any, case: Case) 
     ],
 )
 def test_addresses_that_carry_ipv4_are_judged_by_it(address: str, problem: str | None) -> None:
-    from django_slashml.urlcheck import address_problem
+    from django_slashml.audio.urlcheck import address_problem
 
     found = address_problem(address)
     assert found is None if problem is None else problem in (found or ""), found
@@ -298,7 +298,8 @@ def test_private_storage_urls_do_not_open_users_urls(settings: Any, slashml: Any
 
 
 def test_the_deprecated_setting_still_allows_both(settings: Any, slashml: Any) -> None:
-    from django_slashml.conf import problems, slashml_settings
+    from django_slashml.checks import settings_problems as problems
+    from django_slashml.conf import slashml_settings
 
     plain = {key: value for key, value in settings.SLASHML.items() if not key.startswith("ALLOW_PRIVATE")}
     settings.SLASHML = {**plain, "ALLOW_PRIVATE_URLS": True}
@@ -312,7 +313,7 @@ def test_the_deprecated_setting_still_allows_both(settings: Any, slashml: Any) -
 def test_the_guard_resolves_names_through_getaddrinfo(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    from django_slashml import urlcheck
+    from django_slashml.audio import urlcheck
 
     from .conftest import real_resolve_host
 
@@ -429,7 +430,7 @@ def polled_job(api_url: str, settings: Any, **overrides: Any) -> TranscriptionJo
 def test_an_answer_too_large_to_hold_ends_the_job_in_error(
     settings: Any, words: int, declared: bool, limits: dict[str, int], message: str
 ) -> None:
-    from django_slashml import pipeline
+    from django_slashml.jobs import pipeline
 
     from .hostile import hostile_slashml
 
@@ -443,7 +444,7 @@ def test_an_answer_too_large_to_hold_ends_the_job_in_error(
 
 
 def test_the_transcript_is_stored_once_not_again_in_last_response(settings: Any) -> None:
-    from django_slashml import pipeline
+    from django_slashml.jobs import pipeline
 
     from .hostile import hostile_slashml
 
@@ -542,7 +543,7 @@ def test_an_upload_is_counted_as_it_arrives_and_cut_off_at_the_limit(
 
 
 def test_a_wav_of_a_million_empty_chunks_is_not_walked_to_the_end() -> None:
-    from django_slashml.audio import wav_duration
+    from django_slashml.audio.formats import wav_duration
 
     chunks = b"JUNK\0\0\0\0" * 1_000_000
     fmt = b"fmt " + (16).to_bytes(4, "little") + bytes(8) + (32000).to_bytes(4, "little") + bytes(4)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from django_slashml.client import SlashMLClient
 from django_slashml.exceptions import (
     APIConnectionError,
     APITimeoutError,
@@ -26,6 +25,7 @@ from django_slashml.exceptions import (
     ServerError,
     TransientAPIError,
 )
+from django_slashml.remote.client import SlashMLClient
 from django_slashml.sandbox.control import SandboxControl
 
 from .conftest import SPEECH_SCRIPT, SPEECH_WAV
@@ -269,7 +269,7 @@ def test_an_answer_that_trickles_in_is_abandoned_after_the_read_timeout() -> Non
 
 
 def test_last_response_keeps_no_large_value_of_an_answer() -> None:
-    from django_slashml.responses import RAW_VALUE_CHARS, parse_job
+    from django_slashml.remote.responses import RAW_VALUE_CHARS, parse_job
 
     job = parse_job({"id": "j1", "status": "IN_PROGRESS", "debug": "x" * 10 * RAW_VALUE_CHARS, "note": "short"})
     assert job.stored_raw["note"] == "short"

@@ -67,7 +67,8 @@ def test_transcribe_without_wait_returns_at_once(slashml, speech_path) -> None:
 
 @pytest.mark.django_db
 def test_sweep_lists_and_dispatches_overdue_jobs(settings, slashml, sandbox, speech_path, monkeypatch) -> None:
-    from django_slashml import dispatch, transcribe
+    from django_slashml import transcribe
+    from django_slashml.jobs import dispatch
     from django_slashml.testing import sandbox_settings
 
     settings.SLASHML = sandbox_settings(sandbox, SWEEP_GRACE=0)
@@ -79,7 +80,7 @@ def test_sweep_lists_and_dispatches_overdue_jobs(settings, slashml, sandbox, spe
     monkeypatch.setattr(
         dispatch, "dispatch", lambda job_id, status, countdown=None: sent.append((job_id, status)) or True
     )
-    from django_slashml import sweeper
+    from django_slashml.jobs import sweeper
 
     monkeypatch.setattr(sweeper, "dispatch", dispatch.dispatch)
     out = io.StringIO()

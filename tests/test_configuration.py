@@ -112,10 +112,10 @@ def test_migrations_match_the_models() -> None:
 
 @pytest.mark.parametrize("value", ["openai", "Whisper", "", 7, ["whisper"]])
 def test_providers_have_one_list_and_one_check(value) -> None:  # type: ignore[no-untyped-def]
-    from django_slashml.constants import SERVICE_PROVIDERS, provider_problem
     from django_slashml.exceptions import InvalidProviderError
-    from django_slashml.intake import validate_provider
+    from django_slashml.jobs.actions import validate_provider
     from django_slashml.models import ServiceProvider
+    from django_slashml.remote.protocol import SERVICE_PROVIDERS, provider_problem
 
     assert tuple(ServiceProvider.values) == SERVICE_PROVIDERS
     assert all(provider_problem(provider) is None for provider in SERVICE_PROVIDERS)

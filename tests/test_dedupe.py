@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from django_slashml import lifecycle, pipeline, transcribe
-from django_slashml.client import SlashMLClient
+from django_slashml import transcribe
+from django_slashml.jobs import actions as job_actions
+from django_slashml.jobs import pipeline
+from django_slashml.jobs.pipeline import Step
+from django_slashml.jobs.reuse import find_twin
 from django_slashml.models import JobStatus, TranscriptionJob
-from django_slashml.pipeline import Step
-from django_slashml.reuse import find_twin
+from django_slashml.remote.client import SlashMLClient
 
 from .helpers import drive, make_due
 
@@ -91,7 +93,7 @@ def test_failed_and_cancelled_jobs_are_not_reused(slashml, speech_path) -> None:
     failed = drive(transcribe(speech_path))
     assert failed.status == JobStatus.ERROR
     cancelled = transcribe(speech_path)
-    lifecycle.cancel(cancelled)
+    job_actions.cancel(cancelled)
     slashml.set_faults(job_error_rate=0.0)
     third = drive(transcribe(speech_path))
     assert third.status == JobStatus.COMPLETED and third.reused_from is None
@@ -101,7 +103,7 @@ def test_failed_and_cancelled_jobs_are_not_reused(slashml, speech_path) -> None:
 def test_a_waiting_job_goes_ahead_alone_when_the_one_it_waited_for_is_cancelled(slashml, speech_path) -> None:
     older, younger = transcribe(speech_path), transcribe(speech_path)
     assert pipeline.advance(younger.pk) == Step.WAITING
-    lifecycle.cancel(older)
+    job_actions.cancel(older)
     make_due(younger)
     assert pipeline.advance(younger.pk) == Step.SUBMITTED
     assert drive(younger).status == JobStatus.COMPLETED
@@ -111,7 +113,7 @@ def test_retrying_a_completed_job_asks_slashml_again(slashml, speech_path) -> No
     drive(transcribe(speech_path))
     reused = drive(transcribe(speech_path))
     assert reused.reused_from is not None
-    lifecycle.retry(reused)
+    job_actions.retry(reused)
     reused = drive(reused)
     assert reused.status == JobStatus.COMPLETED and reused.fresh and reused.reused_from is None
     assert calls(slashml, "submit") == 2
@@ -122,7 +124,7 @@ def test_retrying_a_failed_job_can_reuse_a_transcript_made_meanwhile(slashml, sp
     failed = drive(transcribe(speech_path))
     slashml.set_faults(job_error_rate=0.0)
     done = drive(transcribe(speech_path))
-    lifecycle.retry(failed)
+    job_actions.retry(failed)
     failed = drive(failed)
     assert failed.status == JobStatus.COMPLETED and failed.reused_from == done and not failed.fresh
     assert calls(slashml, "submit") == 2

@@ -15,7 +15,9 @@ from celery.contrib.testing.worker import start_worker
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from django_slashml import dispatch, lifecycle, sweeper, transcribe
+from django_slashml import transcribe
+from django_slashml.jobs import actions as job_actions
+from django_slashml.jobs import dispatch, sweeper
 from django_slashml.models import JobStatus, TranscriptionJob
 from django_slashml.testing import sandbox_settings
 from tests.celery_app import app as celery_app
@@ -113,7 +115,7 @@ def test_retry_runs_a_failed_job_again(slashml, celery_worker, speech_path, sign
     wait_until(lambda: finished(job), timeout=60)
     assert job.status == JobStatus.ERROR
     slashml.set_faults(job_error_rate=0.0)
-    lifecycle.retry(job)
+    job_actions.retry(job)
     wait_until(lambda: finished(job), timeout=60)
     assert job.status == JobStatus.COMPLETED and job.error_message == ""
     names = [name for name, _ in signal_log]

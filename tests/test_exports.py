@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from django_slashml.exports import CueLimits, build_cues, to_srt, to_text, to_vtt
+from django_slashml.transcripts.exports import CueLimits, build_cues, to_srt, to_text, to_vtt
 
 from .conftest import FIXTURES
 from .extras import require

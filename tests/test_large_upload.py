@@ -36,7 +36,8 @@ django.setup()
 from django.conf import settings
 from django.core.management import call_command
 
-from django_slashml import pipeline, transcribe
+from django_slashml import transcribe
+from django_slashml.jobs import pipeline
 
 
 def status(field):

@@ -9,10 +9,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from django_slashml import lifecycle, signals
+from django_slashml import signals
 from django_slashml.exceptions import InvalidTransitionError
+from django_slashml.jobs import actions as job_actions
+from django_slashml.jobs import lifecycle
 from django_slashml.models import JobStatus, TranscriptionJob
-from django_slashml.responses import parse_job
+from django_slashml.remote.responses import parse_job
 
 pytestmark = pytest.mark.services
 
@@ -130,11 +132,11 @@ def test_receiver_writes_commit_or_roll_back_with_the_transition() -> None:
 def test_cancel_and_retry_refuse_states_that_do_not_allow_them() -> None:
     job = make_job(JobStatus.COMPLETED)
     with pytest.raises(InvalidTransitionError, match="cannot be cancelled"):
-        lifecycle.cancel(job)
+        job_actions.cancel(job)
     running = make_job(JobStatus.QUEUED)
     with pytest.raises(InvalidTransitionError, match="only finished jobs can be retried"):
-        lifecycle.retry(running)
-    lifecycle.cancel(running)
+        job_actions.retry(running)
+    job_actions.cancel(running)
     assert running.status == JobStatus.CANCELLED and running.next_poll_at is None
 
 
@@ -142,7 +144,7 @@ def test_cancel_and_retry_refuse_states_that_do_not_allow_them() -> None:
 def test_retry_resets_the_remote_state_and_makes_the_job_due() -> None:
     job = make_job()
     lifecycle.fail(job, "boom")
-    lifecycle.retry(job)
+    job_actions.retry(job)
     assert job.status == JobStatus.PENDING
     assert job.remote_id == "" and job.error_message == "" and job.completed_at is None
     assert job.next_poll_at is not None and job.deadline_at > job.next_poll_at
@@ -151,9 +153,9 @@ def test_retry_resets_the_remote_state_and_makes_the_job_due() -> None:
 @pytest.mark.django_db
 def test_poll_now_only_touches_active_jobs() -> None:
     done = make_job(JobStatus.COMPLETED)
-    assert lifecycle.poll_now(done) is False
+    assert job_actions.poll_now(done) is False
     running = make_job()
-    assert lifecycle.poll_now(running) is True
+    assert job_actions.poll_now(running) is True
     running.refresh_from_db()
     assert running.next_poll_at is not None
 

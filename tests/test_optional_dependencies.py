@@ -27,11 +27,11 @@ import pytest
 from django.core.files.storage import FileSystemStorage
 
 from django_slashml import transcribe
+from django_slashml.audio.presigned import is_s3_storage
+from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import JobStatus
-from django_slashml.presigned import is_s3_storage
 from django_slashml.sandbox import SandboxSetupError, make_sandbox
 from django_slashml.sandbox.cli import main as sandbox_main
-from django_slashml.uploads import save_upload
 
 from .conftest import FIXTURES, SPEECH_SCRIPT
 from .helpers import drive

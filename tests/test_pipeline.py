@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from django_slashml import pipeline, transcribe
+from django_slashml import transcribe
+from django_slashml.jobs import pipeline
+from django_slashml.jobs.pipeline import Step
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
-from django_slashml.pipeline import Step
 from django_slashml.testing import sandbox_settings
 
 from .conftest import SPEECH_SCRIPT
@@ -34,7 +35,7 @@ def test_a_file_ends_completed_with_text_and_word_timings(slashml, speech_path, 
 
 def test_an_external_url_is_submitted_without_an_upload(slashml, sandbox, speech_path) -> None:
     with speech_path.open("rb") as fileobj:
-        from django_slashml.client import SlashMLClient
+        from django_slashml.remote.client import SlashMLClient
 
         url = (
             SlashMLClient(sandbox.url, "sandbox-key")
@@ -149,16 +150,16 @@ def test_a_job_that_kills_its_worker_every_time_runs_out_of_attempts(settings, s
 
 
 def test_the_remote_upload_is_reused_within_its_lifetime_and_redone_after(slashml, speech_path) -> None:
-    from django_slashml import lifecycle
+    from django_slashml.jobs import actions as job_actions
 
     first = drive(transcribe(speech_path))
     upload = AudioUpload.objects.get()
     assert upload.remote_url and upload.remote_url_usable()
-    lifecycle.retry(first)
+    job_actions.retry(first)
     drive(first)
     assert slashml.stats()["calls"]["upload"] == 1, "a fresh upload URL is reused"
     AudioUpload.objects.filter(pk=upload.pk).update(remote_expires_at=timezone.now() + timedelta(minutes=5))
-    lifecycle.retry(first)
+    job_actions.retry(first)
     drive(first)
     assert slashml.stats()["calls"]["upload"] == 2, "an upload near its 24 h end is uploaded again"
 

@@ -311,7 +311,7 @@ def test_two_workers_racing_on_the_same_due_jobs_never_double_poll_or_transition
     run.control.set_faults(processing_time=2.0, latency=0.3, seed=11)
     run.worker(concurrency=2)
     run.worker(concurrency=2)
-    from django_slashml import dispatch
+    from django_slashml.jobs import dispatch
 
     last = {"at": 0.0}
 

@@ -10,13 +10,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from django_slashml import lifecycle, transcribe
+from django_slashml import transcribe
+from django_slashml.audio.formats import human_size
+from django_slashml.audio.storage import audio_storage
 from django_slashml.exceptions import InvalidAudioError
+from django_slashml.jobs import actions as job_actions
+from django_slashml.jobs.retention import purge_audio
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
-from django_slashml.retention import purge_audio
-from django_slashml.storage import audio_storage
 from django_slashml.tasks import purge_audio as purge_audio_task
-from django_slashml.uploads import human_size
 
 from .conftest import SPEECH_SCRIPT
 from .helpers import drive
@@ -88,7 +89,7 @@ def test_audio_an_active_job_needs_is_kept(slashml, speech_path, stored_files) -
     age(done.upload, 40)
     assert "Deleted 0 audio file(s)" in purge("--older-than", "30")
     assert stored_files() == [done.upload.file.name]
-    lifecycle.cancel(pending)
+    job_actions.cancel(pending)
     assert "Deleted 1 audio file(s)" in purge("--older-than", "30")
 
 
@@ -135,10 +136,10 @@ def test_a_purged_upload_cannot_be_transcribed_again(old_and_new) -> None:
 def test_a_retry_after_the_purge_uses_slashmls_copy_while_it_lasts_then_fails_clearly(slashml, old_and_new) -> None:
     old, _ = old_and_new
     purge_audio(timedelta(days=30))
-    lifecycle.retry(old)
+    job_actions.retry(old)
     assert drive(old).status == JobStatus.COMPLETED, "SlashML's 24-hour copy is still there"
     AudioUpload.objects.filter(pk=old.upload_id).update(remote_expires_at=timezone.now())
-    lifecycle.retry(old)
+    job_actions.retry(old)
     old = drive(old)
     assert old.status == JobStatus.ERROR
     assert "by the retention policy" in old.error_message and "SlashML's copy has expired" in old.error_message

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from django_slashml import exports, lifecycle, review
-from django_slashml.corrections import align_words
 from django_slashml.exceptions import InvalidTransitionError
+from django_slashml.jobs import actions as job_actions
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
+from django_slashml.transcripts import exports, review
+from django_slashml.transcripts.corrections import align_words
 
 WORDS = [
     {"text": text, "start": start, "end": end, "confidence": confidence}
@@ -119,7 +120,7 @@ def test_resubmitting_clears_the_review_with_the_transcript(django_user_model, s
     job = review.review(
         completed_job(), reviewer=django_user_model.objects.create_user("r"), state="approved", corrected_text="x y"
     )
-    lifecycle.retry(job)
+    job_actions.retry(job)
     job.refresh_from_db()
     assert (job.status, job.review_state, job.corrected_text, job.reviewed_by) == ("PENDING", "unreviewed", "", None)
 

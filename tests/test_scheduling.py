@@ -7,7 +7,7 @@ import random
 import pytest
 from django.test import override_settings
 
-from django_slashml.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
+from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
 
 SETTINGS = {
     "API_KEY": "k",

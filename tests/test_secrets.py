@@ -22,9 +22,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from django_slashml import transcribe
-from django_slashml.client import SlashMLClient
 from django_slashml.exceptions import SlashMLError
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.remote.client import SlashMLClient
 from django_slashml.sandbox import SandboxServer
 from django_slashml.sandbox.control import SandboxControl
 from django_slashml.testing import sandbox_settings, start_sandbox
@@ -200,7 +200,7 @@ def test_the_sandbox_neither_adopts_nor_prints_the_hosts_key(monkeypatch: pytest
 
 
 def test_a_key_shorter_than_a_piece_is_still_redacted_whole() -> None:
-    from django_slashml.redaction import REDACTED, redact_text
+    from django_slashml.remote.redaction import REDACTED, redact_text
 
     assert redact_text("k=ab12", "ab12") == f"k={REDACTED}"
     assert redact_text("ab12", "ab12") == REDACTED

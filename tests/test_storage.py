@@ -24,12 +24,14 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from django_slashml import lifecycle, pipeline, transcribe
+from django_slashml import transcribe
+from django_slashml.audio.presigned import fetchable_url
+from django_slashml.audio.storage import audio_storage
+from django_slashml.audio.streaming import StoredAudio, StoredAudioTruncatedError, open_stored
+from django_slashml.jobs import actions as job_actions
+from django_slashml.jobs import pipeline
+from django_slashml.jobs.pipeline import Step
 from django_slashml.models import AudioUpload, JobStatus
-from django_slashml.pipeline import Step
-from django_slashml.presigned import fetchable_url
-from django_slashml.storage import audio_storage
-from django_slashml.streaming import StoredAudio, StoredAudioTruncatedError, open_stored
 
 from .conftest import SPEECH_SCRIPT
 from .extras import require
@@ -162,7 +164,7 @@ def test_the_presigned_expiry_follows_the_setting_and_each_submit_signs_anew(
     job = drive(transcribe(speech_path))
     first = submitted_url(sandbox, job.remote_id)
     assert parse_qs(urlsplit(first).query)["X-Amz-Expires"] == ["7200"]
-    lifecycle.retry(job)
+    job_actions.retry(job)
     job = drive(job)
     assert job.status == JobStatus.COMPLETED
     assert parse_qs(urlsplit(submitted_url(sandbox, job.remote_id)).query)["X-Amz-Expires"] == ["7200"]
@@ -350,7 +352,7 @@ def test_a_resubmit_after_the_24_hours_uploads_again_and_restarts_the_clock(slas
     AudioUpload.objects.filter(pk=upload.pk).update(
         remote_uploaded_at=day_ago, remote_expires_at=day_ago + timedelta(hours=24)
     )
-    lifecycle.retry(job)
+    job_actions.retry(job)
     assert drive(job).status == JobStatus.COMPLETED
     upload.refresh_from_db()
     assert calls(slashml, "upload") == 2 and upload.remote_url != first_url

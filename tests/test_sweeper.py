@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from django_slashml import sweeper
+from django_slashml.jobs import sweeper
 from django_slashml.models import JobStatus, TranscriptionJob
 
 pytestmark = pytest.mark.django_db

@@ -145,8 +145,8 @@ def test_a_missing_api_key_is_a_configuration_error_at_call_time(
 def test_a_missing_api_key_is_told_in_the_same_words_everywhere(settings, monkeypatch) -> None:
     from django.core.checks import run_checks
 
-    from django_slashml.client import SlashMLClient
-    from django_slashml.constants import NO_API_KEY, NO_API_KEY_HINT, NO_API_KEY_MESSAGE
+    from django_slashml.remote.client import SlashMLClient
+    from django_slashml.remote.protocol import NO_API_KEY, NO_API_KEY_HINT, NO_API_KEY_MESSAGE
 
     monkeypatch.delenv("SLASHML_API_KEY", raising=False)
     settings.SLASHML = {"API_URL": "http://127.0.0.1:9"}

@@ -24,7 +24,7 @@ def peak_rss() -> int:
 
 def main(which: str, url: str, path: str) -> None:
     if which == "app":
-        from django_slashml.client import SlashMLClient
+        from django_slashml.remote.client import SlashMLClient
 
         client = SlashMLClient(url, "sandbox-key", upload_read_timeout=600)
         before = peak_rss()

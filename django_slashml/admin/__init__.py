@@ -1,6 +1,6 @@
 """Admin pages for audio uploads and transcription jobs (registered on import)."""
 
-from .jobs import TranscriptionJobAdmin
-from .uploads import AudioUploadAdmin
+from django_slashml.admin.jobs import TranscriptionJobAdmin
+from django_slashml.admin.uploads import AudioUploadAdmin
 
 __all__ = ["AudioUploadAdmin", "TranscriptionJobAdmin"]

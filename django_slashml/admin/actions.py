@@ -1,4 +1,4 @@
-"""Changelist actions. Each goes through :mod:`django_slashml.lifecycle` (or ``review``)
+"""Changelist actions. Each goes through :mod:`django_slashml.jobs.lifecycle` (or ``review``)
 and tells the user, job by job, what happened."""
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import exports, lifecycle, review
-from ..exceptions import InvalidTransitionError
-from ..models import JobStatus, ReviewState, TranscriptionJob
+from django_slashml.exceptions import InvalidTransitionError
+from django_slashml.jobs import actions as job_actions
+from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
+from django_slashml.transcripts import exports, review
 
 #: Per-job lines shown in one message before the rest are summed up.
 LISTED = 20
@@ -54,14 +55,14 @@ def _each(
 
 
 def _poll(job: TranscriptionJob) -> None:
-    if not lifecycle.poll_now(job):
+    if not job_actions.poll_now(job):
         job.refresh_from_db(fields=["status"])
         raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only active jobs can be polled.")
 
 
 @admin.action(description=_("Resubmit to SlashML (clears the transcript's review)"), permissions=["change"])
 def resubmit(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
-    _each(request, queryset, lifecycle.retry, "Resubmitted")
+    _each(request, queryset, job_actions.retry, "Resubmitted")
 
 
 @admin.action(description=_("Ask SlashML for the status now"), permissions=["change"])
@@ -71,7 +72,7 @@ def poll_now(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Transcrip
 
 @admin.action(description=_("Cancel (stop following on our side)"), permissions=["change"])
 def cancel(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
-    _each(request, queryset, lifecycle.cancel, "Cancelled")
+    _each(request, queryset, job_actions.cancel, "Cancelled")
 
 
 def _review_each(request: HttpRequest, queryset: QuerySet[TranscriptionJob], state: str, done: str) -> None:

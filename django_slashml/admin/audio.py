@@ -16,9 +16,9 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
-from ..audio import KNOWN_FORMATS
-from ..models import AudioUpload
-from ..presigned import storage_url
+from django_slashml.audio.formats import KNOWN_FORMATS
+from django_slashml.audio.presigned import storage_url
+from django_slashml.models import AudioUpload
 
 CHUNK_SIZE = 64 * 1024
 #: How long a storage URL given to a reviewer's browser works: long enough to listen and seek.

@@ -12,8 +12,8 @@ from typing import Any
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
-from ..conf import slashml_settings
-from ..models import JobStatus, ServiceProvider, TranscriptionJob
+from django_slashml.conf import slashml_settings
+from django_slashml.models import JobStatus, ServiceProvider, TranscriptionJob
 
 STUCK_SHOWN = 10
 USAGE_DAYS = 30

@@ -1,8 +1,8 @@
 """The transcription job admin: review transcripts, listen while reading, act on jobs.
 
 Job data is read-only here: statuses change only through the actions, which call
-:mod:`django_slashml.lifecycle`. The one thing a reviewer edits is the review (state and
-corrected text), saved by :func:`django_slashml.review.review` as its own UPDATE.
+:mod:`django_slashml.jobs.lifecycle`. The one thing a reviewer edits is the review (state and
+corrected text), saved by :func:`django_slashml.transcripts.review.review` as its own UPDATE.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import exports, review
-from ..access import may
-from ..conf import slashml_settings
-from ..models import JobStatus, TranscriptionJob
-from ..redaction import redact_text
-from ..urlcheck import url_problem
-from . import actions, dashboard
-from .audio import serve_upload
-from .viewer import render_viewer
+from django_slashml.admin import actions, dashboard
+from django_slashml.admin.audio import serve_upload
+from django_slashml.admin.viewer import render_viewer
+from django_slashml.audio.urlcheck import url_problem
+from django_slashml.conf import slashml_settings
+from django_slashml.jobs.access import may
+from django_slashml.models import JobStatus, TranscriptionJob
+from django_slashml.remote.redaction import redact_text
+from django_slashml.transcripts import exports, review
 
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
 HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata")

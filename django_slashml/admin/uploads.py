@@ -12,9 +12,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ..access import may
-from ..models import AudioUpload
-from .audio import serve_upload
+from django_slashml.admin.audio import serve_upload
+from django_slashml.jobs.access import may
+from django_slashml.models import AudioUpload
 
 
 @admin.register(AudioUpload)

@@ -12,8 +12,8 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from ..conf import slashml_settings
-from ..models import TranscriptionJob
+from django_slashml.conf import slashml_settings
+from django_slashml.models import TranscriptionJob
 
 
 def compact_words(words: list[dict[str, Any]]) -> list[list[Any]]:

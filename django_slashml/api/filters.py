@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 
-from ..conf import slashml_settings
-from ..constants import SERVICE_PROVIDERS
-from ..models import JobStatus, ReviewState
+from django_slashml.conf import slashml_settings
+from django_slashml.models import JobStatus, ReviewState
+from django_slashml.remote.protocol import SERVICE_PROVIDERS
 
 #: Query parameters the job list understands, for the docs and the schema.
 JOB_FILTERS: dict[str, str] = {

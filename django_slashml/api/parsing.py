@@ -11,9 +11,9 @@ from rest_framework import serializers
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
-from ..conf import slashml_settings
-from ..exceptions import InvalidMetadataError
-from ..metadata import check_metadata_setting
+from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import InvalidMetadataError
+from django_slashml.jobs.metadata import check_metadata_setting
 
 METADATA_HINT = 'Send metadata as a JSON object, e.g. {"ticket": 42}.'
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from ..access import may, visible_to
+from django_slashml.jobs.access import may, visible_to
 
 __all__ = ["OwnerOrStaffWithPermission", "visible_to"]
 

@@ -6,13 +6,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..access import sees_everything
-from ..constants import SERVICE_PROVIDERS, provider_problem
-from ..exceptions import AudioTooLargeError, InvalidAudioError
-from ..intake import transcribe, validate_audio_url
-from ..models import AudioUpload, TranscriptionJob
-from ..uploads import save_upload, validate_audio
-from .parsing import MetadataField, PayloadTooLarge
+from django_slashml.api.parsing import MetadataField, PayloadTooLarge
+from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError
+from django_slashml.jobs.access import sees_everything
+from django_slashml.jobs.actions import transcribe, validate_audio_url
+from django_slashml.jobs.uploads import save_upload, validate_audio
+from django_slashml.models import AudioUpload, TranscriptionJob
+from django_slashml.remote.protocol import SERVICE_PROVIDERS, provider_problem
 
 PROVIDER_HELP = "One of: " + ", ".join(SERVICE_PROVIDERS) + ". Defaults to SLASHML['DEFAULT_SERVICE_PROVIDER']."
 

@@ -12,7 +12,7 @@ from typing import Any
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
-from ..conf import DEFAULTS, slashml_settings
+from django_slashml.conf import DEFAULTS, slashml_settings
 
 #: Which view action counts against which scope.
 ACTION_SCOPES = {"create": "slashml_submit", "retry": "slashml_retry"}

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from .views import AudioUploadViewSet, JobViewSet
+from django_slashml.api.views import AudioUploadViewSet, JobViewSet
 
 router = SimpleRouter()
 # Answer with and without the trailing slash (jobs/{id}/transcript.srt reads better without);

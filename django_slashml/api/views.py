@@ -1,7 +1,7 @@
 """REST endpoints for uploads and transcription jobs.
 
 Views never change a job's status themselves: retry and cancel go through
-:mod:`django_slashml.lifecycle`, creation through :func:`django_slashml.transcribe`.
+:mod:`django_slashml.jobs.lifecycle`, creation through :func:`django_slashml.transcribe`.
 """
 
 from __future__ import annotations
@@ -21,22 +21,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from .. import exports, lifecycle
-from ..access import is_reviewed, may_discard_review
-from ..exceptions import InvalidTransitionError
-from ..models import AudioUpload, TranscriptionJob
-from .filters import JOB_FILTERS, filter_jobs, listed_jobs
-from .parsing import SafeJSONParser, SizeLimitedUploadHandler
-from .permissions import OwnerOrStaffWithPermission, visible_to
-from .schema import described, extend_schema, query_parameters
-from .serializers import (
+from django_slashml.api.filters import JOB_FILTERS, filter_jobs, listed_jobs
+from django_slashml.api.parsing import SafeJSONParser, SizeLimitedUploadHandler
+from django_slashml.api.permissions import OwnerOrStaffWithPermission, visible_to
+from django_slashml.api.schema import described, extend_schema, query_parameters
+from django_slashml.api.serializers import (
     AudioUploadCreateSerializer,
     AudioUploadSerializer,
     JobCreateSerializer,
     JobDetailSerializer,
     ListedJobSerializer,
 )
-from .throttles import throttles_for
+from django_slashml.api.throttles import throttles_for
+from django_slashml.exceptions import InvalidTransitionError
+from django_slashml.jobs import actions as job_actions
+from django_slashml.jobs.access import is_reviewed, may_discard_review
+from django_slashml.models import AudioUpload, TranscriptionJob
+from django_slashml.transcripts import exports
 
 
 class Conflict(APIException):
@@ -139,7 +140,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
                     f"Job {job.pk} was reviewed ({job.review_state}); retrying would discard the review. "
                     "Ask a reviewer (staff with the change permission on transcription jobs) to resubmit it."
                 )
-            lifecycle.retry(job)
+            job_actions.retry(job)
 
         return self._transition(retry_unless_reviewed)
 
@@ -147,7 +148,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Stop following an active job (SlashML itself has no cancel call)."""
-        return self._transition(lifecycle.cancel)
+        return self._transition(job_actions.cancel)
 
     @extend_schema(
         responses={(200, "text/plain"): str, 409: described("The job has no transcript yet.")},

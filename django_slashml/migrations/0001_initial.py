@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import django_slashml.storage
+import django_slashml.audio.storage
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             name='AudioUpload',
             fields=[
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('file', models.FileField(max_length=500, storage=django_slashml.storage.get_audio_storage, upload_to=django_slashml.storage.audio_upload_to)),
+                ('file', models.FileField(max_length=500, storage=django_slashml.audio.storage.get_audio_storage, upload_to=django_slashml.audio.storage.audio_upload_to)),
                 ('original_name', models.CharField(blank=True, max_length=255)),
                 ('content_type', models.CharField(blank=True, max_length=100)),
                 ('size', models.BigIntegerField(help_text='Bytes.')),

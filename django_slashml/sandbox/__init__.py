@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .engines import ENGINE_NAMES, get_engine
-from .faults import FaultPlan, Faults
-from .requirements import SandboxSetupError, require
-from .server import SandboxServer
-from .state import SandboxState
+from django_slashml.sandbox.engines import ENGINE_NAMES, get_engine
+from django_slashml.sandbox.faults import FaultPlan, Faults
+from django_slashml.sandbox.requirements import SandboxSetupError, require
+from django_slashml.sandbox.server import SandboxServer
+from django_slashml.sandbox.state import SandboxState
 
 DEFAULT_API_KEY = "sandbox-key"
 

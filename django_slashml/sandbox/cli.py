@@ -8,10 +8,10 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from . import DEFAULT_API_KEY, make_sandbox
-from .engines import ENGINE_NAMES
-from .faults import FaultConfigError
-from .requirements import SandboxSetupError
+from django_slashml.sandbox import DEFAULT_API_KEY, make_sandbox
+from django_slashml.sandbox.engines import ENGINE_NAMES
+from django_slashml.sandbox.faults import FaultConfigError
+from django_slashml.sandbox.requirements import SandboxSetupError
 
 _FAULT_FLAGS: dict[str, tuple[type, str]] = {
     "latency": (float, "seconds added to every API request"),

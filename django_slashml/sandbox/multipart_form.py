@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from ..audio import SNIFF_BYTES
+from django_slashml.audio.formats import SNIFF_BYTES
 
 #: Text fields longer than this are cut; nothing in SlashML's forms comes close.
 MAX_FIELD_BYTES = 64 * 1024

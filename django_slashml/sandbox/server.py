@@ -19,11 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..audio import sniff
-from ..constants import API_PREFIX, SERVICE_PROVIDERS, RemoteStatus, provider_problem
-from .faults import FaultConfigError
-from .multipart_form import AudioPart, FormError, read_form
-from .state import SandboxJob, SandboxState, StoredUpload
+from django_slashml.audio.formats import sniff
+from django_slashml.remote.protocol import API_PREFIX, SERVICE_PROVIDERS, RemoteStatus, provider_problem
+from django_slashml.sandbox.faults import FaultConfigError
+from django_slashml.sandbox.multipart_form import AudioPart, FormError, read_form
+from django_slashml.sandbox.state import SandboxJob, SandboxState, StoredUpload
 
 logger = logging.getLogger("django_slashml.sandbox")
 

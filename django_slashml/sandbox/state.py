@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..audio import sniff
-from ..constants import RemoteStatus
-from .engines import Engine, EngineError, Transcript
-from .faults import FaultPlan
+from django_slashml.audio.formats import sniff
+from django_slashml.remote.protocol import RemoteStatus
+from django_slashml.sandbox.engines import Engine, EngineError, Transcript
+from django_slashml.sandbox.faults import FaultPlan
 
 logger = logging.getLogger("django_slashml.sandbox")
 

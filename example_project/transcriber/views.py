@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from django_slashml.constants import SERVICE_PROVIDERS
+from django_slashml.remote.protocol import SERVICE_PROVIDERS
 
 
 @login_required

@@ -153,7 +153,7 @@ def sweeping(every: float) -> Iterator[None]:
     """Run the sweeper in a thread every ``every`` seconds, as beat would."""
     from django.db import close_old_connections
 
-    from django_slashml import sweeper
+    from django_slashml.jobs import sweeper
 
     stop = threading.Event()
 

@@ -5,9 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...conf import slashml_settings
-from ...retention import purge_audio
-from ...uploads import human_size
+from django_slashml.audio.formats import human_size
+from django_slashml.conf import slashml_settings
+from django_slashml.jobs.retention import purge_audio
 
 
 class Command(BaseCommand):

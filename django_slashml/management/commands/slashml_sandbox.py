@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ...sandbox.cli import add_arguments, run
+from django_slashml.sandbox.cli import add_arguments, run
 
 
 class Command(BaseCommand):

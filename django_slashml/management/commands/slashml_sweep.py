@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ...sweeper import overdue_jobs, sweep
+from django_slashml.jobs.sweeper import overdue_jobs, sweep
 
 
 class Command(BaseCommand):

@@ -6,10 +6,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from ... import pipeline
-from ...exceptions import SlashMLError
-from ...intake import transcribe
-from ...models import JobStatus, TranscriptionJob
+from django_slashml.exceptions import SlashMLError
+from django_slashml.jobs import pipeline
+from django_slashml.jobs.actions import transcribe
+from django_slashml.models import JobStatus, TranscriptionJob
 
 
 def format_words(words: list[dict[str, Any]]) -> list[str]:

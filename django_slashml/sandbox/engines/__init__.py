@@ -7,18 +7,18 @@ PocketSphinx's bundled US-English model fed by PyAV's decoder.
 
 from __future__ import annotations
 
-from .base import Engine, EngineError, Transcript, TranscriptWord
+from django_slashml.sandbox.engines.base import Engine, EngineError, Transcript, TranscriptWord
 
 ENGINE_NAMES = ("deterministic", "offline")
 
 
 def get_engine(name: str, **options: object) -> Engine:
     if name == "deterministic":
-        from .deterministic import DeterministicEngine
+        from django_slashml.sandbox.engines.deterministic import DeterministicEngine
 
         return DeterministicEngine(**options)  # type: ignore[arg-type]
     if name == "offline":
-        from .offline import OfflineEngine
+        from django_slashml.sandbox.engines.offline import OfflineEngine
 
         return OfflineEngine()
     raise ValueError(f"Unknown sandbox engine {name!r}; use one of: {', '.join(ENGINE_NAMES)}.")

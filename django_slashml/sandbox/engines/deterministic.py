@@ -6,8 +6,8 @@ import os
 import random
 from pathlib import Path
 
-from ...audio import sniff, wav_duration
-from .base import EngineError, Transcript, TranscriptWord
+from django_slashml.audio.formats import sniff, wav_duration
+from django_slashml.sandbox.engines.base import EngineError, Transcript, TranscriptWord
 
 _VOCABULARY = [
     "the",

@@ -11,8 +11,8 @@ import re
 import threading
 from typing import Any
 
-from ..requirements import require
-from .base import EngineError, Transcript, TranscriptWord
+from django_slashml.sandbox.engines.base import EngineError, Transcript, TranscriptWord
+from django_slashml.sandbox.requirements import require
 
 SAMPLE_RATE = 16_000
 FRAMES_PER_SECOND = 100  # PocketSphinx's default frame rate

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.http import HttpResponse
 
-from .corrections import reviewed_words
+from django_slashml.transcripts.corrections import reviewed_words
 
 SENTENCE_END = (".", "?", "!", "…")
 
@@ -185,7 +185,7 @@ def render(job: Any, fmt: str, *, version: str = "reviewed") -> str:
 
 def unavailable(job: Any) -> str | None:
     """Why ``job`` has no transcript to download yet, or None if it has one."""
-    from .models import JobStatus  # exports stays importable before Django is set up
+    from django_slashml.models import JobStatus  # exports stays importable before Django is set up
 
     if job.status != JobStatus.COMPLETED:
         return f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs."

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 
-from .models import ReviewState, TranscriptionJob
+from django_slashml.models import ReviewState, TranscriptionJob
 
 
 def permission_name(model: type[Model], action: str) -> str:

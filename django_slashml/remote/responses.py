@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .constants import RemoteStatus
-from .exceptions import InvalidResponseError, MalformedTranscriptError, TranscriptTooLargeError
+from django_slashml.exceptions import InvalidResponseError, MalformedTranscriptError, TranscriptTooLargeError
+from django_slashml.remote.protocol import RemoteStatus
 
 #: Keys of a status body that hold the transcript: stored in ``words`` and ``text``, not twice.
 TRANSCRIPT_KEYS = ("words", "text", "transcription_data")

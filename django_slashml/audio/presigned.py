@@ -25,10 +25,10 @@ import logging
 import sys
 from typing import Any
 
-from .conf import slashml_settings
-from .urlcheck import url_problem
+from django_slashml.audio.urlcheck import url_problem
+from django_slashml.conf import slashml_settings
 
-logger = logging.getLogger("django_slashml.presigned")
+logger = logging.getLogger("django_slashml.audio.presigned")
 
 #: What a storage defines to hand out URLs SlashML can fetch: ``(name, expire) -> str | None``.
 HOOK = "slashml_fetchable_url"

@@ -1,7 +1,7 @@
 """What a worker does for a job: claim it, do the one step that is due, let go.
 
 A step is, for a PENDING job, sharing an earlier job's work on the same audio
-(:mod:`~django_slashml.reuse`) or getting the audio to SlashML (a presigned storage
+(:mod:`~django_slashml.jobs.reuse`) or getting the audio to SlashML (a presigned storage
 URL, SlashML's still-fresh upload, or a streamed upload) and submitting; for a
 running one, one status call. Every step starts by taking the job's lease with a conditional UPDATE, so a
 redelivered or duplicated message finds the job taken (or not yet due) and does
@@ -22,17 +22,18 @@ from uuid import UUID
 from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
-from . import lifecycle, presigned, reuse
-from .client import get_client
-from .conf import slashml_settings
-from .dispatch import nudge_when_due
-from .exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from .models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
-from .responses import RemoteJob
-from .scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
-from .streaming import open_stored
+from django_slashml.audio import presigned
+from django_slashml.audio.streaming import open_stored
+from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
+from django_slashml.jobs import lifecycle, reuse
+from django_slashml.jobs.dispatch import nudge_when_due
+from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
+from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.remote.client import get_client
+from django_slashml.remote.responses import RemoteJob
 
-logger = logging.getLogger("django_slashml.pipeline")
+logger = logging.getLogger("django_slashml.jobs.pipeline")
 
 #: A message may arrive this much before the time it was scheduled for (clock skew between hosts).
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=0.5)

@@ -22,12 +22,12 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .conf import slashml_settings
-from .models import ACTIVE_STATUSES, AudioUpload
-from .storage import audio_storage
-from .uploads import human_size
+from django_slashml.audio.formats import human_size
+from django_slashml.audio.storage import audio_storage
+from django_slashml.conf import slashml_settings
+from django_slashml.models import ACTIVE_STATUSES, AudioUpload
 
-logger = logging.getLogger("django_slashml.retention")
+logger = logging.getLogger("django_slashml.jobs.retention")
 
 _BATCH = 500
 

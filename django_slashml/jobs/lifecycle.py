@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from . import signals
-from .exceptions import InvalidTransitionError
-from .models import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, ReviewState, TranscriptionJob
-from .responses import RemoteJob
+from django_slashml import signals
+from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
+from django_slashml.remote.responses import RemoteJob
 
-logger = logging.getLogger("django_slashml.lifecycle")
+logger = logging.getLogger("django_slashml.jobs.lifecycle")
 
 #: Where each status may go. Terminal states leave only through :func:`retry`.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -218,65 +217,3 @@ def fail(
 
 
 # -- transitions people make (API, admin, commands) ---------------------------
-
-
-def cancel(job: TranscriptionJob) -> None:
-    """Stop following an active job. SlashML has no cancel call: its job may still run."""
-    if not transition(job, JobStatus.CANCELLED, allowed_from=ACTIVE_STATUSES, next_poll_at=None, **LEASE_CLEARED):
-        job.refresh_from_db(fields=["status"])
-        raise InvalidTransitionError(f"Job {job.pk} is {job.status} and cannot be cancelled; only active jobs can.")
-
-
-def retry(job: TranscriptionJob) -> None:
-    """Start a finished, failed or cancelled job again from the beginning.
-
-    The job's review (state, reviewer, correction) is cleared with its transcript.
-    Retrying a COMPLETED job asks SlashML for a new transcript (the job becomes
-    ``fresh``); a failed or cancelled one may still share another job's work.
-    """
-    from .conf import slashml_settings
-    from .dispatch import dispatch_on_commit
-
-    now = timezone.now()
-    with transaction.atomic():
-        # Reusing a transcript of the same audio would hand a COMPLETED job back its own result.
-        fresh = job.fresh or TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.COMPLETED).exists()
-        moved = transition(
-            job,
-            JobStatus.PENDING,
-            allowed_from=TERMINAL_STATUSES,
-            fresh=fresh,
-            reused_from=None,
-            remote_id="",
-            remote_status="",
-            error_message="",
-            submitted_at=None,
-            completed_at=None,
-            poll_count=0,
-            consecutive_failures=0,
-            # A review belongs to the transcript it read; the new one is unreviewed.
-            review_state=ReviewState.UNREVIEWED,
-            reviewed_by=None,
-            reviewed_at=None,
-            corrected_text="",
-            next_poll_at=now,
-            deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
-            **LEASE_CLEARED,
-        )
-        if not moved:
-            job.refresh_from_db(fields=["status"])
-            raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only finished jobs can be retried.")
-        dispatch_on_commit(job)
-
-
-def poll_now(job: TranscriptionJob) -> bool:
-    """Make an active job due at once and nudge a worker. Returns False for finished jobs."""
-    from .dispatch import dispatch_on_commit
-
-    with transaction.atomic():
-        updated = TranscriptionJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
-            next_poll_at=timezone.now()
-        )
-        if updated:
-            dispatch_on_commit(job)
-    return bool(updated)

@@ -12,9 +12,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from . import signals
-from .exceptions import InvalidTransitionError
-from .models import JobStatus, ReviewState, TranscriptionJob
+from django_slashml import signals
+from django_slashml.exceptions import InvalidTransitionError
+from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 
 
 def _normalised(text: str) -> str:

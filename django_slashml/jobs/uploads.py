@@ -15,13 +15,13 @@ from typing import IO, Any
 from django.core.files import File
 from django.db import transaction
 
-from .audio import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, sniff, wav_duration
-from .conf import slashml_settings
-from .exceptions import AudioTooLargeError, InvalidAudioError
-from .models import AudioUpload
-from .storage import audio_storage, save_audio
+from django_slashml.audio.formats import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, human_size, sniff, wav_duration
+from django_slashml.audio.storage import audio_storage, save_audio
+from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError
+from django_slashml.models import AudioUpload
 
-logger = logging.getLogger("django_slashml.uploads")
+logger = logging.getLogger("django_slashml.jobs.uploads")
 
 
 class _HashingReader:
@@ -58,15 +58,6 @@ class _HashingReader:
         # Only the name is passed through: exposing e.g. temporary_file_path would
         # let FileSystemStorage move the caller's file without reading (and hashing) it.
         return getattr(self._raw, "name", None)
-
-
-def human_size(size: float) -> str:
-    """Bytes as people read them (``1.5 GiB``), for messages and reports."""
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} bytes"
 
 
 def _size_of(fileobj: IO[bytes]) -> int:

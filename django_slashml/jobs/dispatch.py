@@ -16,17 +16,34 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from .conf import slashml_settings
-from .models import JobStatus, TranscriptionJob
+from django_slashml.conf import slashml_settings
+from django_slashml.models import JobStatus, TranscriptionJob
 
-logger = logging.getLogger("django_slashml.dispatch")
+logger = logging.getLogger("django_slashml.jobs.dispatch")
+
+#: The Celery names of the job steps (:mod:`django_slashml.tasks` declares them). Messages go to
+#: the tasks found by name in the Celery app's registry, so the engine never imports the
+#: module whose tasks call back into it.
+START_TASK = "django_slashml.start_job"
+POLL_TASK = "django_slashml.poll_job"
+JOB_TASK_NAMES = (START_TASK, POLL_TASK)
+
+
+def _task(name: str) -> Any:
+    from celery import current_app
+
+    try:
+        return current_app.tasks[name]
+    except KeyError:
+        raise LookupError(
+            f"The Celery task {name!r} is not registered: add 'django_slashml' to INSTALLED_APPS "
+            "(its AppConfig imports django_slashml.tasks)."
+        ) from None
 
 
 def dispatch(job_id: UUID | str, status: str, *, countdown: float | None = None) -> bool:
     """Publish the task for a job's next step. Returns False if the broker refused it."""
-    from .tasks import poll_job, start_job
-
-    task = start_job if status == JobStatus.PENDING else poll_job
+    name = START_TASK if status == JobStatus.PENDING else POLL_TASK
     s = slashml_settings
     options: dict[str, Any] = {
         "time_limit": s.TASK_TIME_LIMIT,
@@ -37,11 +54,9 @@ def dispatch(job_id: UUID | str, status: str, *, countdown: float | None = None)
     if s.TASK_QUEUE:
         options["queue"] = s.TASK_QUEUE
     try:
-        task.apply_async(args=[str(job_id)], **options)
+        _task(name).apply_async(args=[str(job_id)], **options)
     except Exception:
-        logger.warning(
-            "Could not publish %s for job %s; the sweeper will pick it up.", task.name, job_id, exc_info=True
-        )
+        logger.warning("Could not publish %s for job %s; the sweeper will pick it up.", name, job_id, exc_info=True)
         return False
     return True
 

@@ -12,14 +12,27 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from .conf import slashml_settings
-from .constants import NO_API_KEY_MESSAGE, provider_problem
-from .dispatch import dispatch_on_commit
-from .exceptions import ConfigurationError, InvalidAudioError, InvalidProviderError
-from .metadata import check_metadata_setting
-from .models import AudioUpload, TranscriptionJob
-from .uploads import save_upload
-from .urlcheck import URLProblem, check_url
+from django_slashml.audio.urlcheck import URLProblem, check_url
+from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import (
+    ConfigurationError,
+    InvalidAudioError,
+    InvalidProviderError,
+    InvalidTransitionError,
+)
+from django_slashml.jobs.dispatch import dispatch_on_commit
+from django_slashml.jobs.lifecycle import LEASE_CLEARED, transition
+from django_slashml.jobs.metadata import check_metadata_setting
+from django_slashml.jobs.uploads import save_upload
+from django_slashml.models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    AudioUpload,
+    JobStatus,
+    ReviewState,
+    TranscriptionJob,
+)
+from django_slashml.remote.protocol import NO_API_KEY_MESSAGE, provider_problem
 
 AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
 
@@ -87,7 +100,7 @@ def transcribe(
     is shared instead of paid for again: a finished transcript is copied into the new
     job, a running remote job is followed (``job.reused_from`` names the earlier
     job). ``fresh=True`` always sends the audio to SlashML. Failed or cancelled jobs
-    are never reused; URLs are never deduplicated. See :mod:`django_slashml.reuse`.
+    are never reused; URLs are never deduplicated. See :mod:`django_slashml.jobs.reuse`.
     """
     provider = validate_provider(service_provider)
     ensure_configured()
@@ -142,3 +155,60 @@ def transcribe(
             created_upload.file.delete(save=False)
         raise
     return job
+
+
+def cancel(job: TranscriptionJob) -> None:
+    """Stop following an active job. SlashML has no cancel call: its job may still run."""
+    if not transition(job, JobStatus.CANCELLED, allowed_from=ACTIVE_STATUSES, next_poll_at=None, **LEASE_CLEARED):
+        job.refresh_from_db(fields=["status"])
+        raise InvalidTransitionError(f"Job {job.pk} is {job.status} and cannot be cancelled; only active jobs can.")
+
+
+def retry(job: TranscriptionJob) -> None:
+    """Start a finished, failed or cancelled job again from the beginning.
+
+    The job's review (state, reviewer, correction) is cleared with its transcript.
+    Retrying a COMPLETED job asks SlashML for a new transcript (the job becomes
+    ``fresh``); a failed or cancelled one may still share another job's work.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        # Reusing a transcript of the same audio would hand a COMPLETED job back its own result.
+        fresh = job.fresh or TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.COMPLETED).exists()
+        moved = transition(
+            job,
+            JobStatus.PENDING,
+            allowed_from=TERMINAL_STATUSES,
+            fresh=fresh,
+            reused_from=None,
+            remote_id="",
+            remote_status="",
+            error_message="",
+            submitted_at=None,
+            completed_at=None,
+            poll_count=0,
+            consecutive_failures=0,
+            # A review belongs to the transcript it read; the new one is unreviewed.
+            review_state=ReviewState.UNREVIEWED,
+            reviewed_by=None,
+            reviewed_at=None,
+            corrected_text="",
+            next_poll_at=now,
+            deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
+            **LEASE_CLEARED,
+        )
+        if not moved:
+            job.refresh_from_db(fields=["status"])
+            raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only finished jobs can be retried.")
+        dispatch_on_commit(job)
+
+
+def poll_now(job: TranscriptionJob) -> bool:
+    """Make an active job due at once and nudge a worker. Returns False for finished jobs."""
+    with transaction.atomic():
+        updated = TranscriptionJob.objects.filter(pk=job.pk, status__in=ACTIVE_STATUSES).update(
+            next_poll_at=timezone.now()
+        )
+        if updated:
+            dispatch_on_commit(job)
+    return bool(updated)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from .conf import slashml_settings
+from django_slashml.conf import slashml_settings
 
 
 def jittered(seconds: float, *, rng: random.Random | None = None, never_early: bool = False) -> float:
@@ -26,7 +26,7 @@ def first_poll_delay(audio_duration: float | None) -> float:
 
     Not capped by ``POLL_MAX_INTERVAL``: a two-hour file polled after five minutes only
     buys status calls that find it unfinished. Polls due beyond ``MAX_COUNTDOWN`` are
-    sent by the sweeper, which schedules them ahead (:mod:`~django_slashml.sweeper`).
+    sent by the sweeper, which schedules them ahead (:mod:`~django_slashml.jobs.sweeper`).
     """
     s = slashml_settings
     expected = (audio_duration or 0.0) * float(s.POLL_DURATION_FACTOR)

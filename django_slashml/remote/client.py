@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import email.utils
+import importlib.metadata
 import json
 import logging
 import os
@@ -19,12 +20,13 @@ import time
 from typing import Any, BinaryIO, Protocol
 
 import requests
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 from urllib3.exceptions import ReadTimeoutError
 
-from . import __version__
-from .constants import API_PREFIX, NO_API_KEY_MESSAGE
-from .exceptions import (
+from django_slashml.conf import SETTINGS_NAME
+from django_slashml.exceptions import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -38,10 +40,11 @@ from .exceptions import (
     ResponseTooLargeError,
     ServerError,
 )
-from .redaction import redact, redact_text
-from .responses import Limits, RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
+from django_slashml.remote.protocol import API_PREFIX, NO_API_KEY_MESSAGE
+from django_slashml.remote.redaction import redact, redact_text
+from django_slashml.remote.responses import Limits, RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
 
-logger = logging.getLogger("django_slashml.client")
+logger = logging.getLogger("django_slashml.remote.client")
 
 _BODY_SNIPPET = 300
 _CHUNK = 64 * 1024
@@ -50,7 +53,12 @@ _MESSAGE_CHARS = 1000
 
 
 def user_agent() -> str:
-    return f"django-slashml/{__version__} python-requests/{requests.__version__}"
+    # From the installed distribution: importing the package root would load the job engine.
+    try:
+        version = importlib.metadata.version("django-slashml")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"django-slashml/{version} python-requests/{requests.__version__}"
 
 
 def _codec(charset: str | None) -> str:
@@ -117,7 +125,7 @@ def _settle_environment(session: requests.Session, url: str) -> None:
 
 
 class SlashMLClient:
-    """Calls SlashML; returns :mod:`~django_slashml.responses` types or raises :class:`APIError` subclasses."""
+    """Calls SlashML; returns :mod:`~django_slashml.remote.responses` types or raises :class:`APIError` subclasses."""
 
     def __init__(
         self,
@@ -153,7 +161,7 @@ class SlashMLClient:
 
     @classmethod
     def from_settings(cls) -> SlashMLClient:
-        from .conf import slashml_settings as s
+        from django_slashml.conf import slashml_settings as s
 
         return cls(
             s.API_URL,
@@ -182,7 +190,7 @@ class SlashMLClient:
         """Stream ``fileobj`` to SlashML's upload endpoint in constant memory.
 
         ``fileobj`` is an open binary file, or a reader such as
-        :class:`~django_slashml.streaming.StoredAudio` that reports the bytes left in ``len``.
+        :class:`~django_slashml.audio.streaming.StoredAudio` that reports the bytes left in ``len``.
         """
         encoder = MultipartEncoder(
             fields={
@@ -352,6 +360,12 @@ def reset_default_client() -> None:
     client, _default_client = _default_client, None
     if client is not None:
         client.close()
+
+
+@receiver(setting_changed, dispatch_uid="django_slashml.remote.client.reset_default_client")
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTINGS_NAME:
+        reset_default_client()
 
 
 def _forget_client_in_child() -> None:

@@ -22,11 +22,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .conf import slashml_settings
-from .dispatch import dispatch
-from .models import TranscriptionJob
+from django_slashml.conf import slashml_settings
+from django_slashml.jobs.dispatch import dispatch
+from django_slashml.models import TranscriptionJob
 
-logger = logging.getLogger("django_slashml.sweeper")
+logger = logging.getLogger("django_slashml.jobs.sweeper")
 
 
 def overdue_jobs(*, at: datetime | None = None):  # type: ignore[no-untyped-def]

@@ -17,7 +17,9 @@ import socket
 import threading
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .constants import MAX_AUDIO_URL_LENGTH
+#: The longest audio URL a job stores (``TranscriptionJob.audio_url``), counted after re-serialising.
+MAX_AUDIO_URL_LENGTH = 1000
+
 
 #: One DNS label: letters, digits and inner hyphens (IDNA names arrive here as ``xn--``).
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")

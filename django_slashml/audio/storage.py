@@ -13,15 +13,18 @@ import uuid
 from typing import Any
 
 from django.core.files.storage import Storage, default_storage, storages
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.functional import LazyObject, empty
 
-from .presigned import is_s3_storage
+from django_slashml.audio.presigned import is_s3_storage
+from django_slashml.conf import SETTINGS_NAME
 
 
 class _AudioStorage(LazyObject):
     def _setup(self) -> None:
-        from .conf import slashml_settings
+        from django_slashml.conf import slashml_settings
 
         alias = slashml_settings.STORAGE
         self._wrapped = storages[alias] if alias else default_storage
@@ -33,6 +36,12 @@ class _AudioStorage(LazyObject):
 audio_storage: Any = _AudioStorage()
 
 
+@receiver(setting_changed, dispatch_uid="django_slashml.audio.storage.reset")
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in (SETTINGS_NAME, "STORAGES"):
+        audio_storage.reset()
+
+
 def get_audio_storage() -> Storage:
     """The callable ``AudioUpload.file`` is declared with."""
     return audio_storage
@@ -40,7 +49,7 @@ def get_audio_storage() -> Storage:
 
 def audio_upload_to(instance: Any, filename: str) -> str:
     """A dated folder from settings and a random name with ``filename``'s extension (the sniffed format's)."""
-    from .conf import slashml_settings
+    from django_slashml.conf import slashml_settings
 
     folder = timezone.now().strftime(slashml_settings.UPLOAD_TO)
     extension = os.path.splitext(filename)[1].lower()[:10]

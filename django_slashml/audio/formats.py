@@ -93,3 +93,12 @@ def wav_duration(fileobj: BinaryIO) -> float | None:
         return None
     finally:
         fileobj.seek(position)
+
+
+def human_size(size: float) -> str:
+    """Bytes as people read them (``1.5 GiB``), for messages and reports."""
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} bytes"

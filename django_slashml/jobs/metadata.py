@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-from .exceptions import InvalidMetadataError
+from django_slashml.exceptions import InvalidMetadataError
 
 
 def _where(path: str) -> str:
@@ -73,6 +73,6 @@ def check_metadata(value: Any, *, max_bytes: int, max_depth: int) -> dict[str, A
 
 def check_metadata_setting(value: Any) -> dict[str, Any]:
     """:func:`check_metadata` with the limits from settings."""
-    from .conf import slashml_settings as s
+    from django_slashml.conf import slashml_settings as s
 
     return check_metadata(value, max_bytes=int(s.MAX_METADATA_BYTES), max_depth=int(s.MAX_METADATA_DEPTH))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import IO, Any
 
-from .presigned import is_s3_storage
+from django_slashml.audio.presigned import is_s3_storage
 
 #: Largest block handed out at once when asked for "everything" (``read(-1)``).
 CHUNK_SIZE = 1024 * 1024

@@ -1,9 +1,11 @@
-"""Names shared by the app and the sandbox: providers and statuses.
+"""SlashML's vocabulary, shared by the client and the sandbox: providers, statuses, paths.
 
-Django-free on purpose, so the sandbox can import it without configuring Django.
+Nothing here needs configured Django settings, so the sandbox imports it as a plain program.
 """
 
 from __future__ import annotations
+
+from django_slashml.conf import API_KEY_ENVIRONMENT_VARIABLE
 
 #: Service providers named by the vendor's own client (``slashml`` 0.1.6), with the names people
 #: know them by. The one list: ``models.ServiceProvider`` (the field's choices) is built from it.
@@ -45,14 +47,8 @@ class RemoteStatus:
 
 API_PREFIX = "/speech-to-text/v1"
 
-#: Where the API key is read from when ``SLASHML["API_KEY"]`` is not set.
-API_KEY_ENVIRONMENT_VARIABLE = "SLASHML_API_KEY"
-
 #: What is said wherever an API key is needed and none is configured: the client, ``transcribe()``
 #: and the ``slashml.E001`` check (message and hint).
 NO_API_KEY = "No SlashML API key is configured."
 NO_API_KEY_HINT = f'Set SLASHML = {{"API_KEY": ...}} or the {API_KEY_ENVIRONMENT_VARIABLE} environment variable.'
 NO_API_KEY_MESSAGE = f"{NO_API_KEY} {NO_API_KEY_HINT}"
-
-#: The longest audio URL a job stores (``TranscriptionJob.audio_url``), counted after re-serialising.
-MAX_AUDIO_URL_LENGTH = 1000

@@ -27,8 +27,8 @@ from typing import Literal
 
 from django.db.models import Case, IntegerField, Q, Value, When
 
-from .conf import slashml_settings
-from .models import JobStatus, TranscriptionJob
+from django_slashml.conf import slashml_settings
+from django_slashml.models import JobStatus, TranscriptionJob
 
 Action = Literal["copy", "follow", "wait"]
 

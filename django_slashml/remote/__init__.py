@@ -1,0 +1,6 @@
+"""The SlashML HTTP edge: the client, the tolerant reading of SlashML's answers, redaction.
+
+Nothing here touches the database: it speaks HTTP and returns plain values
+(:class:`~django_slashml.remote.responses.RemoteJob`), which the job engine stores.
+``protocol`` is Django-free so the sandbox shares SlashML's vocabulary with the client.
+"""

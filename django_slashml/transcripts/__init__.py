@@ -1,0 +1,1 @@
+"""Finished transcripts: human review, word-level corrections, and exports (text, SRT, WebVTT, JSON)."""
