@@ -27,6 +27,7 @@ EXTRAS = {
     "playwright": "the test extra (playwright)",
     "addict": "the test extra (addict)",
     "slashml": "make test (pip install --no-deps slashml==0.1.6)",
+    "importlinter": "the lint extra (import-linter)",
 }
 
 
