@@ -54,7 +54,8 @@ class _MovedModuleLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         new_path = MOVED_MODULES[module.__name__]
         warnings.warn(
-            f"{module.__name__} moved to {new_path}; import it from there (the old path will be removed in a later release).",
+            f"{module.__name__} moved to {new_path}; import it from there "
+            "(the old path will be removed in a later release).",
             DeprecationWarning,
             stacklevel=2,
         )

@@ -40,6 +40,7 @@ def fake_resolve_host(host: str) -> list[str]:
 @pytest.fixture(autouse=True)
 def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Patch the URL guard's one resolver, so public-looking test URLs resolve without a network."""
+    # Patch stays: public names need DNS, which tests must not depend on.
     monkeypatch.setattr("django_slashml.audio.urlcheck.resolve_host", fake_resolve_host)
 
 

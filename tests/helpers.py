@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 
@@ -49,3 +53,43 @@ def big_wav(path: Path, size: int) -> Path:
         fileobj.truncate(size)
     assert sniff(header) is not None
     return path
+
+
+@contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses every connection: bound but never listening, so nothing else takes it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+@contextmanager
+def broker_down() -> Iterator[None]:
+    """This process's Celery app publishes to a broker that refuses connections, until the block ends.
+
+    The broker URL becomes a refused loopback port, with no connection retries, so a publish
+    fails within a second. The app's connection and producer pools are rebuilt for that URL and
+    the previous ones put back afterwards, untouched: closing a ``memory://`` connection would
+    empty every in-memory queue of the process. A worker started in this process keeps the
+    connection it consumes on; anything sent meanwhile, by it or by the test, fails.
+    """
+    from celery import current_app
+
+    app: Any = current_app
+    conf = app.conf
+    names = ("broker_url", "broker_write_url", "broker_connection_timeout", "broker_transport_options")
+    saved_conf = {name: conf[name] for name in names}
+    saved_pools = app._pool, app.amqp._producer_pool
+    with refused_port() as port:
+        conf.broker_url = conf.broker_write_url = f"amqp://guest:guest@127.0.0.1:{port}//"
+        conf.broker_connection_timeout = 1
+        conf.broker_transport_options = {"max_retries": 0, "interval_start": 0, "interval_step": 0, "interval_max": 0}
+        app._pool = app.amqp._producer_pool = None
+        try:
+            yield
+        finally:
+            broken = app._pool
+            conf.update(saved_conf)
+            app._pool, app.amqp._producer_pool = saved_pools
+            if broken is not None:
+                broken.force_close_all()

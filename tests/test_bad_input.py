@@ -181,6 +181,7 @@ def test_the_api_picks_413_by_exception_type_not_message(
     def refuse(fileobj: Any, *, name: str) -> Any:
         raise error
 
+    # Patch stays: no real audio raises an error whose message contradicts its type, which is the point here.
     monkeypatch.setattr(serializers, "validate_audio", refuse)
     client = APIClient()
     client.force_authenticate(django_user_model.objects.create_user("ann"))
@@ -319,6 +320,7 @@ def test_the_guard_resolves_names_through_getaddrinfo(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(urlcheck, "resolve_host", real_resolve_host)
     answers = {"cdn.example": "93.184.215.14", "sneaky.example": "10.1.2.3"}
+    # Patch stays: these public names need DNS, which tests have none of; the guard's own call is what runs.
     monkeypatch.setattr(socket, "getaddrinfo", lambda host, port: [(2, 1, 6, "", (answers[host], 0))])
     assert urlcheck.url_problem("https://cdn.example/a.wav", allow_private=False) is None
     assert "10.1.2.3" in (urlcheck.url_problem("https://sneaky.example/a.wav", allow_private=False) or "")

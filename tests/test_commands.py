@@ -77,6 +77,7 @@ def test_sweep_lists_and_dispatches_overdue_jobs(settings, slashml, sandbox, spe
     call_command("slashml_sweep", "--dry-run", stdout=out)
     assert str(job.pk) in out.getvalue() and "1 overdue job(s)." in out.getvalue()
     sent = []
+    # Patch stays: a spy, not an outage; it records which jobs the command dispatched.
     monkeypatch.setattr(
         dispatch, "dispatch", lambda job_id, status, countdown=None: sent.append((job_id, status)) or True
     )

@@ -77,6 +77,7 @@ def test_without_pyav_compressed_audio_is_stored_with_an_unknown_duration(monkey
                 raise error("libavformat.so.61: cannot open shared object file")
 
     monkeypatch.delitem(sys.modules, "av", raising=False)
+    # Patch stays: an installed package with a missing shared library cannot be had in a running process.
     monkeypatch.setattr(sys, "meta_path", [Unloadable(), *sys.meta_path])
     with (FIXTURES / "speech.mp3").open("rb") as fileobj:
         upload = save_upload(fileobj, name="speech.mp3")

@@ -19,6 +19,7 @@ def test_a_test_session_leaves_the_reliability_page_alone(monkeypatch: pytest.Mo
     else:
         monkeypatch.setenv("SLASHML_RELIABILITY_REPORT", value)
     row = harness.RunSummary("a run", "1 job", "none", 1, 0, 0, 0, "ok")
+    # Patches stay: canned results, and no rewrite of the real docs/reliability.md.
     monkeypatch.setattr(harness, "RESULTS", [row])
     written: list[str] = []
     monkeypatch.setattr(Path, "write_text", lambda self, *args, **kwargs: written.append(str(self)))
@@ -28,6 +29,7 @@ def test_a_test_session_leaves_the_reliability_page_alone(monkeypatch: pytest.Mo
 
 def test_make_reliability_report_is_what_writes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLASHML_RELIABILITY_REPORT", "1")
+    # Patches stay: canned results, and no rewrite of the real docs/reliability.md.
     monkeypatch.setattr(harness, "RESULTS", [harness.RunSummary("a run", "1 job", "none", 1, 0, 0, 0, "ok")])
     written: dict[str, str] = {}
     monkeypatch.setattr(Path, "write_text", lambda self, text, *args, **kwargs: written.update({str(self): text}))

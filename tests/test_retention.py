@@ -109,6 +109,7 @@ def test_a_file_that_cannot_be_deleted_keeps_its_row_for_the_next_run(old_and_ne
     def refuse(name: str) -> None:
         raise PermissionError(f"read-only: {name}")
 
+    # Patch stays: tests may run as root, which deletes from read-only folders, so a real refusal is not portable.
     monkeypatch.setattr(audio_storage, "delete", refuse)
     with pytest.raises(CommandError, match=r"1 file\(s\) could not be deleted"):
         purge("--older-than", "30")

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 def sent(monkeypatch, settings) -> list[tuple[str, str, float | None]]:
     settings.SLASHML = {**settings.SLASHML, "MAX_COUNTDOWN": 300, "SWEEP_INTERVAL": 60, "SWEEP_GRACE": 10}
     published: list[tuple[str, str, float | None]] = []
+    # Patch stays: a spy, not an outage; it records each message's countdown, which a broker only holds as an ETA.
     monkeypatch.setattr(
         sweeper,
         "dispatch",

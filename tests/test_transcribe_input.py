@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+from django.db import DatabaseError, connection
 
 from django_slashml import transcribe
 from django_slashml.exceptions import ConfigurationError, InvalidAudioError, InvalidProviderError
@@ -159,11 +161,32 @@ def test_a_missing_api_key_is_told_in_the_same_words_everywhere(settings, monkey
     assert (check.msg, check.hint) == (NO_API_KEY, NO_API_KEY_HINT)
 
 
-def test_a_failure_after_storing_removes_the_stored_file(slashml, speech_path, stored_files, monkeypatch) -> None:
-    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
-        raise RuntimeError("database went away")
+@pytest.fixture
+def jobs_refused() -> Iterator[None]:
+    """The database itself refuses new job rows (a trigger), after the upload row and file are stored."""
+    table = TranscriptionJob._meta.db_table
+    if connection.vendor == "sqlite":
+        create = [f"CREATE TRIGGER refuse_jobs BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'no new jobs'); END"]
+        drop = ["DROP TRIGGER refuse_jobs"]
+    elif connection.vendor == "postgresql":
+        create = [
+            "CREATE FUNCTION refuse_jobs() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'no new jobs'; END $$ "
+            "LANGUAGE plpgsql",
+            f"CREATE TRIGGER refuse_jobs BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_jobs()",
+        ]
+        drop = [f"DROP TRIGGER refuse_jobs ON {table}", "DROP FUNCTION refuse_jobs()"]
+    else:
+        pytest.skip(f"no trigger written for {connection.vendor}")
+    with connection.cursor() as cursor:
+        for statement in create:
+            cursor.execute(statement)
+    yield
+    with connection.cursor() as cursor:
+        for statement in drop:
+            cursor.execute(statement)
 
-    monkeypatch.setattr(TranscriptionJob.objects, "create", refuse)
-    with pytest.raises(RuntimeError):
+
+def test_a_failure_after_storing_removes_the_stored_file(slashml, speech_path, stored_files, jobs_refused) -> None:
+    with pytest.raises(DatabaseError, match="no new jobs"):
         transcribe(speech_path)
     assert nothing_saved(stored_files)
