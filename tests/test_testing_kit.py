@@ -172,3 +172,14 @@ def test_the_fake_passes_the_checks_and_a_bad_client_class_fails_them(monkeypatc
     for not_a_client in ("django_slashml.remote.client.get_client", "django_slashml.testing.CallLog"):
         with override_settings(SLASHML={"API_KEY": "k", "CLIENT_CLASS": not_a_client}):
             assert "slashml.E021" in check_ids(), not_a_client
+
+
+@pytest.mark.django_db
+def test_without_the_fixture_active_and_on_commit_callbacks_run_the_job(
+    completed, speech_path, django_capture_on_commit_callbacks
+) -> None:
+    """docs/testing.md's unittest recipe: fake_slashml.active() plus executed on-commit callbacks."""
+    with fake_controls.active(), django_capture_on_commit_callbacks(execute=True):
+        job = django_slashml.transcribe(speech_path)
+    assert completed == [(job.pk, "fake transcript of speech.wav")]
+    assert len(calls) == 0  # active() leaves a clean outbox behind
