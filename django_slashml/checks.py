@@ -6,11 +6,13 @@ Ids are stable; the docs list them (docs/configuration.md).
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from django_slashml.audio.urlcheck import url_problem
 from django_slashml.conf import (
@@ -21,6 +23,7 @@ from django_slashml.conf import (
     slashml_settings,
 )
 from django_slashml.jobs.dispatch import JOB_TASK_NAMES
+from django_slashml.remote.client import CLIENT_METHODS
 from django_slashml.remote.protocol import NO_API_KEY, NO_API_KEY_HINT, provider_problem
 
 _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
@@ -111,8 +114,9 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             Warning(
                 "Celery runs tasks eagerly (task_always_eager): polls run inline and countdowns are ignored, "
                 "so jobs only advance when the sweeper runs.",
-                hint="Run a worker. In tests, finish jobs with django_slashml.testing's simulate_completion() / "
-                "simulate_failure(), or run them against the slashml_sandbox fixture.",
+                hint="Run a worker. In tests, use the fake_slashml pytest fixture (it runs jobs eagerly with "
+                "every wait at zero), django_slashml.testing's simulate_completion() / simulate_failure(), or the "
+                "slashml_sandbox fixture.",
                 id="slashml.W010",
             )
         )
@@ -222,6 +226,7 @@ def settings_problems() -> list[tuple[str, str, str]]:
                 )
             )
     found.extend(_storage_problems())
+    found.extend(_client_class_problems())
     rates = slashml_settings.THROTTLE_RATES
     bad_rates = not isinstance(rates, dict) or any(
         value is not None and not (isinstance(value, str) and re.fullmatch(r"\d+/(s|m|h|d)\w*", value))
@@ -293,3 +298,26 @@ def _storage_problems() -> list[tuple[str, str, str]]:
             )
         )
     return found
+
+
+def _client_class_problems() -> list[tuple[str, str, str]]:
+    """``CLIENT_CLASS`` must import and be a class with every method the pipeline calls."""
+    path = slashml_settings.CLIENT_CLASS
+    hint = f"The default is {DEFAULTS['CLIENT_CLASS']!r}; tests may use 'django_slashml.testing.FakeSlashMLClient'."
+    if not isinstance(path, str):
+        return [("slashml.E021", f"SLASHML['CLIENT_CLASS'] = {path!r} must be a dotted path (a string).", hint)]
+    try:
+        cls = import_string(path)
+    except Exception as exc:  # a module that fails on import fails in its own way
+        return [("slashml.E021", f"SLASHML['CLIENT_CLASS'] = {path!r} cannot be imported: {exc}", hint)]
+    missing = [name for name in CLIENT_METHODS if not callable(getattr(cls, name, None))]
+    if not inspect.isclass(cls) or missing:
+        what = "is not a class" if not inspect.isclass(cls) else "lacks " + ", ".join(missing)
+        return [
+            (
+                "slashml.E021",
+                f"SLASHML['CLIENT_CLASS'] = {path!r} {what}; the pipeline calls {', '.join(CLIENT_METHODS)}.",
+                hint,
+            )
+        ]
+    return []

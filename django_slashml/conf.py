@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "API_URL": "https://api.slashml.com",
     "API_KEY": None,  # or a callable returning it; falls back to the SLASHML_API_KEY environment variable
     "DEFAULT_SERVICE_PROVIDER": "assembly",
+    # The class that talks to SlashML (a dotted path). Tests switch in
+    # "django_slashml.testing.FakeSlashMLClient", which answers in-process.
+    "CLIENT_CLASS": "django_slashml.remote.client.SlashMLClient",
     # HTTP timeouts in seconds. Uploads get a longer read timeout: SlashML answers
     # only once the whole body has arrived.
     "CONNECT_TIMEOUT": 5.0,

@@ -30,6 +30,19 @@ FAKE_DNS = {
 PUBLIC_ADDRESS = "93.184.215.14"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the package's pytest plugin when its ``pytest11`` entry point did not.
+
+    An install of the package (the install tier, tox) loads it through the entry point; a checkout
+    run from an install made before the entry point existed, or with plugin autoloading off, does
+    not. Registering the module once either way keeps each fixture defined once.
+    """
+    from django_slashml.testing import pytest_plugin
+
+    if not config.pluginmanager.is_registered(pytest_plugin):
+        config.pluginmanager.register(pytest_plugin, "django_slashml")
+
+
 def fake_resolve_host(host: str) -> list[str]:
     """Names under .invalid do not resolve, FAKE_DNS's as listed, any other to one public address."""
     if host.endswith(".invalid"):

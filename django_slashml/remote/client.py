@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Protocol
 import requests
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.module_loading import import_string
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 from urllib3.exceptions import ReadTimeoutError
 
@@ -345,13 +346,28 @@ class SlashMLClient:
 _default_client: SlashMLClient | None = None
 _default_lock = threading.Lock()
 
+#: What the pipeline calls on a client; ``SLASHML['CLIENT_CLASS']`` must offer them (check ``slashml.E021``).
+CLIENT_METHODS = ("from_settings", "upload", "submit", "status", "close")
+
+
+def client_class() -> type[SlashMLClient]:
+    """The class named by ``SLASHML['CLIENT_CLASS']`` (the real client unless a test switched in a fake)."""
+    from django_slashml.conf import slashml_settings
+
+    path = slashml_settings.CLIENT_CLASS
+    try:
+        cls = import_string(path)
+    except (ImportError, AttributeError, TypeError) as exc:  # a non-string is no dotted path either
+        raise ConfigurationError(f"SLASHML['CLIENT_CLASS'] = {path!r} cannot be imported: {exc}") from None
+    return cls  # type: ignore[no-any-return]
+
 
 def get_client() -> SlashMLClient:
     """The process-wide client built from settings (rebuilt after settings change or fork)."""
     global _default_client
     with _default_lock:
         if _default_client is None:
-            _default_client = SlashMLClient.from_settings()
+            _default_client = client_class().from_settings()
         return _default_client
 
 
@@ -376,4 +392,12 @@ def _forget_client_in_child() -> None:
 
 os.register_at_fork(after_in_child=_forget_client_in_child)
 
-__all__ = ["APIError", "SlashMLClient", "get_client", "reset_default_client", "user_agent"]
+__all__ = [
+    "CLIENT_METHODS",
+    "APIError",
+    "SlashMLClient",
+    "client_class",
+    "get_client",
+    "reset_default_client",
+    "user_agent",
+]

@@ -1,28 +1,47 @@
-"""Helpers for host projects' tests (and the app's own).
+"""Helpers for host projects' tests (and the app's own). docs/testing.md shows them in use.
 
-Two ways to test code that uses django-slashml:
+Three ways to test code that uses django-slashml, with no SlashML account:
 
-* Against the sandbox, over real HTTP: the ``slashml_sandbox`` pytest fixture
-  starts one on a free port with the deterministic engine, and
-  ``slashml_sandbox_settings`` points ``SLASHML`` at it. In ``conftest.py``::
+* The fake client: the ``fake_slashml`` pytest fixture (or ``fake_slashml.active()``) sets
+  ``SLASHML["CLIENT_CLASS"]`` to :class:`FakeSlashMLClient`, which answers in-process and
+  records every call in :data:`calls`; jobs run through the real pipeline and signals.
+* Against the sandbox, over real HTTP: the ``slashml_sandbox`` pytest fixture starts one on
+  a free port with the deterministic engine, and ``slashml_sandbox_settings`` points
+  ``SLASHML`` at it.
+* Without any client: :func:`simulate_completion` and :func:`simulate_failure` move a job
+  through the real state machine, so your signal receivers run as they will in production.
 
-      from django_slashml.testing import slashml_sandbox, slashml_sandbox_settings  # noqa: F401
-
-* Without any server: :func:`simulate_completion` and :func:`simulate_failure`
-  move a job through the real state machine, so your signal receivers run
-  exactly as they will in production.
+The fixtures come with the package through pytest's ``pytest11`` entry point
+(:mod:`django_slashml.testing.pytest_plugin`); nothing needs importing in ``conftest.py``.
+Importing this package loads no models and reads no settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from django_slashml.sandbox import DEFAULT_API_KEY, SandboxServer, make_sandbox
+from django_slashml.sandbox import SandboxServer, make_sandbox
 from django_slashml.sandbox.control import SandboxControl
+from django_slashml.testing.fake import (
+    Call,
+    CallLog,
+    FakeSlashML,
+    FakeSlashMLClient,
+    calls,
+    fake_settings,
+    fake_slashml,
+    words_for,
+)
 
 __all__ = [
+    "Call",
+    "CallLog",
+    "FakeSlashML",
+    "FakeSlashMLClient",
     "SandboxControl",
+    "calls",
+    "fake_settings",
+    "fake_slashml",
     "sandbox_settings",
     "simulate_completion",
     "simulate_failure",
@@ -55,13 +74,6 @@ def sandbox_settings(server: SandboxServer, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def _words(text: str) -> list[dict[str, Any]]:
-    return [
-        {"text": token, "start": index * 400, "end": index * 400 + 350, "confidence": 0.95}
-        for index, token in enumerate(text.split())
-    ]
-
-
 def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict[str, Any]] | None = None) -> Any:
     """Complete an active job as SlashML would, sending the real signals. Returns the job."""
     from django_slashml.jobs import lifecycle
@@ -72,7 +84,7 @@ def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict
             "id": job.remote_id or f"simulated-{job.pk}",
             "status": "COMPLETED",
             "text": text,
-            "words": words if words is not None else _words(text),
+            "words": words if words is not None else words_for(text),
             "confidence": 0.95,
             "audio_duration": (job.audio_duration or 0.0),
         }
@@ -89,23 +101,11 @@ def simulate_failure(job: Any, *, message: str = "SlashML could not transcribe t
     return job
 
 
-try:
-    import pytest
-except ImportError:  # pragma: no cover - pytest is optional for host projects
-    pass
-else:
+def __getattr__(name: str) -> Any:
+    # The fixtures live in the pytest plugin; ``from django_slashml.testing import slashml_sandbox``
+    # in a conftest.py, as documented before the entry point, still works (and is not needed).
+    if name in ("slashml_sandbox", "slashml_sandbox_settings"):
+        from django_slashml.testing import pytest_plugin
 
-    @pytest.fixture
-    def slashml_sandbox() -> Iterator[SandboxServer]:
-        """A SlashML sandbox on a free loopback port, stopped after the test."""
-        server = start_sandbox(api_keys={DEFAULT_API_KEY})
-        try:
-            yield server
-        finally:
-            server.stop()
-
-    @pytest.fixture
-    def slashml_sandbox_settings(slashml_sandbox: SandboxServer, settings: Any) -> SandboxServer:
-        """``slashml_sandbox`` plus ``settings.SLASHML`` pointing at it (needs pytest-django)."""
-        settings.SLASHML = sandbox_settings(slashml_sandbox)
-        return slashml_sandbox
+        return getattr(pytest_plugin, name)
+    raise AttributeError(f"module 'django_slashml.testing' has no attribute {name!r}")
