@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -157,3 +159,13 @@ def test_the_job_page_shows_the_caption_check_and_carries_the_preset_to_its_link
     assert "cues meet the default rules." in calm and 'class="slashml-caption-audit"' not in calm
     broken = vic.get(f"{ADMIN}{job.pk}/change/?max_cps=fast").content.decode()
     assert "max_cps: &#x27;fast&#x27; is not a whole number" in broken and "cues meet the default rules" in broken
+
+
+def test_the_schema_documents_the_caption_parameters_and_the_audit() -> None:
+    require("drf_spectacular")
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", stdout=out)
+    paths = json.loads(out.getvalue())["paths"]
+    for path in ("/api/slashml/jobs/{id}/transcript.{fmt}/", "/api/slashml/jobs/{id}/caption-audit/"):
+        names = {p["name"] for p in paths[path]["get"]["parameters"]}
+        assert {"preset", "max_line_chars", "max_lines", "max_cps", "min_duration_ms", "max_duration_ms"} <= names
