@@ -128,12 +128,12 @@ def caption_limits(params: Mapping[str, Any]) -> CueLimits:
         raise InvalidCaptionParameterError("preset", f"unknown preset {name!r}; use one of: {', '.join(PRESETS)}.")
     limits = PRESETS[name]
     given: dict[str, int] = {}
-    for parameter, (field, _low, _high) in PARAMETERS.items():
+    for parameter in PARAMETERS:
         raw = params.get(parameter)
-        if raw is None or not str(raw).strip():
-            continue
-        given[parameter] = _integer(parameter, str(raw))
-        limits = replace(limits, **{field: given[parameter]})
+        if raw is not None and str(raw).strip():
+            given[parameter] = _integer(parameter, str(raw))
+    changes: dict[str, Any] = {PARAMETERS[parameter][0]: value for parameter, value in given.items()}
+    limits = replace(limits, **changes)
     low, high = limits.min_cue_ms, limits.max_cue_ms
     if low is not None and low > high:
         if "max_duration_ms" in given and "min_duration_ms" not in given:
