@@ -114,3 +114,16 @@ class ResponseTooLargeError(PermanentAPIError):
 
 class TranscriptTooLargeError(PermanentAPIError):
     """SlashML sent more words or characters than ``MAX_WORDS`` / ``MAX_TRANSCRIPT_CHARS`` allow."""
+
+
+class InvalidCaptionParameterError(SlashMLError, ValueError):
+    """A caption parameter (``preset``, ``max_line_chars``, ...) that cannot be used.
+
+    ``parameter`` names it and ``message`` says what is allowed; the REST API answers it with
+    400 ``{parameter: [message]}``, the admin with a 400 or an error message.
+    """
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message

@@ -24,6 +24,8 @@ EXTRAS = {
     "psycopg": 'pip install "django-slashml[postgres]"',
     "moto": "the test extra (moto[s3,server])",
     "webvtt": "the test extra (webvtt-py)",
+    "srt": "the test extra (srt)",
+    "hypothesis": "the test extra (hypothesis)",
     "playwright": "the test extra (playwright)",
     "addict": "the test extra (addict)",
     "slashml": "make test (pip install --no-deps slashml==0.1.6)",

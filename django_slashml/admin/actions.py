@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from django_slashml.exceptions import InvalidTransitionError
+from django_slashml.exceptions import InvalidCaptionParameterError, InvalidTransitionError
 from django_slashml.jobs import actions as job_actions
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 from django_slashml.transcripts import exports, review
+from django_slashml.transcripts.presets import caption_limits
 
 #: Per-job lines shown in one message before the rest are summed up.
 LISTED = 20
@@ -93,6 +94,12 @@ def needs_correction(modeladmin: Any, request: HttpRequest, queryset: QuerySet[T
 def export_transcripts(
     modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]
 ) -> HttpResponse | None:
+    """Subtitles follow the caption preset chosen in the action bar (and any caption parameter posted)."""
+    try:
+        limits = caption_limits(request.POST)
+    except InvalidCaptionParameterError as exc:
+        messages.error(request, f"Nothing exported: {exc.parameter}: {exc.message}")
+        return None
     archive = io.BytesIO()
     exported = 0
     skipped: list[str] = []
@@ -102,7 +109,7 @@ def export_transcripts(
                 skipped.append(f"{job.pk} ({job.status})")
                 continue
             for fmt in EXPORT_FORMATS:
-                bundle.writestr(f"transcript-{job.pk}.{fmt}", exports.render(job, fmt))
+                bundle.writestr(f"transcript-{job.pk}.{fmt}", exports.render(job, fmt, limits=limits))
             exported += 1
     if skipped:
         messages.warning(request, f"Not exported, no transcript yet: {_listing(skipped)}.")

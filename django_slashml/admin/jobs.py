@@ -12,22 +12,26 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from django_slashml.admin import actions, dashboard
 from django_slashml.admin.audio import serve_upload
+from django_slashml.admin.captions import CaptionActionForm, bad_request_text, caption_panel
 from django_slashml.admin.viewer import render_viewer
 from django_slashml.audio.urlcheck import url_problem
 from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import InvalidCaptionParameterError
 from django_slashml.jobs.access import may
 from django_slashml.models import JobStatus, TranscriptionJob
 from django_slashml.remote.redaction import redact_text
 from django_slashml.transcripts import exports, review
+from django_slashml.transcripts.presets import caption_limits
 
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
 HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata")
@@ -91,6 +95,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
     search_fields = ("text", "corrected_text", "remote_id", "upload__original_name")
     date_hierarchy = "created_at"
     raw_id_fields = ("owner", "upload", "reviewed_by", "reused_from")
+    action_form = CaptionActionForm
     actions = (
         actions.poll_now,
         actions.resubmit,
@@ -214,7 +219,21 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
         version = request.GET.get("version", "reviewed")
         if version not in exports.VERSIONS:
             raise Http404(f"Unknown transcript version {version!r}.")
-        return exports.download(job, fmt, version=version)
+        try:
+            limits = caption_limits(request.GET)
+        except InvalidCaptionParameterError as exc:
+            return HttpResponseBadRequest(bad_request_text(exc), content_type="text/plain; charset=utf-8")
+        return exports.download(job, fmt, version=version, limits=limits)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        """The job's page, with the caption check for ``?preset=...`` (docs/captions.md)."""
+        job = self.get_object(request, unquote(object_id))
+        context = dict(extra_context or {})
+        if job is not None:
+            context.update(caption_panel(request, job))
+        return super().change_view(request, object_id, form_url, extra_context=context)
 
     # -- columns and read-only fields ------------------------------------------------
 

@@ -33,11 +33,13 @@ from django_slashml.api.serializers import (
     ListedJobSerializer,
 )
 from django_slashml.api.throttles import throttles_for
-from django_slashml.exceptions import InvalidTransitionError
+from django_slashml.exceptions import InvalidCaptionParameterError, InvalidTransitionError
 from django_slashml.jobs import actions as job_actions
 from django_slashml.jobs.access import is_reviewed, may_discard_review
 from django_slashml.models import AudioUpload, TranscriptionJob
 from django_slashml.transcripts import exports
+from django_slashml.transcripts.audit import audit_job
+from django_slashml.transcripts.presets import PARAMETER_HELP, CueLimits, caption_limits
 
 
 class Conflict(APIException):
@@ -150,20 +152,47 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         """Stop following an active job (SlashML itself has no cancel call)."""
         return self._transition(job_actions.cancel)
 
+    def _export_options(self, request: Request) -> tuple[str, CueLimits]:
+        """The transcript version and caption limits a request asks for; a 400 naming a bad one."""
+        version = request.query_params.get("version", "reviewed")
+        if version not in exports.VERSIONS:
+            raise ValidationError({"version": [f"Use one of: {', '.join(exports.VERSIONS)}."]})
+        try:
+            return version, caption_limits(request.query_params)
+        except InvalidCaptionParameterError as exc:
+            raise ValidationError({exc.parameter: [exc.message]}) from None
+
     @extend_schema(
         responses={(200, "text/plain"): str, 409: described("The job has no transcript yet.")},
         parameters=query_parameters(
-            {"version": "reviewed (default: a reviewer's correction where there is one) or original."}
+            {"version": "reviewed (default: a reviewer's correction where there is one) or original.", **PARAMETER_HELP}
         ),
     )
     @action(detail=True, methods=["get"], url_path=r"transcript\.(?P<fmt>txt|srt|vtt|json)", url_name="transcript")
     def transcript(self, request: Request, pk: str | None = None, fmt: str = "txt") -> HttpResponse:
-        """The transcript as plain text, SRT or WebVTT subtitles, or JSON with word timings."""
+        """The transcript as plain text, SRT or WebVTT subtitles, or JSON with word timings.
+
+        The caption parameters (docs/captions.md) shape SRT and WebVTT cues; they are checked for every format.
+        """
         job = self.get_object()
-        version = request.query_params.get("version", "reviewed")
-        if version not in exports.VERSIONS:
-            raise ValidationError({"version": [f"Use one of: {', '.join(exports.VERSIONS)}."]})
+        version, limits = self._export_options(request)
         reason = exports.unavailable(job)
         if reason:
             raise Conflict(reason)
-        return exports.download(job, fmt, version=version)
+        return exports.download(job, fmt, version=version, limits=limits)
+
+    @extend_schema(
+        responses={200: dict, 409: described("The job has no transcript yet.")},
+        parameters=query_parameters(
+            {"version": "reviewed (default: a reviewer's correction where there is one) or original.", **PARAMETER_HELP}
+        ),
+    )
+    @action(detail=True, methods=["get"], url_path="caption-audit", url_name="caption-audit")
+    def caption_audit(self, request: Request, pk: str | None = None) -> Response:
+        """The subtitle cues that break the chosen caption limits (too fast, too short, too long, too wide)."""
+        job = self.get_object()
+        version, limits = self._export_options(request)
+        reason = exports.unavailable(job)
+        if reason:
+            raise Conflict(reason)
+        return Response(audit_job(job, limits, version=version))

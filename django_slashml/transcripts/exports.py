@@ -1,23 +1,36 @@
 """Transcripts as plain text, SubRip (SRT), WebVTT and JSON, built from word timings.
 
-Cues follow common subtitle practice: at most ``max_line_chars`` per line and
-``max_lines`` per cue, no cue longer than ``max_cue_ms``, and a new cue at a pause of
-``pause_ms`` or after a sentence ends. Shared by the REST API and the admin; both export
+This module writes the formats; the cues come from :mod:`.captions` within the limits of a
+preset (:mod:`.presets`; docs/captions.md). Shared by the REST API and the admin; both export
 the reviewed transcript (a reviewer's correction where there is one) unless asked for the original.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpResponse
 
+from django_slashml.transcripts.captions import Cue, build_cues, cues_for
 from django_slashml.transcripts.corrections import reviewed_words
+from django_slashml.transcripts.presets import DEFAULT_LIMITS, CueLimits
 
-SENTENCE_END = (".", "?", "!", "…")
+__all__ = [
+    "FORMATS",
+    "VERSIONS",
+    "Cue",
+    "CueLimits",
+    "build_cues",
+    "download",
+    "render",
+    "to_json",
+    "to_srt",
+    "to_text",
+    "to_vtt",
+    "unavailable",
+]
 
 FORMATS: dict[str, str] = {
     "txt": "text/plain; charset=utf-8",
@@ -27,85 +40,12 @@ FORMATS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class CueLimits:
-    max_line_chars: int = 42
-    max_lines: int = 2
-    max_cue_ms: int = 7000
-    pause_ms: int = 700
-    min_sentence_cue_chars: int = 15  # a sentence end closes a cue only if it holds this much
-
-
-@dataclass(frozen=True)
-class Cue:
-    start: int  # ms
-    end: int  # ms
-    lines: tuple[str, ...]
-
-
-def _wrap(words: Sequence[str], width: int) -> list[str]:
-    lines: list[str] = []
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if current and len(candidate) > width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines
-
-
-def build_cues(words: Iterable[dict[str, Any]], limits: CueLimits = CueLimits()) -> list[Cue]:
-    """Group timed words into subtitle cues within ``limits``."""
-    cues: list[Cue] = []
-    group: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        if group:
-            texts = [str(word["text"]) for word in group]
-            cues.append(Cue(int(group[0]["start"]), int(group[-1]["end"]), tuple(_wrap(texts, limits.max_line_chars))))
-            group.clear()
-
-    for word in words:
-        # Any whitespace run (a newline, a blank line) becomes one space: a line break inside a
-        # word would let it end the cue and forge the next one's number and timings.
-        text = " ".join(str(word.get("text", "")).split())
-        if not text:
-            continue
-        word = {**word, "text": text}
-        if group:
-            previous = group[-1]
-            texts = [str(w["text"]) for w in group] + [text]
-            too_long = len(_wrap(texts, limits.max_line_chars)) > limits.max_lines
-            too_slow = int(word["end"]) - int(group[0]["start"]) > limits.max_cue_ms
-            paused = int(word["start"]) - int(previous["end"]) >= limits.pause_ms
-            chars = sum(len(str(w["text"])) + 1 for w in group)
-            sentence_done = str(previous["text"]).endswith(SENTENCE_END) and chars >= limits.min_sentence_cue_chars
-            if too_long or too_slow or paused or sentence_done:
-                flush()
-        group.append(word)
-    flush()
-    return cues
-
-
 def _timestamp(ms: int, separator: str) -> str:
     ms = max(0, int(ms))
     hours, rest = divmod(ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
-
-
-def _cues_for(words: Sequence[dict[str, Any]], text: str, duration: float | None, limits: CueLimits) -> list[Cue]:
-    if words:
-        return build_cues(words, limits)
-    if text.strip():  # no timings: one cue over the whole audio
-        end = int((duration or 0) * 1000) or 1000
-        return [Cue(0, end, tuple(_wrap(text.split(), limits.max_line_chars)))]
-    return []
 
 
 def _srt_line(line: str) -> str:
@@ -119,20 +59,28 @@ def _vtt_line(line: str) -> str:
 
 
 def to_srt(
-    words: Sequence[dict[str, Any]], *, text: str = "", duration: float | None = None, limits: CueLimits = CueLimits()
+    words: Sequence[dict[str, Any]],
+    *,
+    text: str = "",
+    duration: float | None = None,
+    limits: CueLimits = DEFAULT_LIMITS,
 ) -> str:
     blocks = []
-    for index, cue in enumerate(_cues_for(words, text, duration, limits), start=1):
+    for index, cue in enumerate(cues_for(words, text, duration, limits), start=1):
         span = f"{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}"
         blocks.append(f"{index}\n{span}\n" + "\n".join(_srt_line(line) for line in cue.lines) + "\n")
     return "\n".join(blocks)
 
 
 def to_vtt(
-    words: Sequence[dict[str, Any]], *, text: str = "", duration: float | None = None, limits: CueLimits = CueLimits()
+    words: Sequence[dict[str, Any]],
+    *,
+    text: str = "",
+    duration: float | None = None,
+    limits: CueLimits = DEFAULT_LIMITS,
 ) -> str:
     blocks = ["WEBVTT\n"]
-    for cue in _cues_for(words, text, duration, limits):
+    for cue in cues_for(words, text, duration, limits):
         lines = [_vtt_line(line) for line in cue.lines]
         blocks.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n" + "\n".join(lines) + "\n")
     return "\n".join(blocks)
@@ -166,8 +114,8 @@ def to_json(job: Any, *, original: bool = False) -> str:
 VERSIONS = ("reviewed", "original")
 
 
-def render(job: Any, fmt: str, *, version: str = "reviewed") -> str:
-    """The job's transcript in ``fmt`` (one of :data:`FORMATS`), reviewed or original."""
+def render(job: Any, fmt: str, *, version: str = "reviewed", limits: CueLimits = DEFAULT_LIMITS) -> str:
+    """The job's transcript in ``fmt`` (one of :data:`FORMATS`), reviewed or original; ``limits`` shape subtitles."""
     if version not in VERSIONS:
         raise ValueError(f"Unknown transcript version {version!r}; use one of: {', '.join(VERSIONS)}.")
     original = version == "original"
@@ -177,7 +125,7 @@ def render(job: Any, fmt: str, *, version: str = "reviewed") -> str:
     if fmt in ("srt", "vtt"):
         words = (job.words or []) if original else reviewed_words(job)
         subtitles = to_srt if fmt == "srt" else to_vtt
-        return subtitles(words, text=text, duration=job.audio_duration)
+        return subtitles(words, text=text, duration=job.audio_duration, limits=limits)
     if fmt == "json":
         return to_json(job, original=original)
     raise ValueError(f"Unknown transcript format {fmt!r}; use one of: {', '.join(FORMATS)}.")
@@ -192,11 +140,11 @@ def unavailable(job: Any) -> str | None:
     return None
 
 
-def download(job: Any, fmt: str, *, version: str = "reviewed") -> HttpResponse:
+def download(job: Any, fmt: str, *, version: str = "reviewed", limits: CueLimits = DEFAULT_LIMITS) -> HttpResponse:
     """The transcript as a file to save, ``transcript-<id>.<fmt>``: what the admin and the API serve.
 
-    The caller has checked ``fmt``, ``version`` and :func:`unavailable`, each answering in its own way.
+    The caller has checked ``fmt``, ``version``, the limits and :func:`unavailable`, each answering in its own way.
     """
-    response = HttpResponse(render(job, fmt, version=version), content_type=FORMATS[fmt])
+    response = HttpResponse(render(job, fmt, version=version, limits=limits), content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="transcript-{job.pk}.{fmt}"'
     return response
