@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 
 from django_slashml.transcripts.corrections import reviewed_words
 
@@ -188,7 +189,10 @@ def unavailable(job: Any) -> str | None:
     from django_slashml.models import JobStatus  # exports stays importable before Django is set up
 
     if job.status != JobStatus.COMPLETED:
-        return f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs."
+        return gettext("Job %(job)s is %(status)s; transcripts exist only for COMPLETED jobs.") % {
+            "job": job.pk,
+            "status": job.status,
+        }
     return None
 
 
