@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke lint format demo sandbox clean
+.PHONY: test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke lint format messages demo sandbox clean
 
 $(STAMP): setup.cfg pyproject.toml
 	@echo "==> creating $(VENV) and installing django-slashml with its test extras"
@@ -81,6 +81,13 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The translation template, django_slashml/locale/en/LC_MESSAGES/django.po, extracted again from the
+# marked strings, and compiled (needs GNU gettext). tests/test_translations.py fails until it is rerun
+# after a marked string changes (docs/translations.md).
+messages: $(STAMP)
+	cd django_slashml && $(abspath $(BIN))/django-admin makemessages --locale en --add-location=file
+	cd django_slashml && $(abspath $(BIN))/django-admin compilemessages
 
 # The whole pipeline on this machine: sandbox, worker, beat, web server, a first transcript.
 demo: $(STAMP)

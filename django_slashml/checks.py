@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from django_slashml.audio.urlcheck import url_problem
 from django_slashml.conf import (
@@ -24,7 +25,7 @@ from django_slashml.conf import (
 )
 from django_slashml.jobs.dispatch import JOB_TASK_NAMES
 from django_slashml.remote.client import CLIENT_METHODS
-from django_slashml.remote.protocol import NO_API_KEY, NO_API_KEY_HINT, provider_problem
+from django_slashml.remote.protocol import no_api_key, provider_problem
 
 _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
 #: Broker schemes whose kombu transport needs packages the base install lacks: (modules, install line).
@@ -48,8 +49,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if slashml_settings.STORAGE and slashml_settings.STORAGE not in getattr(settings, "STORAGES", {}):
         messages.append(
             Error(
-                f"SLASHML['STORAGE'] = {slashml_settings.STORAGE!r} is not a key of settings.STORAGES.",
-                hint="Name a configured storage alias, or leave STORAGE unset for the default storage.",
+                gettext("SLASHML['STORAGE'] = %(value)s is not a key of settings.STORAGES.")
+                % {"value": repr(slashml_settings.STORAGE)},
+                hint=gettext("Name a configured storage alias, or leave STORAGE unset for the default storage."),
                 id="slashml.E005",
             )
         )
@@ -58,9 +60,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if numbers_ok and not (s.TASK_SOFT_TIME_LIMIT < s.TASK_TIME_LIMIT < s.LEASE_SECONDS):
         messages.append(
             Error(
-                "SLASHML time limits must satisfy TASK_SOFT_TIME_LIMIT < TASK_TIME_LIMIT < LEASE_SECONDS "
-                f"(now {s.TASK_SOFT_TIME_LIMIT} / {s.TASK_TIME_LIMIT} / {s.LEASE_SECONDS}).",
-                hint="A task still running when its lease ends would race the worker the sweeper hands it to.",
+                gettext(
+                    "SLASHML time limits must satisfy TASK_SOFT_TIME_LIMIT < TASK_TIME_LIMIT < LEASE_SECONDS "
+                    "(now %(soft)s / %(hard)s / %(lease)s)."
+                )
+                % {"soft": s.TASK_SOFT_TIME_LIMIT, "hard": s.TASK_TIME_LIMIT, "lease": s.LEASE_SECONDS},
+                hint=gettext("A task still running when its lease ends would race the worker the sweeper hands it to."),
                 id="slashml.E006",
             )
         )
@@ -101,9 +106,11 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if app is None:
         return [
             Warning(
-                "No Celery app is configured, so no worker will run SlashML jobs.",
-                hint="Create one in your project (proj/celery.py) and import it in proj/__init__.py; "
-                "see the README's 'Use it in your project'.",
+                gettext("No Celery app is configured, so no worker will run SlashML jobs."),
+                hint=gettext(
+                    "Create one in your project (proj/celery.py) and import it in proj/__init__.py; "
+                    "see the README's 'Use it in your project'."
+                ),
                 id="slashml.W014",
             )
         ]
@@ -112,29 +119,38 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     if conf.task_always_eager:
         messages.append(
             Warning(
-                "Celery runs tasks eagerly (task_always_eager): polls run inline and countdowns are ignored, "
-                "so jobs only advance when the sweeper runs.",
-                hint="Run a worker. In tests, use the fake_slashml pytest fixture (it runs jobs eagerly with "
-                "every wait at zero), django_slashml.testing's simulate_completion() / simulate_failure(), or the "
-                "slashml_sandbox fixture.",
+                gettext(
+                    "Celery runs tasks eagerly (task_always_eager): polls run inline and countdowns are ignored, "
+                    "so jobs only advance when the sweeper runs."
+                ),
+                hint=gettext(
+                    "Run a worker. In tests, use the fake_slashml pytest fixture (it runs jobs eagerly with "
+                    "every wait at zero), django_slashml.testing's simulate_completion() / simulate_failure(), or the "
+                    "slashml_sandbox fixture."
+                ),
                 id="slashml.W010",
             )
         )
     if conf.worker_prefetch_multiplier != 1:
         messages.append(
             Warning(
-                f"CELERY_WORKER_PREFETCH_MULTIPLIER is {conf.worker_prefetch_multiplier}; the app's acks_late "
-                "tasks are best reserved one at a time, so a busy process does not sit on countdown polls.",
-                hint="Set CELERY_WORKER_PREFETCH_MULTIPLIER = 1.",
+                gettext(
+                    "CELERY_WORKER_PREFETCH_MULTIPLIER is %(value)s; the app's acks_late "
+                    "tasks are best reserved one at a time, so a busy process does not sit on countdown polls."
+                )
+                % {"value": conf.worker_prefetch_multiplier},
+                hint=gettext("Set CELERY_WORKER_PREFETCH_MULTIPLIER = 1."),
                 id="slashml.W011",
             )
         )
     if _annotations_disable_acks_late(conf.task_annotations):
         messages.append(
             Error(
-                "task_annotations turn off acks_late for django-slashml's tasks; a killed worker would lose jobs "
-                "until the next sweep.",
-                hint="Remove acks_late=False for django_slashml.* (or '*') from CELERY_TASK_ANNOTATIONS.",
+                gettext(
+                    "task_annotations turn off acks_late for django-slashml's tasks; a killed worker would lose jobs "
+                    "until the next sweep."
+                ),
+                hint=gettext("Remove acks_late=False for django_slashml.* (or '*') from CELERY_TASK_ANNOTATIONS."),
                 id="slashml.E012",
             )
         )
@@ -146,8 +162,11 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         if missing:
             messages.append(
                 Warning(
-                    f"The Celery broker is {scheme}://, and its transport cannot be loaded ({missing[0]!r} fails "
-                    "to import): jobs are saved, but their Celery messages cannot be sent and no worker can start.",
+                    gettext(
+                        "The Celery broker is %(scheme)s://, and its transport cannot be loaded (%(module)s fails "
+                        "to import): jobs are saved, but their Celery messages cannot be sent and no worker can start."
+                    )
+                    % {"scheme": scheme, "module": repr(missing[0])},
                     hint=install,
                     id="slashml.W020",
                 )
@@ -158,9 +177,14 @@ def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         if isinstance(visibility, (int, float)) and visibility <= longest:
             messages.append(
                 Error(
-                    f"The broker's visibility_timeout ({visibility} s) is not above SLASHML's LEASE_SECONDS / "
-                    f"MAX_COUNTDOWN ({longest:.0f} s): running and scheduled tasks would be delivered twice.",
-                    hint="Raise CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] or lower those settings.",
+                    gettext(
+                        "The broker's visibility_timeout (%(visibility)s s) is not above SLASHML's LEASE_SECONDS / "
+                        "MAX_COUNTDOWN (%(longest).0f s): running and scheduled tasks would be delivered twice."
+                    )
+                    % {"visibility": visibility, "longest": longest},
+                    hint=gettext(
+                        "Raise CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'] or lower those settings."
+                    ),
                     id="slashml.E013",
                 )
             )
@@ -177,41 +201,44 @@ def settings_problems() -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     raw = getattr(settings, SETTINGS_NAME, {})
     if not isinstance(raw, dict):
-        return [("slashml.E000", f"settings.{SETTINGS_NAME} must be a dict.", "Set SLASHML = {...}.")]
+        return [
+            (
+                "slashml.E000",
+                gettext("settings.%(name)s must be a dict.") % {"name": SETTINGS_NAME},
+                gettext("Set SLASHML = {...}."),
+            )
+        ]
     for key in raw:
         if key not in DEFAULTS:
             found.append(
                 (
                     "slashml.W001",
-                    f"Unknown key {key!r} in settings.{SETTINGS_NAME}; it is ignored.",
-                    "Valid keys: " + ", ".join(sorted(DEFAULTS)) + ".",
+                    gettext("Unknown key %(key)s in settings.%(name)s; it is ignored.")
+                    % {"key": repr(key), "name": SETTINGS_NAME},
+                    gettext("Valid keys: %(keys)s.") % {"keys": ", ".join(sorted(DEFAULTS))},
                 )
             )
     if not slashml_settings.API_KEY:
-        found.append(
-            (
-                "slashml.E001",
-                NO_API_KEY,
-                NO_API_KEY_HINT,
-            )
-        )
+        found.append(("slashml.E001", *no_api_key(gettext)))
     api_url = slashml_settings.API_URL
-    reason = url_problem(api_url, allow_private=True) if isinstance(api_url, str) else "it is not a string"
+    reason = url_problem(api_url, allow_private=True) if isinstance(api_url, str) else gettext("it is not a string")
     if reason:
         found.append(
             (
                 "slashml.E002",
-                f"SLASHML['API_URL'] = {api_url!r} is not usable: {reason}.",
-                "Use an http(s) URL such as https://api.slashml.com.",
+                gettext("SLASHML['API_URL'] = %(value)s is not usable: %(reason)s.")
+                % {"value": repr(api_url), "reason": reason},
+                gettext("Use an http(s) URL such as https://api.slashml.com."),
             )
         )
     provider = slashml_settings.DEFAULT_SERVICE_PROVIDER
-    problem = provider_problem(provider)
+    problem = provider_problem(provider, translate=gettext)
     if problem:
         found.append(
             (
                 "slashml.E003",
-                f"SLASHML['DEFAULT_SERVICE_PROVIDER'] = {provider!r} is not a SlashML provider.",
+                gettext("SLASHML['DEFAULT_SERVICE_PROVIDER'] = %(value)s is not a SlashML provider.")
+                % {"value": repr(provider)},
                 problem,
             )
         )
@@ -221,8 +248,9 @@ def settings_problems() -> list[tuple[str, str, str]]:
             found.append(
                 (
                     "slashml.E004",
-                    f"SLASHML[{name!r}] = {value!r} must be a number >= 0.",
-                    f"The default is {DEFAULTS[name]!r}.",
+                    gettext("SLASHML[%(name)s] = %(value)s must be a number >= 0.")
+                    % {"name": repr(name), "value": repr(value)},
+                    _default_is(DEFAULTS[name]),
                 )
             )
     found.extend(_storage_problems())
@@ -236,21 +264,32 @@ def settings_problems() -> list[tuple[str, str, str]]:
         found.append(
             (
                 "slashml.E019",
-                f"SLASHML['THROTTLE_RATES'] = {rates!r} must map scopes to DRF rates such as '30/hour', or None.",
-                f"The default is {DEFAULTS['THROTTLE_RATES']!r}.",
+                gettext(
+                    "SLASHML['THROTTLE_RATES'] = %(value)s must map scopes to DRF rates such as '30/hour', or None."
+                )
+                % {"value": repr(rates)},
+                _default_is(DEFAULTS["THROTTLE_RATES"]),
             )
         )
     if "ALLOW_PRIVATE_URLS" in raw:
         found.append(
             (
                 "slashml.W018",
-                "SLASHML['ALLOW_PRIVATE_URLS'] is deprecated; it now sets ALLOW_PRIVATE_AUDIO_URLS (callers' "
-                "URLs) and ALLOW_PRIVATE_STORAGE_URLS (our storage's URLs) where those are not set.",
-                "Replace it with ALLOW_PRIVATE_STORAGE_URLS = True if only SlashML must reach private storage; "
-                "ALLOW_PRIVATE_AUDIO_URLS = True lets every user make SlashML fetch internal URLs.",
+                gettext(
+                    "SLASHML['ALLOW_PRIVATE_URLS'] is deprecated; it now sets ALLOW_PRIVATE_AUDIO_URLS (callers' "
+                    "URLs) and ALLOW_PRIVATE_STORAGE_URLS (our storage's URLs) where those are not set."
+                ),
+                gettext(
+                    "Replace it with ALLOW_PRIVATE_STORAGE_URLS = True if only SlashML must reach private storage; "
+                    "ALLOW_PRIVATE_AUDIO_URLS = True lets every user make SlashML fetch internal URLs."
+                ),
             )
         )
     return found
+
+
+def _default_is(value: Any) -> str:
+    return gettext("The default is %(value)s.") % {"value": repr(value)}
 
 
 def _is_number(value: Any) -> bool:
@@ -266,18 +305,25 @@ def _storage_problems() -> list[tuple[str, str, str]]:
         found.append(
             (
                 "slashml.E015",
-                f"SLASHML['PRESIGNED_URL_EXPIRY'] = {expiry!r} is outside 1..{MAX_PRESIGNED_URL_EXPIRY} seconds; "
-                "S3 does not sign URLs for longer than 7 days.",
-                f"Use a value of at least JOB_DEADLINE ({deadline!r}) and at most {MAX_PRESIGNED_URL_EXPIRY}.",
+                gettext(
+                    "SLASHML['PRESIGNED_URL_EXPIRY'] = %(value)s is outside 1..%(maximum)s seconds; "
+                    "S3 does not sign URLs for longer than 7 days."
+                )
+                % {"value": repr(expiry), "maximum": MAX_PRESIGNED_URL_EXPIRY},
+                gettext("Use a value of at least JOB_DEADLINE (%(deadline)s) and at most %(maximum)s.")
+                % {"deadline": repr(deadline), "maximum": MAX_PRESIGNED_URL_EXPIRY},
             )
         )
     elif _is_number(expiry) and _is_number(deadline) and expiry < deadline and s.USE_PRESIGNED_URLS:
         found.append(
             (
                 "slashml.W015",
-                f"SLASHML['PRESIGNED_URL_EXPIRY'] ({expiry} s) is shorter than JOB_DEADLINE ({deadline} s): "
-                "a provider that fetches the audio late in a job's life would find the URL expired.",
-                "Raise PRESIGNED_URL_EXPIRY to at least JOB_DEADLINE (at most 604800).",
+                gettext(
+                    "SLASHML['PRESIGNED_URL_EXPIRY'] (%(expiry)s s) is shorter than JOB_DEADLINE (%(deadline)s s): "
+                    "a provider that fetches the audio late in a job's life would find the URL expired."
+                )
+                % {"expiry": expiry, "deadline": deadline},
+                gettext("Raise PRESIGNED_URL_EXPIRY to at least JOB_DEADLINE (at most 604800)."),
             )
         )
     days = s.AUDIO_RETENTION_DAYS
@@ -285,16 +331,20 @@ def _storage_problems() -> list[tuple[str, str, str]]:
         found.append(
             (
                 "slashml.E016",
-                f"SLASHML['AUDIO_RETENTION_DAYS'] = {days!r} must be None (keep audio) or a number of days > 0.",
-                "For example 30 deletes stored audio a month after upload; transcripts are kept.",
+                gettext(
+                    "SLASHML['AUDIO_RETENTION_DAYS'] = %(value)s must be None (keep audio) or a number of days > 0."
+                )
+                % {"value": repr(days)},
+                gettext("For example 30 deletes stored audio a month after upload; transcripts are kept."),
             )
         )
     if not isinstance(s.USE_PRESIGNED_URLS, bool):
         found.append(
             (
                 "slashml.E017",
-                f"SLASHML['USE_PRESIGNED_URLS'] = {s.USE_PRESIGNED_URLS!r} must be True or False.",
-                "True submits presigned storage URLs where the storage offers them; False always uploads.",
+                gettext("SLASHML['USE_PRESIGNED_URLS'] = %(value)s must be True or False.")
+                % {"value": repr(s.USE_PRESIGNED_URLS)},
+                gettext("True submits presigned storage URLs where the storage offers them; False always uploads."),
             )
         )
     return found

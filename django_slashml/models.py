@@ -21,10 +21,11 @@ from django_slashml.audio.urlcheck import MAX_AUDIO_URL_LENGTH
 from django_slashml.remote.protocol import SERVICE_PROVIDER_LABELS
 
 #: The providers as field choices (``ServiceProvider.ASSEMBLY == "assembly"``), built from
-#: :data:`~django_slashml.remote.protocol.SERVICE_PROVIDER_LABELS`, the one list of them.
+#: :data:`~django_slashml.remote.protocol.SERVICE_PROVIDER_LABELS`, the one list of them (marked for
+#: translation there, translated here when shown).
 ServiceProvider = models.TextChoices(  # type: ignore[misc]
     "ServiceProvider",
-    [(value.upper(), (value, label)) for value, label in SERVICE_PROVIDER_LABELS.items()],
+    [(value.upper(), (value, _(label))) for value, label in SERVICE_PROVIDER_LABELS.items()],
     module=__name__,
 )
 
@@ -53,27 +54,37 @@ TERMINAL_STATUSES: tuple[str, ...] = (JobStatus.COMPLETED, JobStatus.ERROR, JobS
 class AudioUpload(models.Model):
     """An audio file kept in the configured storage, and SlashML's copy of it if any."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    file = models.FileField(storage=get_audio_storage, upload_to=audio_upload_to, max_length=500)
-    original_name = models.CharField(max_length=255, blank=True)
-    content_type = models.CharField(max_length=100, blank=True)
-    size = models.BigIntegerField(help_text=_("Bytes."))
-    sha256 = models.CharField(max_length=64, db_index=True)
-    duration = models.FloatField(null=True, blank=True, help_text=_("Seconds, where the format allows reading it."))
-    remote_url = models.URLField(max_length=1000, blank=True, help_text=_("SlashML's uploaded_url."))
-    remote_uploaded_at = models.DateTimeField(null=True, blank=True)
-    remote_expires_at = models.DateTimeField(null=True, blank=True)
+    id = models.UUIDField(verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(
+        verbose_name=_("file"), storage=get_audio_storage, upload_to=audio_upload_to, max_length=500
+    )
+    original_name = models.CharField(verbose_name=_("original name"), max_length=255, blank=True)
+    content_type = models.CharField(verbose_name=_("content type"), max_length=100, blank=True)
+    size = models.BigIntegerField(verbose_name=_("size"), help_text=_("Bytes."))
+    sha256 = models.CharField(verbose_name=_("sha256"), max_length=64, db_index=True)
+    duration = models.FloatField(
+        verbose_name=_("duration"), null=True, blank=True, help_text=_("Seconds, where the format allows reading it.")
+    )
+    remote_url = models.URLField(
+        verbose_name=_("remote url"), max_length=1000, blank=True, help_text=_("SlashML's uploaded_url.")
+    )
+    remote_uploaded_at = models.DateTimeField(verbose_name=_("remote uploaded at"), null=True, blank=True)
+    remote_expires_at = models.DateTimeField(verbose_name=_("remote expires at"), null=True, blank=True)
     purged_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When the retention policy deleted the file; row and transcripts remain.")
+        verbose_name=_("purged at"),
+        null=True,
+        blank=True,
+        help_text=_("When the retention policy deleted the file; row and transcripts remain."),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="slashml_uploads",
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ("-created_at",)
@@ -113,36 +124,53 @@ class TranscriptionJob(models.Model):
     Status = JobStatus
     Review = ReviewState
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    upload = models.ForeignKey(AudioUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
-    audio_url = models.URLField(
-        max_length=MAX_AUDIO_URL_LENGTH, blank=True, help_text=_("External audio URL, if no upload.")
+    id = models.UUIDField(verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    upload = models.ForeignKey(
+        AudioUpload, verbose_name=_("upload"), null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
-    service_provider = models.CharField(max_length=20, choices=ServiceProvider.choices)
-    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING)
-    remote_id = models.CharField(max_length=255, blank=True, db_index=True)
-    remote_status = models.CharField(max_length=40, blank=True, help_text=_("Last status SlashML reported."))
-    text = models.TextField(blank=True)
-    confidence = models.FloatField(null=True, blank=True)
-    audio_duration = models.FloatField(null=True, blank=True, help_text=_("Seconds."))
-    words = models.JSONField(default=list, blank=True, help_text=_("[{text, start, end, confidence}], ms."))
-    error_message = models.TextField(blank=True)
+    audio_url = models.URLField(
+        verbose_name=_("audio url"),
+        max_length=MAX_AUDIO_URL_LENGTH,
+        blank=True,
+        help_text=_("External audio URL, if no upload."),
+    )
+    service_provider = models.CharField(
+        verbose_name=_("service provider"), max_length=20, choices=ServiceProvider.choices
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=12, choices=JobStatus.choices, default=JobStatus.PENDING
+    )
+    remote_id = models.CharField(verbose_name=_("remote id"), max_length=255, blank=True, db_index=True)
+    remote_status = models.CharField(
+        verbose_name=_("remote status"), max_length=40, blank=True, help_text=_("Last status SlashML reported.")
+    )
+    text = models.TextField(verbose_name=_("text"), blank=True)
+    confidence = models.FloatField(verbose_name=_("confidence"), null=True, blank=True)
+    audio_duration = models.FloatField(verbose_name=_("audio duration"), null=True, blank=True, help_text=_("Seconds."))
+    words = models.JSONField(
+        verbose_name=_("words"), default=list, blank=True, help_text=_("[{text, start, end, confidence}], ms.")
+    )
+    error_message = models.TextField(verbose_name=_("error message"), blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="slashml_jobs",
     )
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(verbose_name=_("metadata"), default=dict, blank=True)
 
     # The same audio (by sha256) sent to the same provider shares one SlashML job
     # unless ``fresh``; ``reused_from`` is the job whose work this one took over.
     fresh = models.BooleanField(
-        default=False, help_text=_("Transcribe even if this provider already transcribed the same audio.")
+        verbose_name=_("fresh"),
+        default=False,
+        help_text=_("Transcribe even if this provider already transcribed the same audio."),
     )
     reused_from = models.ForeignKey(
         "self",
+        verbose_name=_("reused from"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -152,31 +180,42 @@ class TranscriptionJob(models.Model):
 
     # Human review. ``text`` and ``words`` stay as SlashML returned them; a reviewer's
     # correction lives beside them, and exports prefer it.
-    review_state = models.CharField(max_length=20, choices=ReviewState.choices, default=ReviewState.UNREVIEWED)
+    review_state = models.CharField(
+        verbose_name=_("review state"), max_length=20, choices=ReviewState.choices, default=ReviewState.UNREVIEWED
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="slashml_reviewed_jobs",
     )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    corrected_text = models.TextField(blank=True, help_text=_("A reviewer's correction; the original stays in text."))
+    reviewed_at = models.DateTimeField(verbose_name=_("reviewed at"), null=True, blank=True)
+    corrected_text = models.TextField(
+        verbose_name=_("corrected text"),
+        blank=True,
+        help_text=_("A reviewer's correction; the original stays in text."),
+    )
 
     # Pipeline bookkeeping.
-    poll_count = models.PositiveIntegerField(default=0)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    submit_attempts = models.PositiveIntegerField(default=0)
-    next_poll_at = models.DateTimeField(null=True, blank=True, help_text=_("When the next step is due."))
-    lease_expires_at = models.DateTimeField(null=True, blank=True)
-    lease_owner = models.CharField(max_length=64, blank=True)
-    deadline_at = models.DateTimeField(null=True, blank=True)
-    last_response = models.JSONField(null=True, blank=True, help_text=_("SlashML's last answer, key redacted."))
+    poll_count = models.PositiveIntegerField(verbose_name=_("poll count"), default=0)
+    consecutive_failures = models.PositiveIntegerField(verbose_name=_("consecutive failures"), default=0)
+    submit_attempts = models.PositiveIntegerField(verbose_name=_("submit attempts"), default=0)
+    next_poll_at = models.DateTimeField(
+        verbose_name=_("next poll at"), null=True, blank=True, help_text=_("When the next step is due.")
+    )
+    lease_expires_at = models.DateTimeField(verbose_name=_("lease expires at"), null=True, blank=True)
+    lease_owner = models.CharField(verbose_name=_("lease owner"), max_length=64, blank=True)
+    deadline_at = models.DateTimeField(verbose_name=_("deadline at"), null=True, blank=True)
+    last_response = models.JSONField(
+        verbose_name=_("last response"), null=True, blank=True, help_text=_("SlashML's last answer, key redacted.")
+    )
 
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    submitted_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+    submitted_at = models.DateTimeField(verbose_name=_("submitted at"), null=True, blank=True)
+    completed_at = models.DateTimeField(verbose_name=_("completed at"), null=True, blank=True)
 
     objects = TranscriptionJobQuerySet.as_manager()
 

@@ -12,8 +12,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from django_slashml.exceptions import InvalidCaptionParameterError, InvalidTransitionError
 from django_slashml.jobs import actions as job_actions
@@ -28,14 +29,16 @@ EXPORT_FORMATS = ("srt", "vtt", "txt")
 
 def _listing(jobs: list[str]) -> str:
     shown = ", ".join(jobs[:LISTED])
-    return shown + (f" and {len(jobs) - LISTED} more" if len(jobs) > LISTED else "")
+    if len(jobs) <= LISTED:
+        return shown
+    return gettext("%(shown)s and %(more)d more") % {"shown": shown, "more": len(jobs) - LISTED}
 
 
 def _each(
     request: HttpRequest,
     queryset: QuerySet[TranscriptionJob],
     change: Callable[[TranscriptionJob], None],
-    done: str,
+    done: str | Promise,
 ) -> None:
     succeeded: list[str] = []
     refused: list[str] = []
@@ -48,46 +51,56 @@ def _each(
             succeeded.append(str(job.pk))
     if succeeded:
         count = len(succeeded)
-        messages.success(request, f"{done}: {count} {ngettext('job', 'jobs', count)} ({_listing(succeeded)}).")
+        message = ngettext("%(done)s: %(count)d job (%(jobs)s).", "%(done)s: %(count)d jobs (%(jobs)s).", count)
+        messages.success(request, message % {"done": done, "count": count, "jobs": _listing(succeeded)})
     for reason in refused[:LISTED]:
         messages.warning(request, reason)
     if len(refused) > LISTED:
-        messages.warning(request, f"{len(refused) - LISTED} more jobs were left as they were, for the same reasons.")
+        more = len(refused) - LISTED
+        message = ngettext(
+            "%(count)d more job was left as it was, for the same reasons.",
+            "%(count)d more jobs were left as they were, for the same reasons.",
+            more,
+        )
+        messages.warning(request, message % {"count": more})
 
 
 def _poll(job: TranscriptionJob) -> None:
     if not job_actions.poll_now(job):
         job.refresh_from_db(fields=["status"])
-        raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only active jobs can be polled.")
+        raise InvalidTransitionError(
+            gettext("Job %(job)s is %(status)s; only active jobs can be polled.")
+            % {"job": job.pk, "status": job.status}
+        )
 
 
 @admin.action(description=_("Resubmit to SlashML (clears the transcript's review)"), permissions=["change"])
 def resubmit(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
-    _each(request, queryset, job_actions.retry, "Resubmitted")
+    _each(request, queryset, job_actions.retry, _("Resubmitted"))
 
 
 @admin.action(description=_("Ask SlashML for the status now"), permissions=["change"])
 def poll_now(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
-    _each(request, queryset, _poll, "Polling now")
+    _each(request, queryset, _poll, _("Polling now"))
 
 
 @admin.action(description=_("Cancel (stop following on our side)"), permissions=["change"])
 def cancel(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
-    _each(request, queryset, job_actions.cancel, "Cancelled")
+    _each(request, queryset, job_actions.cancel, _("Cancelled"))
 
 
-def _review_each(request: HttpRequest, queryset: QuerySet[TranscriptionJob], state: str, done: str) -> None:
+def _review_each(request: HttpRequest, queryset: QuerySet[TranscriptionJob], state: str, done: str | Promise) -> None:
     _each(request, queryset, lambda job: review.review(job, reviewer=request.user, state=state), done)
 
 
 @admin.action(description=_("Approve transcripts"), permissions=["change"])
 def approve(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
-    _review_each(request, queryset, ReviewState.APPROVED, "Approved")
+    _review_each(request, queryset, ReviewState.APPROVED, _("Approved"))
 
 
 @admin.action(description=_("Mark transcripts as needing correction"), permissions=["change"])
 def needs_correction(modeladmin: Any, request: HttpRequest, queryset: QuerySet[TranscriptionJob]) -> None:
-    _review_each(request, queryset, ReviewState.NEEDS_CORRECTION, "Marked as needing correction")
+    _review_each(request, queryset, ReviewState.NEEDS_CORRECTION, _("Marked as needing correction"))
 
 
 @admin.action(description=_("Export transcripts (zip of SRT, VTT and TXT)"), permissions=["view"])
@@ -112,9 +125,11 @@ def export_transcripts(
                 bundle.writestr(f"transcript-{job.pk}.{fmt}", exports.render(job, fmt, limits=limits))
             exported += 1
     if skipped:
-        messages.warning(request, f"Not exported, no transcript yet: {_listing(skipped)}.")
+        messages.warning(request, gettext("Not exported, no transcript yet: %(jobs)s.") % {"jobs": _listing(skipped)})
     if not exported:
-        messages.error(request, "None of the selected jobs has a transcript to export; only COMPLETED jobs do.")
+        messages.error(
+            request, gettext("None of the selected jobs has a transcript to export; only COMPLETED jobs do.")
+        )
         return None
     response = HttpResponse(archive.getvalue(), content_type="application/zip")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")

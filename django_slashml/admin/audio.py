@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.translation import gettext
 
 from django_slashml.audio.formats import KNOWN_FORMATS
 from django_slashml.audio.presigned import storage_url
@@ -69,7 +70,7 @@ def _chunks(fileobj: Any, start: int, length: int) -> Iterator[bytes]:
 def serve_upload(request: HttpRequest, upload: AudioUpload) -> HttpResponse:
     """``upload``'s audio, whole (200) or the requested range (206)."""
     if not upload.file or not upload.file.storage.exists(upload.file.name):
-        raise Http404("This upload's audio is no longer stored.")
+        raise Http404(gettext("This upload's audio is no longer stored."))
     direct = storage_url(upload.file.storage, upload.file.name, expire=BROWSER_URL_EXPIRY)
     if direct:
         redirect = HttpResponseRedirect(direct)

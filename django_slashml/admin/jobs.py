@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_slashml.admin import actions, dashboard
@@ -197,7 +198,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
     def _job_for(self, request: HttpRequest, object_id: str) -> TranscriptionJob:
         job = self.get_object(request, object_id)
         if job is None:
-            raise Http404("No such transcription job.")
+            raise Http404(gettext("No such transcription job."))
         if not may(request.user, "view", job):
             raise PermissionDenied
         return job
@@ -206,19 +207,19 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
         """The job's stored audio for the viewer's player (owner, or staff with view permission)."""
         job = self._job_for(request, object_id)
         if job.upload is None:
-            raise Http404("This job has no stored audio; SlashML fetched it from its URL.")
+            raise Http404(gettext("This job has no stored audio; SlashML fetched it from its URL."))
         return serve_upload(request, job.upload)
 
     def transcript_view(self, request: HttpRequest, object_id: str, fmt: str) -> HttpResponse:
         job = self._job_for(request, object_id)
         if fmt not in exports.FORMATS:
-            raise Http404(f"Unknown transcript format {fmt!r}.")
+            raise Http404(gettext("Unknown transcript format %(format)s.") % {"format": repr(fmt)})
         reason = exports.unavailable(job)
         if reason:
             return HttpResponse(reason, status=409, content_type="text/plain; charset=utf-8")
         version = request.GET.get("version", "reviewed")
         if version not in exports.VERSIONS:
-            raise Http404(f"Unknown transcript version {version!r}.")
+            raise Http404(gettext("Unknown transcript version %(version)s.") % {"version": repr(version)})
         try:
             limits = caption_limits(request.GET)
         except InvalidCaptionParameterError as exc:

@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_slashml.admin.audio import serve_upload
@@ -65,7 +66,7 @@ class AudioUploadAdmin(admin.ModelAdmin):
     def audio_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         upload = self.get_object(request, object_id)
         if upload is None:
-            raise Http404("No such audio upload.")
+            raise Http404(gettext("No such audio upload."))
         if not may(request.user, "view", upload):
             raise PermissionDenied
         return serve_upload(request, upload)

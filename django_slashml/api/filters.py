@@ -10,6 +10,9 @@ from django.db.models.functions import Coalesce, Length, NullIf, Substr
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from django_slashml.conf import slashml_settings
@@ -17,17 +20,25 @@ from django_slashml.models import JobStatus, ReviewState
 from django_slashml.remote.protocol import SERVICE_PROVIDERS
 
 #: Query parameters the job list understands, for the docs and the schema.
-JOB_FILTERS: dict[str, str] = {
-    "status": "One or more statuses, comma-separated: " + ", ".join(JobStatus.values) + ".",
-    "service_provider": "One or more providers, comma-separated: " + ", ".join(SERVICE_PROVIDERS) + ".",
-    "created_after": "ISO date or datetime; jobs created at or after it.",
-    "created_before": "ISO date or datetime; jobs created before it.",
-    "review_state": "One or more review states, comma-separated: " + ", ".join(ReviewState.values) + ".",
-    "has_words": "true or false: only jobs with (or without) word timings.",
-    "search": "Text that the transcript (original or corrected), the SlashML id or the audio's file name contains.",
-    "ordering": "created_at, -created_at (default), completed_at, -completed_at, audio_duration, -audio_duration.",
+JOB_FILTERS: dict[str, Any] = {
+    "status": format_lazy(_("One or more statuses, comma-separated: {values}."), values=", ".join(JobStatus.values)),
+    "service_provider": format_lazy(
+        _("One or more providers, comma-separated: {values}."), values=", ".join(SERVICE_PROVIDERS)
+    ),
+    "created_after": _("ISO date or datetime; jobs created at or after it."),
+    "created_before": _("ISO date or datetime; jobs created before it."),
+    "review_state": format_lazy(
+        _("One or more review states, comma-separated: {values}."), values=", ".join(ReviewState.values)
+    ),
+    "has_words": _("true or false: only jobs with (or without) word timings."),
+    "search": _("Text that the transcript (original or corrected), the SlashML id or the audio's file name contains."),
+    "ordering": _("created_at, -created_at (default), completed_at, -completed_at, audio_duration, -audio_duration."),
 }
 ORDERINGS = ("created_at", "-created_at", "completed_at", "-completed_at", "audio_duration", "-audio_duration")
+
+
+def _use_one_of(allowed: tuple[str, ...] | list[str]) -> str:
+    return gettext("Use one of: %(allowed)s.") % {"allowed": ", ".join(allowed)}
 
 
 def listed_jobs(jobs: QuerySet[Any]) -> QuerySet[Any]:
@@ -54,7 +65,14 @@ def _choices(params: Any, name: str, allowed: list[str] | tuple[str, ...]) -> li
     values = [value.strip() for value in raw.split(",") if value.strip()]
     unknown = [value for value in values if value not in allowed]
     if unknown:
-        raise ValidationError({name: [f"Unknown value(s) {unknown}; use: {', '.join(allowed)}."]})
+        raise ValidationError(
+            {
+                name: [
+                    gettext("Unknown value(s) %(values)s; use: %(allowed)s.")
+                    % {"values": unknown, "allowed": ", ".join(allowed)}
+                ]
+            }
+        )
     return values
 
 
@@ -67,7 +85,14 @@ def _moment(params: Any, name: str) -> datetime | None:
     except ValueError:
         value = None
     if value is None:
-        raise ValidationError({name: [f"{raw!r} is not an ISO date (2026-11-23) or datetime (2026-11-23T10:00:00Z)."]})
+        raise ValidationError(
+            {
+                name: [
+                    gettext("%(value)s is not an ISO date (2026-11-23) or datetime (2026-11-23T10:00:00Z).")
+                    % {"value": repr(raw)}
+                ]
+            }
+        )
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
@@ -89,7 +114,7 @@ def filter_jobs(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
     has_words = params.get("has_words")
     if has_words:
         if has_words.lower() not in ("true", "false"):
-            raise ValidationError({"has_words": ["Use true or false."]})
+            raise ValidationError({"has_words": [gettext("Use true or false.")]})
         with_words = Q(status=JobStatus.COMPLETED) & ~Q(words=[])
         queryset = queryset.filter(with_words) if has_words.lower() == "true" else queryset.exclude(with_words)
     search = params.get("search", "").strip()
@@ -103,6 +128,6 @@ def filter_jobs(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
     ordering = params.get("ordering")
     if ordering:
         if ordering not in ORDERINGS:
-            raise ValidationError({"ordering": [f"Use one of: {', '.join(ORDERINGS)}."]})
+            raise ValidationError({"ordering": [_use_one_of(ORDERINGS)]})
         queryset = queryset.order_by(ordering, "-created_at")
     return queryset

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
@@ -15,7 +17,7 @@ from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidMetadataError
 from django_slashml.jobs.metadata import check_metadata_setting
 
-METADATA_HINT = 'Send metadata as a JSON object, e.g. {"ticket": 42}.'
+METADATA_HINT = _('Send metadata as a JSON object, e.g. {"ticket": 42}.')
 
 
 #: What a multipart body may hold besides the file: boundaries, headers, metadata, other fields.
@@ -29,7 +31,7 @@ class PayloadTooLarge(APIException):
     """
 
     status_code = 413
-    default_detail = "The file is too large."
+    default_detail = _("The file is too large.")
     default_code = "payload_too_large"
 
 
@@ -51,20 +53,22 @@ class SizeLimitedUploadHandler(FileUploadHandler):
         self.received = 0
 
     def _refuse(self, what: str) -> PayloadTooLarge:
-        limit = _mib(self.limit)
-        return PayloadTooLarge({"audio": [f"{what}, over the {limit} limit (SLASHML['MAX_UPLOAD_SIZE']); split it."]})
+        message = gettext("%(what)s, over the %(limit)s limit (SLASHML['MAX_UPLOAD_SIZE']); split it.")
+        return PayloadTooLarge({"audio": [message % {"what": what, "limit": _mib(self.limit)}]})
 
     def handle_raw_input(
         self, input_data: Any, META: Any, content_length: int, boundary: Any, encoding: Any = None
     ) -> None:
         if content_length and content_length > self.limit + MULTIPART_OVERHEAD:
-            raise self._refuse(f"The request declares {_mib(content_length)}")
+            raise self._refuse(gettext("The request declares %(size)s") % {"size": _mib(content_length)})
         return None
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > self.limit:
-            raise self._refuse(f"The upload passed {_mib(self.received)} and was not read further")
+            raise self._refuse(
+                gettext("The upload passed %(size)s and was not read further") % {"size": _mib(self.received)}
+            )
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
@@ -92,13 +96,16 @@ class SafeJSONParser(JSONParser):
             declared = 0
         if limit is not None and declared > limit:
             raise JSONBodyTooLarge(
-                f"The JSON body is {declared} bytes; at most {limit} are accepted (DATA_UPLOAD_MAX_MEMORY_SIZE). "
-                "Send audio as a multipart 'audio' file, not inside JSON."
+                gettext(
+                    "The JSON body is %(size)s bytes; at most %(limit)s are accepted (DATA_UPLOAD_MAX_MEMORY_SIZE). "
+                    "Send audio as a multipart 'audio' file, not inside JSON."
+                )
+                % {"size": declared, "limit": limit}
             )
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+            raise ParseError(gettext("JSON parse error - the body is nested too deeply.")) from None
 
 
 class MetadataField(serializers.JSONField):
@@ -109,7 +116,7 @@ class MetadataField(serializers.JSONField):
             try:
                 data = json.loads(data)
             except RecursionError:
-                raise serializers.ValidationError("metadata is nested too deeply; flatten it.") from None
+                raise serializers.ValidationError(gettext("metadata is nested too deeply; flatten it.")) from None
             except ValueError:
                 raise serializers.ValidationError(METADATA_HINT) from None
         if not isinstance(data, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from django_slashml.jobs.access import may, visible_to
@@ -20,7 +21,7 @@ __all__ = ["OwnerOrStaffWithPermission", "visible_to"]
 class OwnerOrStaffWithPermission(BasePermission):
     """Object level: owners act on their rows; others need staff status and the model permission."""
 
-    message = "You may only change your own jobs and uploads."
+    message = _("You may only change your own jobs and uploads.")
 
     def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
         return may(request.user, "view" if request.method in SAFE_METHODS else "change", obj)

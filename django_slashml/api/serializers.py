@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from django_slashml.api.parsing import MetadataField, PayloadTooLarge
@@ -14,7 +17,9 @@ from django_slashml.jobs.uploads import save_upload, validate_audio
 from django_slashml.models import AudioUpload, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS, provider_problem
 
-PROVIDER_HELP = "One of: " + ", ".join(SERVICE_PROVIDERS) + ". Defaults to SLASHML['DEFAULT_SERVICE_PROVIDER']."
+PROVIDER_HELP = format_lazy(
+    _("One of: {providers}. Defaults to SLASHML['DEFAULT_SERVICE_PROVIDER']."), providers=", ".join(SERVICE_PROVIDERS)
+)
 
 
 def check_audio_file(value: Any, field: str) -> Any:
@@ -35,7 +40,7 @@ class AudioUploadSerializer(serializers.ModelSerializer):
 
 
 class AudioUploadCreateSerializer(serializers.Serializer):
-    audio = serializers.FileField(help_text="The audio file (wav, mp3, ogg, flac, m4a, webm, aiff).")
+    audio = serializers.FileField(help_text=_("The audio file (wav, mp3, ogg, flac, m4a, webm, aiff)."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         check_audio_file(attrs["audio"], "audio")
@@ -54,14 +59,16 @@ class JobSerializer(serializers.ModelSerializer):
 
     upload = serializers.PrimaryKeyRelatedField(read_only=True)
     reused_from = serializers.SerializerMethodField(
-        help_text="The earlier job (same audio and provider) whose SlashML work this one shared; "
-        "null where that job is not one you may see."
+        help_text=_(
+            "The earlier job (same audio and provider) whose SlashML work this one shared; "
+            "null where that job is not one you may see."
+        )
     )
     owner = serializers.SerializerMethodField()
     text = serializers.CharField(
-        source="transcript_text", read_only=True, help_text="The transcript; a reviewer's correction if any."
+        source="transcript_text", read_only=True, help_text=_("The transcript; a reviewer's correction if any.")
     )
-    original_text = serializers.CharField(source="text", read_only=True, help_text="What SlashML returned.")
+    original_text = serializers.CharField(source="text", read_only=True, help_text=_("What SlashML returned."))
 
     class Meta:
         model = TranscriptionJob
@@ -112,11 +119,11 @@ class ListedJobSerializer(JobSerializer):
     """
 
     text = serializers.CharField(
-        source="list_text", read_only=True, help_text="The start of the transcript; see text_truncated."
+        source="list_text", read_only=True, help_text=_("The start of the transcript; see text_truncated.")
     )
     original_text = serializers.CharField(source="list_original_text", read_only=True)
     text_truncated = serializers.BooleanField(
-        read_only=True, help_text="Whether text or original_text was cut; GET the job for the whole text."
+        read_only=True, help_text=_("Whether text or original_text was cut; GET the job for the whole text.")
     )
 
     class Meta(JobSerializer.Meta):
@@ -127,7 +134,7 @@ class ListedJobSerializer(JobSerializer):
 class JobDetailSerializer(JobSerializer):
     """A job with its words; ``?words=false`` or ``?fields=a,b`` trim the answer."""
 
-    words = serializers.JSONField(read_only=True, help_text="[{text, start, end, confidence}], start/end in ms.")
+    words = serializers.JSONField(read_only=True, help_text=_("[{text, start, end, confidence}], start/end in ms."))
 
     class Meta(JobSerializer.Meta):
         fields = (*JobSerializer.Meta.fields, "words")
@@ -144,7 +151,12 @@ class JobDetailSerializer(JobSerializer):
             unknown = sorted(keep - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {"fields": [f"Unknown field(s) {unknown}; choose from {sorted(self.fields)}."]}
+                    {
+                        "fields": [
+                            gettext("Unknown field(s) %(unknown)s; choose from %(fields)s.")
+                            % {"unknown": unknown, "fields": sorted(self.fields)}
+                        ]
+                    }
                 )
             for name in set(self.fields) - keep - {"id"}:
                 self.fields.pop(name)
@@ -155,22 +167,22 @@ class JobDetailSerializer(JobSerializer):
 class JobCreateSerializer(serializers.Serializer):
     """Exactly one of ``audio`` (a file), ``audio_url`` or ``upload`` (an upload's id)."""
 
-    audio = serializers.FileField(required=False, help_text="An audio file to upload and transcribe.")
-    audio_url = serializers.CharField(required=False, max_length=1000, help_text="An http(s) URL SlashML can fetch.")
-    upload = serializers.UUIDField(required=False, help_text="The id of one of your audio uploads.")
+    audio = serializers.FileField(required=False, help_text=_("An audio file to upload and transcribe."))
+    audio_url = serializers.CharField(required=False, max_length=1000, help_text=_("An http(s) URL SlashML can fetch."))
+    upload = serializers.UUIDField(required=False, help_text=_("The id of one of your audio uploads."))
     service_provider = serializers.CharField(required=False, help_text=PROVIDER_HELP)
     fresh = serializers.BooleanField(
         required=False,
         default=False,
-        help_text="Transcribe again even if this provider already transcribed the same audio (by SHA-256).",
+        help_text=_("Transcribe again even if this provider already transcribed the same audio (by SHA-256)."),
     )
     metadata = MetadataField(
         required=False,
-        help_text="A JSON object kept with the job (SLASHML['MAX_METADATA_BYTES'], ['MAX_METADATA_DEPTH']).",
+        help_text=_("A JSON object kept with the job (SLASHML['MAX_METADATA_BYTES'], ['MAX_METADATA_DEPTH'])."),
     )
 
     def validate_service_provider(self, value: str) -> str:
-        problem = provider_problem(value)
+        problem = provider_problem(value, translate=gettext)
         if problem:
             raise serializers.ValidationError(problem)
         return value
@@ -184,21 +196,25 @@ class JobCreateSerializer(serializers.Serializer):
     def validate_upload(self, value: Any) -> AudioUpload:
         upload = AudioUpload.objects.filter(pk=value, owner=self.context["request"].user).first()
         if upload is None:
-            raise serializers.ValidationError(f"You have no audio upload {value}; upload one at uploads/ first.")
+            raise serializers.ValidationError(
+                gettext("You have no audio upload %(upload)s; upload one at uploads/ first.") % {"upload": value}
+            )
         if upload.purged_at:
             raise serializers.ValidationError(
-                f"The audio of upload {value} was deleted on {upload.purged_at:%Y-%m-%d} by the retention policy; "
-                "upload the file again."
+                gettext(
+                    "The audio of upload %(upload)s was deleted on %(date)s by the retention policy; "
+                    "upload the file again."
+                )
+                % {"upload": value, "date": f"{upload.purged_at:%Y-%m-%d}"}
             )
         return upload
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         given = [name for name in ("audio", "audio_url", "upload") if attrs.get(name)]
         if len(given) != 1:
-            shown = " and ".join(given) if given else "none of them"
-            raise serializers.ValidationError(
-                {"non_field_errors": [f"Send exactly one of 'audio' (a file), 'audio_url' or 'upload'; got {shown}."]}
-            )
+            shown = gettext(" and ").join(given) if given else gettext("none of them")
+            message = gettext("Send exactly one of 'audio' (a file), 'audio_url' or 'upload'; got %(given)s.")
+            raise serializers.ValidationError({"non_field_errors": [message % {"given": shown}]})
         if "audio" in given:
             check_audio_file(attrs["audio"], "audio")
         return attrs

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db.models import F
 from django.http import HttpResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
@@ -76,7 +78,9 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
         try:
             uuid.UUID(str(value))
         except ValueError:
-            raise ValidationError({"id": [f"{value!r} is not a valid id; ids are UUIDs."]}) from None
+            raise ValidationError(
+                {"id": [gettext("%(value)s is not a valid id; ids are UUIDs.") % {"value": repr(value)}]}
+            ) from None
         return super().get_object()
 
 
@@ -94,7 +98,7 @@ class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.
 
 @extend_schema(
     parameters=query_parameters(
-        {"words": "false leaves out the word timings.", "fields": "Comma-separated fields to return."}
+        {"words": _("false leaves out the word timings."), "fields": _("Comma-separated fields to return.")}
     )
 )
 class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
@@ -131,7 +135,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
             raise Conflict(str(exc)) from None
         return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job is still active.")})
+    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described(_("The job is still active."))})
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Run a finished, failed or cancelled job again (a reviewed one only with the change permission)."""
@@ -139,14 +143,17 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         def retry_unless_reviewed(job: TranscriptionJob) -> None:
             if is_reviewed(job) and not may_discard_review(request.user):
                 raise PermissionDenied(
-                    f"Job {job.pk} was reviewed ({job.review_state}); retrying would discard the review. "
-                    "Ask a reviewer (staff with the change permission on transcription jobs) to resubmit it."
+                    gettext(
+                        "Job %(job)s was reviewed (%(review_state)s); retrying would discard the review. "
+                        "Ask a reviewer (staff with the change permission on transcription jobs) to resubmit it."
+                    )
+                    % {"job": job.pk, "review_state": job.review_state}
                 )
             job_actions.retry(job)
 
         return self._transition(retry_unless_reviewed)
 
-    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described("The job has already ended.")})
+    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described(_("The job has already ended."))})
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Stop following an active job (SlashML itself has no cancel call)."""
@@ -156,16 +163,21 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         """The transcript version and caption limits a request asks for; a 400 naming a bad one."""
         version = request.query_params.get("version", "reviewed")
         if version not in exports.VERSIONS:
-            raise ValidationError({"version": [f"Use one of: {', '.join(exports.VERSIONS)}."]})
+            raise ValidationError(
+                {"version": [gettext("Use one of: %(allowed)s.") % {"allowed": ", ".join(exports.VERSIONS)}]}
+            )
         try:
             return version, caption_limits(request.query_params)
         except InvalidCaptionParameterError as exc:
             raise ValidationError({exc.parameter: [exc.message]}) from None
 
     @extend_schema(
-        responses={(200, "text/plain"): str, 409: described("The job has no transcript yet.")},
+        responses={(200, "text/plain"): str, 409: described(_("The job has no transcript yet."))},
         parameters=query_parameters(
-            {"version": "reviewed (default: a reviewer's correction where there is one) or original.", **PARAMETER_HELP}
+            {
+                "version": _("reviewed (default: a reviewer's correction where there is one) or original."),
+                **PARAMETER_HELP,
+            }
         ),
     )
     @action(detail=True, methods=["get"], url_path=r"transcript\.(?P<fmt>txt|srt|vtt|json)", url_name="transcript")
@@ -184,7 +196,10 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(
         responses={200: dict, 409: described("The job has no transcript yet.")},
         parameters=query_parameters(
-            {"version": "reviewed (default: a reviewer's correction where there is one) or original.", **PARAMETER_HELP}
+            {
+                "version": _("reviewed (default: a reviewer's correction where there is one) or original."),
+                **PARAMETER_HELP,
+            }
         ),
     )
     @action(detail=True, methods=["get"], url_path="caption-audit", url_name="caption-audit")

@@ -17,6 +17,8 @@ import socket
 import threading
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from django.utils.translation import gettext as _
+
 #: The longest audio URL a job stores (``TranscriptionJob.audio_url``), counted after re-serialising.
 MAX_AUDIO_URL_LENGTH = 1000
 
@@ -31,7 +33,15 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class URLProblem(ValueError):
-    """Why a URL is refused, in words that say what to change."""
+    """Why a URL is refused, in words that say what to change (translated when raised)."""
+
+
+def _embeds_private() -> str:
+    return _("it points at %(address)s, which embeds the private, loopback or link-local address %(embedded)s")
+
+
+def _invalid_name() -> str:
+    return _("the host name %(host)s is not a valid internet name")
 
 
 #: Seconds a host name may take to resolve before the URL is refused (a hostile DNS server
@@ -54,7 +64,10 @@ def resolve_host(host: str) -> list[str]:
     thread.start()
     thread.join(RESOLVE_TIMEOUT)
     if thread.is_alive():
-        raise URLProblem(f"the host name {host!r} did not resolve within {RESOLVE_TIMEOUT:.0f} s")
+        raise URLProblem(
+            _("the host name %(host)s did not resolve within %(seconds).0f s")
+            % {"host": repr(host), "seconds": RESOLVE_TIMEOUT}
+        )
     if "error" in found:
         raise found["error"]  # type: ignore[misc]
     return found["addresses"]  # type: ignore[return-value]
@@ -78,17 +91,19 @@ def address_problem(address: str) -> str | None:
             server, client = ip.teredo
             hidden = next((inner for inner in (client, server) if not _is_public(inner)), None)
             if hidden is not None:
-                return f"it points at {address}, which embeds the private, loopback or link-local address {hidden}"
-            return f"it points at a Teredo tunnel address ({address}); use the audio host's own address"
+                return _embeds_private() % {"address": address, "embedded": hidden}
+            return _("it points at a Teredo tunnel address (%(address)s); use the audio host's own address") % {
+                "address": address
+            }
         embedded = ip.ipv4_mapped or ip.sixtofour
         if embedded is None and ip in _NAT64:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
             if _is_public(embedded):
                 return None
-            return f"it points at {address}, which embeds the private, loopback or link-local address {embedded}"
+            return _embeds_private() % {"address": address, "embedded": embedded}
     if not _is_public(ip):
-        return f"it points at a private, loopback or link-local address ({address})"
+        return _("it points at a private, loopback or link-local address (%(address)s)") % {"address": address}
     return None
 
 
@@ -101,61 +116,66 @@ def _check_characters(url: str) -> None:
     try:
         url.encode("utf-8")
     except UnicodeEncodeError:
-        raise URLProblem("it contains characters that are not valid Unicode (a lone surrogate)") from None
+        raise URLProblem(_("it contains characters that are not valid Unicode (a lone surrogate)")) from None
     if any(ord(char) < 0x21 or ord(char) == 0x7F for char in url):
-        raise URLProblem("it contains spaces or control characters; percent-encode them (%20)")
+        raise URLProblem(_("it contains spaces or control characters; percent-encode them (%20)"))
     if "\\" in url:
-        raise URLProblem("it contains a backslash, which URL parsers read differently; use '/' or %5C")
+        raise URLProblem(_("it contains a backslash, which URL parsers read differently; use '/' or %5C"))
 
 
 def _host(parts: object, netloc: str) -> str:
     """The host, lower case, ASCII; refuses spellings that other parsers would read as another host."""
     if "@" in netloc:
-        raise URLProblem("it contains a user name or password ('@' before the host); remove them")
+        raise URLProblem(_("it contains a user name or password ('@' before the host); remove them"))
     raw = getattr(parts, "hostname", None)
     if not raw:
-        raise URLProblem("it has no host name")
+        raise URLProblem(_("it has no host name"))
     if "%" in raw:
-        raise URLProblem(f"the host {raw!r} contains '%'; write it without percent-encoding or a zone")
+        raise URLProblem(
+            _("the host %(host)s contains '%%'; write it without percent-encoding or a zone") % {"host": repr(raw)}
+        )
     if netloc.startswith("[") or ":" in raw:
         try:
             return _ipv6_text(ipaddress.IPv6Address(raw))
         except ValueError:
-            raise URLProblem(f"{raw!r} is not a valid IPv6 address") from None
+            raise URLProblem(_("%(host)s is not a valid IPv6 address") % {"host": repr(raw)}) from None
     if raw.endswith("."):
-        raise URLProblem(f"the host name {raw!r} ends with a dot; remove it")
+        raise URLProblem(_("the host name %(host)s ends with a dot; remove it") % {"host": repr(raw)})
     try:
         host = raw.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise URLProblem(f"the host name {raw!r} is not a valid internet name") from None
+        raise URLProblem(_invalid_name() % {"host": repr(raw)}) from None
     labels = host.split(".")
     try:
         return str(ipaddress.IPv4Address(host))
     except ValueError:
         pass
     if not all(_LABEL.match(label) for label in labels):
-        raise URLProblem(f"the host name {raw!r} is not a valid internet name")
+        raise URLProblem(_invalid_name() % {"host": repr(raw)})
     if _NUMERIC_LABEL.match(labels[-1]):
-        raise URLProblem(f"the host {raw!r} looks like a number; write an IPv4 address as four decimals (a.b.c.d)")
+        raise URLProblem(
+            _("the host %(host)s looks like a number; write an IPv4 address as four decimals (a.b.c.d)")
+            % {"host": repr(raw)}
+        )
     return host
 
 
 def normalise_url(url: str) -> str:
     """``url`` re-serialised from its parts, or :class:`URLProblem` for anything ambiguous."""
     if not isinstance(url, str):
-        raise URLProblem("it is not a string")
+        raise URLProblem(_("it is not a string"))
     _check_characters(url)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise URLProblem(f"it is not a valid URL ({exc})") from None
+        raise URLProblem(_("it is not a valid URL (%(error)s)") % {"error": exc}) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        shown = f"{scheme}://" if scheme else "no scheme"
-        raise URLProblem(f"only http:// and https:// URLs are accepted, not {shown}")
+        shown = f"{scheme}://" if scheme else _("no scheme")
+        raise URLProblem(_("only http:// and https:// URLs are accepted, not %(scheme)s") % {"scheme": shown})
     if not url[len(scheme) :].startswith("://"):
-        raise URLProblem("it must start with http:// or https://")
+        raise URLProblem(_("it must start with http:// or https://"))
     host = _host(parts, parts.netloc)
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
@@ -165,7 +185,8 @@ def normalise_url(url: str) -> str:
     normalised = urlunsplit((scheme, netloc, path, query, ""))
     if len(normalised) > MAX_AUDIO_URL_LENGTH:
         raise URLProblem(
-            f"it is {len(normalised)} characters long once percent-encoded; at most {MAX_AUDIO_URL_LENGTH} are accepted"
+            _("it is %(length)s characters long once percent-encoded; at most %(limit)s are accepted")
+            % {"length": len(normalised), "limit": MAX_AUDIO_URL_LENGTH}
         )
     return normalised
 
@@ -181,7 +202,7 @@ def _addresses(host: str) -> list[str]:
         addresses = []
     if not addresses:
         # A name that does not resolve here may resolve elsewhere, to anything: refuse it.
-        raise URLProblem(f"the host name {host!r} does not resolve; check the spelling")
+        raise URLProblem(_("the host name %(host)s does not resolve; check the spelling") % {"host": repr(host)})
     return addresses
 
 
@@ -197,7 +218,10 @@ def check_url(url: str, *, allow_private: bool, setting: str = "ALLOW_PRIVATE_AU
     for address in _addresses(urlsplit(normalised).hostname or ""):
         reason = address_problem(address.split("%")[0])
         if reason:
-            raise URLProblem(f"{reason}; set SLASHML['{setting}'] = True to allow private hosts")
+            raise URLProblem(
+                _("%(reason)s; set SLASHML['%(setting)s'] = True to allow private hosts")
+                % {"reason": reason, "setting": setting}
+            )
     return normalised
 
 

@@ -11,6 +11,7 @@ from typing import Any, Union
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from django_slashml.audio.urlcheck import URLProblem, check_url
 from django_slashml.conf import slashml_settings
@@ -32,7 +33,7 @@ from django_slashml.models import (
     ReviewState,
     TranscriptionJob,
 )
-from django_slashml.remote.protocol import NO_API_KEY_MESSAGE, provider_problem
+from django_slashml.remote.protocol import no_api_key_message, provider_problem
 
 AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
 
@@ -40,7 +41,7 @@ AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
 def validate_provider(service_provider: str | None) -> str:
     """``service_provider``, or the default if it is empty; :class:`InvalidProviderError` if unknown."""
     provider = service_provider or slashml_settings.DEFAULT_SERVICE_PROVIDER
-    problem = provider_problem(provider)
+    problem = provider_problem(provider, translate=_)
     if problem:
         raise InvalidProviderError(problem)
     return provider
@@ -51,12 +52,14 @@ def validate_audio_url(url: str) -> str:
     try:
         return check_url(url, allow_private=bool(slashml_settings.ALLOW_PRIVATE_AUDIO_URLS))
     except URLProblem as exc:
-        raise InvalidAudioError(f"Cannot transcribe {url!r}: {exc}.") from None
+        raise InvalidAudioError(
+            _("Cannot transcribe %(url)s: %(reason)s.") % {"url": repr(url), "reason": exc}
+        ) from None
 
 
 def ensure_configured() -> None:
     if not slashml_settings.API_KEY:
-        raise ConfigurationError(NO_API_KEY_MESSAGE)
+        raise ConfigurationError(no_api_key_message(_))
 
 
 #: A scheme and "://" after what URL parsers strip first (C0 controls and spaces).
@@ -70,14 +73,14 @@ def _looks_like_url(value: str) -> bool:
 
 def _upload_from_path(path: Path, owner: Any) -> AudioUpload:
     if not path.exists():
-        raise InvalidAudioError(f"No file at {str(path)!r}; check the path.")
+        raise InvalidAudioError(_("No file at %(path)s; check the path.") % {"path": repr(str(path))})
     if not path.is_file():
-        raise InvalidAudioError(f"{str(path)!r} is not a file.")
+        raise InvalidAudioError(_("%(path)s is not a file.") % {"path": repr(str(path))})
     try:
         with path.open("rb") as fileobj:
             return save_upload(fileobj, name=path.name, owner=owner)
     except PermissionError:
-        raise InvalidAudioError(f"{str(path)!r} cannot be read: permission denied.") from None
+        raise InvalidAudioError(_("%(path)s cannot be read: permission denied.") % {"path": repr(str(path))}) from None
 
 
 def transcribe(
@@ -113,11 +116,14 @@ def transcribe(
     path: Path | None = None
     if isinstance(audio, AudioUpload):
         if audio._state.adding:
-            raise InvalidAudioError("The AudioUpload has not been saved; save it (or pass the file) first.")
+            raise InvalidAudioError(_("The AudioUpload has not been saved; save it (or pass the file) first."))
         if audio.purged_at is not None:
             raise InvalidAudioError(
-                f"The audio of upload {audio.pk} was deleted on {audio.purged_at:%Y-%m-%d} by the retention policy "
-                "(SLASHML['AUDIO_RETENTION_DAYS']); pass the file again."
+                _(
+                    "The audio of upload %(upload)s was deleted on %(date)s by the retention policy "
+                    "(SLASHML['AUDIO_RETENTION_DAYS']); pass the file again."
+                )
+                % {"upload": audio.pk, "date": f"{audio.purged_at:%Y-%m-%d}"}
             )
         upload = audio
     elif isinstance(audio, str) and _looks_like_url(audio):
@@ -126,7 +132,8 @@ def transcribe(
         path = Path(audio)
     elif not hasattr(audio, "read"):
         raise InvalidAudioError(
-            f"Cannot transcribe a {type(audio).__name__}; pass a file, a path, an http(s) URL or an AudioUpload."
+            _("Cannot transcribe a %(type)s; pass a file, a path, an http(s) URL or an AudioUpload.")
+            % {"type": type(audio).__name__}
         )
     now = timezone.now()
     created_upload: AudioUpload | None = None
@@ -161,7 +168,10 @@ def cancel(job: TranscriptionJob) -> None:
     """Stop following an active job. SlashML has no cancel call: its job may still run."""
     if not transition(job, JobStatus.CANCELLED, allowed_from=ACTIVE_STATUSES, next_poll_at=None, **LEASE_CLEARED):
         job.refresh_from_db(fields=["status"])
-        raise InvalidTransitionError(f"Job {job.pk} is {job.status} and cannot be cancelled; only active jobs can.")
+        raise InvalidTransitionError(
+            _("Job %(job)s is %(status)s and cannot be cancelled; only active jobs can.")
+            % {"job": job.pk, "status": job.status}
+        )
 
 
 def retry(job: TranscriptionJob) -> None:
@@ -199,7 +209,10 @@ def retry(job: TranscriptionJob) -> None:
         )
         if not moved:
             job.refresh_from_db(fields=["status"])
-            raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only finished jobs can be retried.")
+            raise InvalidTransitionError(
+                _("Job %(job)s is %(status)s; only finished jobs can be retried.")
+                % {"job": job.pk, "status": job.status}
+            )
         dispatch_on_commit(job)
 
 

@@ -11,6 +11,9 @@ import json
 import math
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from django_slashml.exceptions import InvalidMetadataError
 
 
@@ -19,21 +22,28 @@ def _where(path: str) -> str:
 
 
 def _check_text(text: str, path: str, what: str) -> int:
+    """``what``: "key" or "string", marked with gettext_noop, translated only when refused."""
     if "\x00" in text:
-        raise InvalidMetadataError(f"{_where(path)} has a NUL character (\\u0000) in a {what}; remove it.")
+        raise InvalidMetadataError(
+            _("%(where)s has a NUL character (\\u0000) in a %(what)s; remove it.")
+            % {"where": _where(path), "what": _(what)}
+        )
     try:
         return len(text.encode("utf-8"))
     except UnicodeEncodeError:
         raise InvalidMetadataError(
-            f"{_where(path)} has a {what} that is not valid Unicode (a lone surrogate such as \\ud800); "
-            "send text that encodes to UTF-8."
+            _(
+                "%(where)s has a %(what)s that is not valid Unicode (a lone surrogate such as \\ud800); "
+                "send text that encodes to UTF-8."
+            )
+            % {"where": _where(path), "what": _(what)}
         ) from None
 
 
 def check_metadata(value: Any, *, max_bytes: int, max_depth: int) -> dict[str, Any]:
     """``value`` if it is a JSON object within the limits, else :class:`InvalidMetadataError` saying why."""
     if not isinstance(value, dict):
-        raise InvalidMetadataError(f"metadata must be a JSON object, not {type(value).__name__}.")
+        raise InvalidMetadataError(_("metadata must be a JSON object, not %(type)s.") % {"type": type(value).__name__})
     size = 0
     stack: list[tuple[Any, str, int]] = [(value, "", 1)]
     while stack:
@@ -41,32 +51,46 @@ def check_metadata(value: Any, *, max_bytes: int, max_depth: int) -> dict[str, A
         if isinstance(item, (dict, list, tuple)):
             if depth > max_depth:
                 raise InvalidMetadataError(
-                    f"{_where(path)} is nested more than {max_depth} levels deep "
-                    "(SLASHML['MAX_METADATA_DEPTH']); flatten it."
+                    _(
+                        "%(where)s is nested more than %(depth)s levels deep "
+                        "(SLASHML['MAX_METADATA_DEPTH']); flatten it."
+                    )
+                    % {"where": _where(path), "depth": max_depth}
                 )
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in pairs:
                 if isinstance(item, dict):
                     if not isinstance(key, str):
-                        raise InvalidMetadataError(f"{_where(path)} has a key {key!r} that is not a string.")
-                    size += _check_text(key, path, "key")
+                        raise InvalidMetadataError(
+                            _("%(where)s has a key %(key)s that is not a string.")
+                            % {"where": _where(path), "key": repr(key)}
+                        )
+                    size += _check_text(key, path, gettext_noop("key"))
                     stack.append((child, f"{path}[{key!r}]", depth + 1))
                 else:
                     stack.append((child, f"{path}[{key}]", depth + 1))
         elif isinstance(item, str):
-            size += _check_text(item, path, "string")
+            size += _check_text(item, path, gettext_noop("string"))
         elif isinstance(item, float) and not math.isfinite(item):
-            raise InvalidMetadataError(f"{_where(path)} is {item}, which JSON cannot hold; send a number or null.")
+            raise InvalidMetadataError(
+                _("%(where)s is %(value)s, which JSON cannot hold; send a number or null.")
+                % {"where": _where(path), "value": item}
+            )
         elif item is not None and not isinstance(item, (bool, int, float)):
-            raise InvalidMetadataError(f"{_where(path)} is a {type(item).__name__}, which is not JSON.")
+            raise InvalidMetadataError(
+                _("%(where)s is a %(type)s, which is not JSON.") % {"where": _where(path), "type": type(item).__name__}
+            )
         if size > max_bytes:
             break
     if size <= max_bytes:
         size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
     if size > max_bytes:
         raise InvalidMetadataError(
-            f"metadata is larger than {max_bytes} bytes as JSON (SLASHML['MAX_METADATA_BYTES']); "
-            "keep large data elsewhere and store a reference."
+            _(
+                "metadata is larger than %(limit)s bytes as JSON (SLASHML['MAX_METADATA_BYTES']); "
+                "keep large data elsewhere and store a reference."
+            )
+            % {"limit": max_bytes}
         )
     return value
 

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from django.core.files import File
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from django_slashml.audio.formats import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, human_size, sniff, wav_duration
 from django_slashml.audio.storage import audio_storage, save_audio
@@ -93,25 +94,28 @@ def _probe_duration(fileobj: IO[bytes], audio_format: AudioFormat) -> float | No
 def validate_audio(fileobj: IO[bytes], *, name: str) -> tuple[int, AudioFormat]:
     """Size and format of ``fileobj``, or :class:`InvalidAudioError` saying what to fix."""
     if not hasattr(fileobj, "read") or not hasattr(fileobj, "seek"):
-        raise InvalidAudioError(f"{name!r} is not a readable, seekable binary file.")
+        raise InvalidAudioError(_("%(name)s is not a readable, seekable binary file.") % {"name": repr(name)})
     fileobj.seek(0)
     size = _size_of(fileobj)
     if size == 0:
-        raise InvalidAudioError(f"{name!r} is empty; it holds no audio to transcribe.")
+        raise InvalidAudioError(_("%(name)s is empty; it holds no audio to transcribe.") % {"name": repr(name)})
     limit = int(slashml_settings.MAX_UPLOAD_SIZE)
     if size > limit:
         raise AudioTooLargeError(
-            f"{name!r} is {human_size(size)}, over the {human_size(limit)} limit "
-            "(SLASHML['MAX_UPLOAD_SIZE']); split or compress it."
+            _("%(name)s is %(size)s, over the %(limit)s limit (SLASHML['MAX_UPLOAD_SIZE']); split or compress it.")
+            % {"name": repr(name), "size": human_size(size), "limit": human_size(limit)}
         )
     head = fileobj.read(SNIFF_BYTES)
     fileobj.seek(0)
     if isinstance(head, str):
-        raise InvalidAudioError(f"{name!r} was opened in text mode; open it with mode 'rb'.")
+        raise InvalidAudioError(_("%(name)s was opened in text mode; open it with mode 'rb'.") % {"name": repr(name)})
     audio_format = sniff(head)
     if audio_format is None:
         known = ", ".join(f.name.upper() for f in KNOWN_FORMATS)
-        raise InvalidAudioError(f"{name!r} does not look like audio: its first bytes match none of {known}.")
+        raise InvalidAudioError(
+            _("%(name)s does not look like audio: its first bytes match none of %(formats)s.")
+            % {"name": repr(name), "formats": known}
+        )
     return size, audio_format
 
 

@@ -23,6 +23,7 @@ import requests
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 from requests_toolbelt.multipart.encoder import MultipartEncoder
 from urllib3.exceptions import ReadTimeoutError
 
@@ -41,7 +42,7 @@ from django_slashml.exceptions import (
     ResponseTooLargeError,
     ServerError,
 )
-from django_slashml.remote.protocol import API_PREFIX, NO_API_KEY_MESSAGE
+from django_slashml.remote.protocol import API_PREFIX, no_api_key_message
 from django_slashml.remote.redaction import redact, redact_text
 from django_slashml.remote.responses import Limits, RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
 
@@ -142,7 +143,7 @@ class SlashMLClient:
         limits: Limits | None = None,
     ) -> None:
         if not api_key:
-            raise ConfigurationError(NO_API_KEY_MESSAGE)
+            raise ConfigurationError(no_api_key_message(gettext))
         self.base_url = api_url.rstrip("/") + API_PREFIX
         self._api_key = api_key
         self.timeout = (connect_timeout, read_timeout)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 
 from django_slashml.transcripts.captions import Cue, build_cues, cues_for
 from django_slashml.transcripts.corrections import reviewed_words
@@ -136,7 +137,10 @@ def unavailable(job: Any) -> str | None:
     from django_slashml.models import JobStatus  # exports stays importable before Django is set up
 
     if job.status != JobStatus.COMPLETED:
-        return f"Job {job.pk} is {job.status}; transcripts exist only for COMPLETED jobs."
+        return gettext("Job %(job)s is %(status)s; transcripts exist only for COMPLETED jobs.") % {
+            "job": job.pk,
+            "status": job.status,
+        }
     return None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from django_slashml import signals
 from django_slashml.exceptions import InvalidTransitionError
@@ -47,7 +48,10 @@ def review(
         updated = TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.COMPLETED).update(**fields)
         job.refresh_from_db()
         if not updated:
-            raise InvalidTransitionError(f"Job {job.pk} is {job.status}; only COMPLETED transcripts can be reviewed.")
+            raise InvalidTransitionError(
+                gettext("Job %(job)s is %(status)s; only COMPLETED transcripts can be reviewed.")
+                % {"job": job.pk, "status": job.status}
+            )
         signals.transcription_reviewed.send_in_transaction(
             sender=TranscriptionJob, job=job, reviewer=reviewer, review_state=state
         )

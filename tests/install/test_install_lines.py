@@ -71,6 +71,8 @@ def test_the_wheel_and_the_sdist_hold_what_the_app_needs_at_run_time(dist: Dist)
         "django_slashml/templates/admin/django_slashml/transcriptionjob/change_list.html",
         "django_slashml/static/django_slashml/admin/transcript-viewer.js",
         "django_slashml/static/django_slashml/admin/slashml.css",
+        "django_slashml/locale/en/LC_MESSAGES/django.po",
+        "django_slashml/locale/en/LC_MESSAGES/django.mo",
     ]
     for name in needed:
         assert name in names, f"{name} is missing from {dist.wheel.name}"

@@ -3,15 +3,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from django_slashml.audio.formats import human_size
 from django_slashml.conf import slashml_settings
 from django_slashml.jobs.retention import purge_audio
+from django_slashml.management.base import TranslatedHelpCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedHelpCommand):
+    help = _(
         "Delete stored audio older than a number of days (run from cron or beat). Upload rows, content "
         "hashes and every transcript are kept; audio an active job still needs is skipped."
     )
@@ -22,10 +25,12 @@ class Command(BaseCommand):
             type=float,
             metavar="DAYS",
             default=None,
-            help="Delete audio uploaded more than DAYS ago (default: SLASHML['AUDIO_RETENTION_DAYS']).",
+            help=gettext("Delete audio uploaded more than DAYS ago (default: SLASHML['AUDIO_RETENTION_DAYS'])."),
         )
-        parser.add_argument("--dry-run", action="store_true", help="List what would be deleted; delete nothing.")
-        parser.add_argument("--limit", type=int, default=None, help="At most this many files in this run.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help=gettext("List what would be deleted; delete nothing.")
+        )
+        parser.add_argument("--limit", type=int, default=None, help=gettext("At most this many files in this run."))
 
     def handle(
         self,

@@ -3,12 +3,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from django_slashml.exceptions import SlashMLError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.actions import transcribe
+from django_slashml.management.base import TranslatedHelpCommand
 from django_slashml.models import JobStatus, TranscriptionJob
 
 
@@ -21,18 +24,24 @@ def format_words(words: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-class Command(BaseCommand):
-    help = "Transcribe an audio file or http(s) URL with SlashML, optionally waiting for the transcript."
+class Command(TranslatedHelpCommand):
+    help = _("Transcribe an audio file or http(s) URL with SlashML, optionally waiting for the transcript.")
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("audio", help="A path to an audio file, or an http(s) URL SlashML can fetch.")
-        parser.add_argument("--provider", default=None, help="Service provider (default: DEFAULT_SERVICE_PROVIDER).")
-        parser.add_argument("--wait", action="store_true", help="Wait for the job to finish and print the transcript.")
-        parser.add_argument("--timeout", type=float, default=900.0, help="Seconds to wait with --wait (default 900).")
+        parser.add_argument("audio", help=gettext("A path to an audio file, or an http(s) URL SlashML can fetch."))
+        parser.add_argument(
+            "--provider", default=None, help=gettext("Service provider (default: DEFAULT_SERVICE_PROVIDER).")
+        )
+        parser.add_argument(
+            "--wait", action="store_true", help=gettext("Wait for the job to finish and print the transcript.")
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=900.0, help=gettext("Seconds to wait with --wait (default 900).")
+        )
         parser.add_argument(
             "--no-worker",
             action="store_true",
-            help="With --wait, run the job's steps in this process instead of waiting for a Celery worker.",
+            help=gettext("With --wait, run the job's steps in this process instead of waiting for a Celery worker."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
