@@ -22,7 +22,8 @@ from django_slashml.remote.protocol import SERVICE_PROVIDER_LABELS
 
 #: The providers as field choices (``ServiceProvider.ASSEMBLY == "assembly"``), built from
 #: :data:`~django_slashml.remote.protocol.SERVICE_PROVIDER_LABELS`, the one list of them.
-ServiceProvider = models.TextChoices(  # type: ignore[misc]
+#: (django-stubs type TextChoices' class syntax only, not Enum's functional API used here.)
+ServiceProvider = models.TextChoices(  # type: ignore[call-overload]
     "ServiceProvider",
     [(value.upper(), (value, label)) for value, label in SERVICE_PROVIDER_LABELS.items()],
     module=__name__,

@@ -6,7 +6,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Union
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from django.core.files import File
 from django.db import transaction
@@ -34,7 +34,12 @@ from django_slashml.models import (
 )
 from django_slashml.remote.protocol import NO_API_KEY_MESSAGE, provider_problem
 
-AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
+if TYPE_CHECKING:
+    # The project's AUTH_USER_MODEL, as django-stubs resolve it (AbstractBaseUser without the plugin).
+    from django.contrib.auth.models import _User
+
+#: What :func:`transcribe` accepts: an upload, a Django file or open binary file, a path or a URL.
+AudioSource: TypeAlias = "AudioUpload | File[bytes] | IO[bytes] | str | os.PathLike[str]"
 
 
 def validate_provider(service_provider: str | None) -> str:
@@ -68,7 +73,7 @@ def _looks_like_url(value: str) -> bool:
     return bool(_URL_START.match(value))
 
 
-def _upload_from_path(path: Path, owner: Any) -> AudioUpload:
+def _upload_from_path(path: Path, owner: _User | None) -> AudioUpload:
     if not path.exists():
         raise InvalidAudioError(f"No file at {str(path)!r}; check the path.")
     if not path.is_file():
@@ -84,7 +89,7 @@ def transcribe(
     audio: AudioSource,
     *,
     service_provider: str | None = None,
-    owner: Any = None,
+    owner: _User | None = None,
     metadata: dict[str, Any] | None = None,
     fresh: bool = False,
 ) -> TranscriptionJob:
@@ -111,6 +116,7 @@ def transcribe(
     upload: AudioUpload | None = None
     audio_url = ""
     path: Path | None = None
+    fileobj: IO[bytes] | None = None
     if isinstance(audio, AudioUpload):
         if audio._state.adding:
             raise InvalidAudioError("The AudioUpload has not been saved; save it (or pass the file) first.")
@@ -128,6 +134,8 @@ def transcribe(
         raise InvalidAudioError(
             f"Cannot transcribe a {type(audio).__name__}; pass a file, a path, an http(s) URL or an AudioUpload."
         )
+    else:
+        fileobj = audio
     now = timezone.now()
     created_upload: AudioUpload | None = None
     try:
@@ -135,9 +143,9 @@ def transcribe(
             if upload is None and not audio_url:
                 if path is not None:
                     upload = created_upload = _upload_from_path(path, owner)
-                else:
-                    name = os.path.basename(str(getattr(audio, "name", "") or "audio"))
-                    upload = created_upload = save_upload(audio, name=name, owner=owner)
+                elif fileobj is not None:
+                    name = os.path.basename(str(getattr(fileobj, "name", "") or "audio"))
+                    upload = created_upload = save_upload(fileobj, name=name, owner=owner)
             job = TranscriptionJob.objects.create(
                 upload=upload,
                 audio_url=audio_url,
