@@ -70,7 +70,8 @@ def wav_duration(fileobj: BinaryIO) -> float | None:
         header = fileobj.read(12)
         if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
             return None
-        byte_rate = None
+        byte_rate: int | None = None
+        size: int
         for _ in range(MAX_WAV_CHUNKS):
             chunk = fileobj.read(8)
             if len(chunk) < 8:

@@ -21,7 +21,6 @@ from django.utils.functional import LazyObject, empty
 from django_slashml.audio.presigned import is_s3_storage
 from django_slashml.conf import SETTINGS_NAME
 
-
 if TYPE_CHECKING:
     _LazyStorage = LazyObject[Storage]
 else:

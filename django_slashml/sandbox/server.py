@@ -14,9 +14,9 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from django_slashml.audio.formats import sniff
@@ -50,6 +50,7 @@ class _Answered(Exception):
 class SandboxRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: SandboxHTTPServer
+    _body_started: bool  # set per request by _handle
     server_version = "SlashMLSandbox/1"
     # Headers and body go out in two writes; with Nagle's algorithm the body waits for the
     # client's delayed ACK of the headers, so every answer on a kept-alive connection took 40 ms.
@@ -357,7 +358,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         self._send(200, body, slow=slow)
 
     def _status(self, job_id: str, query: dict[str, list[str]], slow: bool) -> None:
-        provider = self._provider((query.get("service_provider") or [None])[-1])
+        given: Sequence[str | None] = query.get("service_provider") or [None]
+        provider = self._provider(given[-1])
         job = self.state.get_job(job_id)
         if job is None:
             raise BadRequest(f"Unknown job id {job_id!r}.")
@@ -494,7 +496,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: SandboxState, *, public_url: str | None = None) -> None:
         super().__init__(address, SandboxRequestHandler)
         self.state = state
-        host, port = self.server_address[:2]
+        # An AF_INET(6) socket's address: the stubs allow bytes for the host, which never happens here.
+        host, port = cast("tuple[str, int]", self.server_address[:2])
         self.base_url = (public_url or f"http://{host}:{port}").rstrip("/")
 
 
