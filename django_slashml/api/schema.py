@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-try:
+if TYPE_CHECKING:  # checked against drf-spectacular's own types (the lint extra installs it)
     from drf_spectacular.types import OpenApiTypes
     from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-except ImportError:  # the API works without it; only the schema is less detailed
+else:
+    try:
+        from drf_spectacular.types import OpenApiTypes
+        from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+    except ImportError:  # the API works without it; only the schema is less detailed
 
-    def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
-        return lambda view: view
+        def extend_schema(*args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+            return lambda view: view
 
-    OpenApiParameter = OpenApiResponse = OpenApiTypes = None  # type: ignore[assignment,misc]
+        OpenApiParameter = OpenApiResponse = OpenApiTypes = None
 
 
 def query_parameters(descriptions: dict[str, str]) -> list[Any]:

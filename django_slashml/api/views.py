@@ -7,9 +7,9 @@ Views never change a job's status themselves: retry and cancel go through
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import F
+from django.db.models import F, Model
 from django.http import HttpResponse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -51,7 +51,10 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
 
-class OwnedRowsViewSet(viewsets.GenericViewSet):
+_RowT = TypeVar("_RowT", bound=Model)
+
+
+class OwnedRowsViewSet(viewsets.GenericViewSet[_RowT]):
     """Authenticated users, their own rows; DRF's default permission classes still apply."""
 
     pagination_class = Pagination
@@ -66,7 +69,8 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
         return [*super().get_throttles(), *throttles_for(self.action)]
 
     def get_permissions(self) -> list[Any]:
-        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
+        # djangorestframework-stubs type this setting as the dotted paths; api_settings imports them.
+        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]  # type: ignore[operator]
         return [IsAuthenticated(), *configured, OwnerOrStaffWithPermission()]
 
     def get_object(self) -> Any:
@@ -78,7 +82,9 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
         return super().get_object()
 
 
-class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
+class AudioUploadViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet[AudioUpload]
+):
     """Audio files, validated and stored before any job uses them."""
 
     parser_classes = (MultiPartParser, FormParser)
@@ -95,7 +101,9 @@ class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.
         {"words": "false leaves out the word timings.", "fields": "Comma-separated fields to return."}
     )
 )
-class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
+class JobViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet[TranscriptionJob]
+):
     """Transcription jobs: start one, follow it, read or download its transcript."""
 
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
