@@ -26,6 +26,12 @@ from django_slashml.remote.protocol import NO_API_KEY, NO_API_KEY_HINT, provider
 if TYPE_CHECKING:
     from celery import Celery
 
+__all__ = [
+    "check_celery",
+    "check_settings",
+    "settings_problems",
+]
+
 _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
 #: Broker schemes whose kombu transport needs packages the base install lacks: (modules, install line).
 #: kombu's Redis transport also imports ``packaging``, which only ``celery[redis]`` brings.

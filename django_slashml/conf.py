@@ -17,6 +17,17 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+__all__ = [
+    "API_KEY_ENVIRONMENT_VARIABLE",
+    "DEFAULTS",
+    "MAX_PRESIGNED_URL_EXPIRY",
+    "NUMBER_SETTINGS",
+    "SETTINGS_NAME",
+    "SlashMLSettings",
+    "reload_settings",
+    "slashml_settings",
+]
+
 SETTINGS_NAME = "SLASHML"
 
 #: Where the API key is read from when ``SLASHML["API_KEY"]`` is not set.

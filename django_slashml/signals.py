@@ -29,6 +29,14 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import transaction
 from django.dispatch import Signal
 
+__all__ = [
+    "TransitionSignal",
+    "transcription_completed",
+    "transcription_failed",
+    "transcription_reviewed",
+    "transcription_status_changed",
+]
+
 logger = logging.getLogger("django_slashml.signals")
 
 

@@ -27,7 +27,6 @@ from django_slashml.jobs import pipeline, retention, sweeper
 from django_slashml.jobs.dispatch import POLL_TASK, START_TASK
 
 
-
 class _JobTaskOptions(TypedDict):
     acks_late: bool
     reject_on_worker_lost: bool

@@ -16,10 +16,13 @@ Two ways to test code that uses django-slashml:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_slashml.sandbox import DEFAULT_API_KEY, SandboxServer, make_sandbox
 from django_slashml.sandbox.control import SandboxControl
+
+if TYPE_CHECKING:  # models load only once Django is set up; the sandbox helpers need neither
+    from django_slashml.models import TranscriptionJob
 
 __all__ = [
     "SandboxControl",
@@ -62,7 +65,9 @@ def _words(text: str) -> list[dict[str, Any]]:
     ]
 
 
-def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict[str, Any]] | None = None) -> Any:
+def simulate_completion(
+    job: TranscriptionJob, *, text: str = "hello world", words: list[dict[str, Any]] | None = None
+) -> TranscriptionJob:
     """Complete an active job as SlashML would, sending the real signals. Returns the job."""
     from django_slashml.jobs import lifecycle
     from django_slashml.remote.responses import parse_job
@@ -81,7 +86,9 @@ def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict
     return job
 
 
-def simulate_failure(job: Any, *, message: str = "SlashML could not transcribe the audio (simulated).") -> Any:
+def simulate_failure(
+    job: TranscriptionJob, *, message: str = "SlashML could not transcribe the audio (simulated)."
+) -> TranscriptionJob:
     """End an active job in ERROR, sending the real signals. Returns the job."""
     from django_slashml.jobs import lifecycle
 

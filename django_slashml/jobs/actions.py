@@ -38,6 +38,17 @@ if TYPE_CHECKING:
     # The project's AUTH_USER_MODEL, as django-stubs resolve it (AbstractBaseUser without the plugin).
     from django.contrib.auth.models import _User
 
+__all__ = [
+    "AudioSource",
+    "cancel",
+    "ensure_configured",
+    "poll_now",
+    "retry",
+    "transcribe",
+    "validate_audio_url",
+    "validate_provider",
+]
+
 #: What :func:`transcribe` accepts: an upload, a Django file or open binary file, a path or a URL.
 AudioSource: TypeAlias = "AudioUpload | File[bytes] | IO[bytes] | str | os.PathLike[str]"
 
