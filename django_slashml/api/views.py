@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from django.db.models import F, Model
+from django.db.models import F, Model, QuerySet
 from django.http import HttpResponse
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -73,7 +73,7 @@ class OwnedRowsViewSet(viewsets.GenericViewSet[_RowT]):
         configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]  # type: ignore[operator]
         return [IsAuthenticated(), *configured, OwnerOrStaffWithPermission()]
 
-    def get_object(self) -> Any:
+    def get_object(self) -> _RowT:
         value = self.kwargs[self.lookup_field]
         try:
             uuid.UUID(str(value))
@@ -89,7 +89,7 @@ class AudioUploadViewSet(
 
     parser_classes = (MultiPartParser, FormParser)
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[AudioUpload]:
         return visible_to(self.request.user, AudioUpload.objects.all()).order_by("-created_at")
 
     def get_serializer_class(self) -> Any:
@@ -108,10 +108,10 @@ class JobViewSet(
 
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
 
-    def get_queryset(self) -> Any:
-        jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner")).annotate(
-            reused_from_owner=F("reused_from__owner")
-        )
+    def get_queryset(self) -> QuerySet[TranscriptionJob]:
+        jobs: QuerySet[TranscriptionJob] = visible_to(
+            self.request.user, TranscriptionJob.objects.select_related("owner")
+        ).annotate(reused_from_owner=F("reused_from__owner"))
         if self.action == "list":
             jobs = filter_jobs(listed_jobs(jobs), self.request.query_params)
         return jobs

@@ -7,7 +7,7 @@ admin form can never overwrite what a worker wrote to the job meanwhile.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +15,9 @@ from django.utils import timezone
 from django_slashml import signals
 from django_slashml.exceptions import InvalidTransitionError
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _AnyUser
 
 
 def _normalised(text: str) -> str:
@@ -24,7 +27,7 @@ def _normalised(text: str) -> str:
 def review(
     job: TranscriptionJob,
     *,
-    reviewer: Any,
+    reviewer: _AnyUser | None,
     state: str,
     corrected_text: str | None = None,
 ) -> TranscriptionJob:
