@@ -79,7 +79,7 @@ def _probe_duration(fileobj: IO[bytes], audio_format: AudioFormat) -> float | No
     """Seconds of audio where that is cheap to read: WAV headers, or PyAV if installed."""
     fileobj.seek(0)
     if audio_format.name == "wav":
-        return wav_duration(fileobj)  # type: ignore[arg-type]
+        return wav_duration(fileobj)
     try:
         import av
     except (ImportError, OSError):  # OSError: PyAV built against FFmpeg libraries that are gone
