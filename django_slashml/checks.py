@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -26,6 +26,15 @@ from django_slashml.conf import (
 from django_slashml.jobs.dispatch import JOB_TASK_NAMES
 from django_slashml.remote.client import CLIENT_METHODS
 from django_slashml.remote.protocol import no_api_key, provider_problem
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+__all__ = [
+    "check_celery",
+    "check_settings",
+    "settings_problems",
+]
 
 _VISIBILITY_TIMEOUT_TRANSPORTS = ("redis", "rediss", "sqs", "sentinel")
 #: Broker schemes whose kombu transport needs packages the base install lacks: (modules, install line).
@@ -72,10 +81,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     return messages
 
 
-def _celery_app() -> Any:
+def _celery_app() -> Celery | None:
     from celery import current_app
 
-    app = current_app._get_current_object()
+    # celery-types declare current_app as the Celery app itself; it is a Proxy of it.
+    app: Celery = current_app._get_current_object()  # type: ignore[attr-defined]
     # With no app created, Celery hands out a fallback named "default" that no worker uses.
     return None if app.main == "default" else app
 

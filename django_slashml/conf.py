@@ -17,6 +17,17 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+__all__ = [
+    "API_KEY_ENVIRONMENT_VARIABLE",
+    "DEFAULTS",
+    "MAX_PRESIGNED_URL_EXPIRY",
+    "NUMBER_SETTINGS",
+    "SETTINGS_NAME",
+    "SlashMLSettings",
+    "reload_settings",
+    "slashml_settings",
+]
+
 SETTINGS_NAME = "SLASHML"
 
 #: Where the API key is read from when ``SLASHML["API_KEY"]`` is not set.
@@ -165,6 +176,55 @@ MAX_PRESIGNED_URL_EXPIRY = 7 * 24 * 60 * 60
 
 class SlashMLSettings:
     """Attribute access to ``settings.SLASHML`` merged over :data:`DEFAULTS`."""
+
+    # The settings' types, for the type checker: declared only, so every read still goes
+    # through __getattr__. The system checks (django_slashml.checks) hold values to them.
+    API_URL: str
+    API_KEY: str | None
+    DEFAULT_SERVICE_PROVIDER: str
+    CONNECT_TIMEOUT: float
+    READ_TIMEOUT: float
+    UPLOAD_READ_TIMEOUT: float
+    STATUS_HTTP_RETRIES: int
+    POLL_INITIAL_DELAY: float
+    POLL_DURATION_FACTOR: float
+    POLL_MIN_INTERVAL: float
+    POLL_BACKOFF_FACTOR: float
+    POLL_MAX_INTERVAL: float
+    POLL_JITTER: float
+    POLL_LATE_FACTOR: float
+    RETRY_BASE_DELAY: float
+    RETRY_MAX_DELAY: float
+    MAX_TRANSIENT_FAILURES: int
+    JOB_DEADLINE: float
+    LEASE_SECONDS: float
+    TASK_TIME_LIMIT: float
+    TASK_SOFT_TIME_LIMIT: float
+    MAX_COUNTDOWN: float
+    SWEEP_GRACE: float
+    SWEEP_INTERVAL: float
+    SWEEP_BATCH_SIZE: int
+    TASK_QUEUE: str | None
+    MAX_UPLOAD_SIZE: int
+    STORAGE: str | None
+    UPLOAD_TO: str
+    REMOTE_UPLOAD_TTL: float
+    REMOTE_UPLOAD_TTL_MARGIN: float
+    USE_PRESIGNED_URLS: bool
+    PRESIGNED_URL_EXPIRY: int
+    AUDIO_RETENTION_DAYS: float | None
+    ALLOW_PRIVATE_AUDIO_URLS: bool
+    ALLOW_PRIVATE_STORAGE_URLS: bool
+    ALLOW_PRIVATE_URLS: bool | None
+    MAX_RESPONSE_BYTES: int
+    MAX_WORDS: int
+    MAX_TRANSCRIPT_CHARS: int
+    LIST_TEXT_CHARS: int
+    MAX_METADATA_BYTES: int
+    MAX_METADATA_DEPTH: int
+    REUSE_ACROSS_OWNERS: bool
+    THROTTLE_RATES: dict[str, str | None]
+    REVIEW_LOW_CONFIDENCE: float
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

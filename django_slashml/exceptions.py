@@ -12,6 +12,30 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AudioTooLargeError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "InvalidAudioError",
+    "InvalidMetadataError",
+    "InvalidProviderError",
+    "InvalidResponseError",
+    "InvalidTransitionError",
+    "MalformedTranscriptError",
+    "NotFoundError",
+    "PermanentAPIError",
+    "RateLimitedError",
+    "ResponseTooLargeError",
+    "ServerError",
+    "SlashMLError",
+    "TranscriptTooLargeError",
+    "TransientAPIError",
+]
+
 
 class SlashMLError(Exception):
     """Base class of everything django-slashml raises on purpose."""

@@ -20,10 +20,22 @@ from django_slashml.audio.storage import audio_upload_to, get_audio_storage
 from django_slashml.audio.urlcheck import MAX_AUDIO_URL_LENGTH
 from django_slashml.remote.protocol import SERVICE_PROVIDER_LABELS
 
+__all__ = [
+    "ACTIVE_STATUSES",
+    "TERMINAL_STATUSES",
+    "AudioUpload",
+    "JobStatus",
+    "ReviewState",
+    "ServiceProvider",
+    "TranscriptionJob",
+    "TranscriptionJobQuerySet",
+]
+
 #: The providers as field choices (``ServiceProvider.ASSEMBLY == "assembly"``), built from
 #: :data:`~django_slashml.remote.protocol.SERVICE_PROVIDER_LABELS`, the one list of them (marked for
 #: translation there, translated here when shown).
-ServiceProvider = models.TextChoices(  # type: ignore[misc]
+#: (django-stubs type TextChoices' class syntax only, not Enum's functional API used here.)
+ServiceProvider = models.TextChoices(  # type: ignore[call-overload]
     "ServiceProvider",
     [(value.upper(), (value, _(label))) for value, label in SERVICE_PROVIDER_LABELS.items()],
     module=__name__,

@@ -29,6 +29,14 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import transaction
 from django.dispatch import Signal
 
+__all__ = [
+    "TransitionSignal",
+    "transcription_completed",
+    "transcription_failed",
+    "transcription_reviewed",
+    "transcription_status_changed",
+]
+
 logger = logging.getLogger("django_slashml.signals")
 
 
@@ -40,7 +48,7 @@ class TransitionSignal(Signal):
         self.name = name
 
     def _sync_and_async_receivers(self, sender: Any) -> list[Any]:
-        live = self._live_receivers(sender)  # type: ignore[attr-defined]
+        live = self._live_receivers(sender)
         if isinstance(live, tuple):  # Django >= 5.0: (sync, async)
             sync_receivers, async_receivers = live
             return list(sync_receivers) + [async_to_sync(receiver) for receiver in async_receivers]

@@ -17,6 +17,8 @@ audio purge (``SLASHML['AUDIO_RETENTION_DAYS']``)::
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from celery import shared_task
 
 __all__ = ["poll_job", "purge_audio", "start_job", "sweep"]
@@ -24,7 +26,14 @@ __all__ = ["poll_job", "purge_audio", "start_job", "sweep"]
 from django_slashml.jobs import pipeline, retention, sweeper
 from django_slashml.jobs.dispatch import POLL_TASK, START_TASK
 
-_JOB_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+class _JobTaskOptions(TypedDict):
+    acks_late: bool
+    reject_on_worker_lost: bool
+    ignore_result: bool
+
+
+_JOB_TASK_OPTIONS: _JobTaskOptions = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
 
 
 @shared_task(name=START_TASK, **_JOB_TASK_OPTIONS)

@@ -37,7 +37,7 @@ def _listing(jobs: list[str]) -> str:
 def _each(
     request: HttpRequest,
     queryset: QuerySet[TranscriptionJob],
-    change: Callable[[TranscriptionJob], None],
+    change: Callable[[TranscriptionJob], object],
     done: str | Promise,
 ) -> None:
     succeeded: list[str] = []

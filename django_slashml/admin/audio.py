@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext
 
 from django_slashml.audio.formats import KNOWN_FORMATS
@@ -67,28 +68,29 @@ def _chunks(fileobj: Any, start: int, length: int) -> Iterator[bytes]:
         fileobj.close()
 
 
-def serve_upload(request: HttpRequest, upload: AudioUpload) -> HttpResponse:
+def serve_upload(request: HttpRequest, upload: AudioUpload) -> HttpResponseBase:
     """``upload``'s audio, whole (200) or the requested range (206)."""
-    if not upload.file or not upload.file.storage.exists(upload.file.name):
+    name = upload.file.name  # a FieldFile is false exactly when its name is empty
+    if not name or not upload.file.storage.exists(name):
         raise Http404(gettext("This upload's audio is no longer stored."))
-    direct = storage_url(upload.file.storage, upload.file.name, expire=BROWSER_URL_EXPIRY)
+    direct = storage_url(upload.file.storage, name, expire=BROWSER_URL_EXPIRY)
     if direct:
         redirect = HttpResponseRedirect(direct)
         redirect["Cache-Control"] = "private, no-store"  # the URL is a credential for an hour
         return redirect
     size = upload.file.size
-    content_type = upload.content_type or mimetypes.guess_type(upload.original_name or upload.file.name)[0] or ""
+    content_type = upload.content_type or mimetypes.guess_type(upload.original_name or name)[0] or ""
     if not content_type.startswith("audio/"):  # never let stored bytes render as a page
         content_type = "application/octet-stream"
     try:
         span = parse_range(request.headers.get("Range", ""), size)
     except UnsatisfiableRange:
-        response = HttpResponse(status=416)
+        response: HttpResponseBase = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
     start, end = span if span else (0, size - 1)
     length = end - start + 1 if size else 0
-    fileobj = upload.file.storage.open(upload.file.name, "rb")
+    fileobj = upload.file.storage.open(name, "rb")
     response = StreamingHttpResponse(
         _chunks(fileobj, start, length),
         status=206 if span else 200,

@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
-from django_slashml.models import JobStatus, ServiceProvider, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, JobStatus, ServiceProvider, TranscriptionJob
 
 STUCK_SHOWN = 10
 USAGE_DAYS = 30
@@ -33,7 +33,7 @@ def stuck_jobs(jobs: QuerySet[TranscriptionJob], *, now: datetime | None = None)
     """Active jobs overdue by more than a sweep should ever let them be."""
     overdue = slashml_settings.SWEEP_GRACE + slashml_settings.SWEEP_INTERVAL
     cutoff = (now or timezone.now()) - timedelta(seconds=overdue)
-    return jobs.active().filter(next_poll_at__lt=cutoff).order_by("next_poll_at")
+    return jobs.filter(status__in=ACTIVE_STATUSES).filter(next_poll_at__lt=cutoff).order_by("next_poll_at")
 
 
 def build(jobs: QuerySet[TranscriptionJob], *, now: datetime | None = None) -> Dashboard:

@@ -8,7 +8,7 @@ corrected text), saved by :func:`django_slashml.transcripts.review.review` as it
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -16,6 +16,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -46,7 +47,15 @@ class JobChangeList(ChangeList):
         return super().get_queryset(request, exclude_parameters).defer(*HEAVY_FIELDS)
 
 
-class ReviewForm(forms.ModelForm):
+if TYPE_CHECKING:
+    _ReviewFormBase = forms.ModelForm[TranscriptionJob]
+    _JobAdminBase = admin.ModelAdmin[TranscriptionJob]
+else:  # neither is subscriptable at runtime
+    _ReviewFormBase = forms.ModelForm
+    _JobAdminBase = admin.ModelAdmin
+
+
+class ReviewForm(_ReviewFormBase):
     class Meta:
         model = TranscriptionJob
         fields = REVIEW_FIELDS
@@ -73,7 +82,7 @@ class ReviewForm(forms.ModelForm):
 
 
 @admin.register(TranscriptionJob)
-class TranscriptionJobAdmin(admin.ModelAdmin):
+class TranscriptionJobAdmin(_JobAdminBase):
     form = ReviewForm
     change_list_template = "admin/django_slashml/transcriptionjob/change_list.html"
     change_form_template = "admin/django_slashml/transcriptionjob/change_form.html"
@@ -159,7 +168,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         shown = [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
-        names = [name for entry in shown for name in (entry if isinstance(entry, tuple) else (entry,))]
+        names = [name for entry in shown for name in ((entry,) if isinstance(entry, str) else entry)]
         editable = obj is not None and obj.status == JobStatus.COMPLETED and self.has_change_permission(request, obj)
         return tuple(name for name in names if not (editable and name in REVIEW_FIELDS))
 
@@ -203,7 +212,7 @@ class TranscriptionJobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return job
 
-    def audio_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def audio_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """The job's stored audio for the viewer's player (owner, or staff with view permission)."""
         job = self._job_for(request, object_id)
         if job.upload is None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -17,9 +18,14 @@ from django_slashml.admin.audio import serve_upload
 from django_slashml.jobs.access import may
 from django_slashml.models import AudioUpload
 
+if TYPE_CHECKING:
+    _UploadAdminBase = admin.ModelAdmin[AudioUpload]
+else:
+    _UploadAdminBase = admin.ModelAdmin  # not subscriptable at runtime
+
 
 @admin.register(AudioUpload)
-class AudioUploadAdmin(admin.ModelAdmin):
+class AudioUploadAdmin(_UploadAdminBase):
     list_display = ("original_name", "content_type", "size_mb", "duration", "job_count", "owner", "created_at")
     list_select_related = ("owner",)
     list_per_page = 100
@@ -63,7 +69,7 @@ class AudioUploadAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def audio_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def audio_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         upload = self.get_object(request, object_id)
         if upload is None:
             raise Http404(gettext("No such audio upload."))

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Length, NullIf, Substr
 from django.db.models.lookups import GreaterThan
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import format_lazy
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from django_slashml.conf import slashml_settings
-from django_slashml.models import JobStatus, ReviewState
+from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS
 
 #: Query parameters the job list understands, for the docs and the schema.
@@ -41,7 +42,7 @@ def _use_one_of(allowed: tuple[str, ...] | list[str]) -> str:
     return gettext("Use one of: %(allowed)s.") % {"allowed": ", ".join(allowed)}
 
 
-def listed_jobs(jobs: QuerySet[Any]) -> QuerySet[Any]:
+def listed_jobs(jobs: QuerySet[TranscriptionJob]) -> QuerySet[TranscriptionJob]:
     """Jobs as the list shows them: no words or raw answers, and only the start of each transcript.
 
     The database cuts the texts, so a page of long transcripts never travels whole.
@@ -58,7 +59,7 @@ def listed_jobs(jobs: QuerySet[Any]) -> QuerySet[Any]:
     )
 
 
-def _choices(params: Any, name: str, allowed: list[str] | tuple[str, ...]) -> list[str] | None:
+def _choices(params: QueryDict, name: str, allowed: list[str] | tuple[str, ...]) -> list[str] | None:
     raw = params.get(name)
     if not raw:
         return None
@@ -76,7 +77,7 @@ def _choices(params: Any, name: str, allowed: list[str] | tuple[str, ...]) -> li
     return values
 
 
-def _moment(params: Any, name: str) -> datetime | None:
+def _moment(params: QueryDict, name: str) -> datetime | None:
     raw = params.get(name)
     if not raw:
         return None
@@ -96,7 +97,7 @@ def _moment(params: Any, name: str) -> datetime | None:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
-def filter_jobs(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
+def filter_jobs(queryset: QuerySet[TranscriptionJob], params: QueryDict) -> QuerySet[TranscriptionJob]:
     statuses = _choices(params, "status", JobStatus.values)
     if statuses:
         queryset = queryset.filter(status__in=statuses)

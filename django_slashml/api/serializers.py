@@ -32,14 +32,14 @@ def check_audio_file(value: Any, field: str) -> Any:
     return value
 
 
-class AudioUploadSerializer(serializers.ModelSerializer):
+class AudioUploadSerializer(serializers.ModelSerializer[AudioUpload]):
     class Meta:
         model = AudioUpload
         fields = ("id", "original_name", "content_type", "size", "sha256", "duration", "created_at")
         read_only_fields = fields
 
 
-class AudioUploadCreateSerializer(serializers.Serializer):
+class AudioUploadCreateSerializer(serializers.Serializer[AudioUpload]):
     audio = serializers.FileField(help_text=_("The audio file (wav, mp3, ogg, flac, m4a, webm, aiff)."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -54,10 +54,10 @@ class AudioUploadCreateSerializer(serializers.Serializer):
         return AudioUploadSerializer(instance).data
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(serializers.ModelSerializer[TranscriptionJob]):
     """A job as listed: everything but the word timings."""
 
-    upload = serializers.PrimaryKeyRelatedField(read_only=True)
+    upload: serializers.PrimaryKeyRelatedField[AudioUpload] = serializers.PrimaryKeyRelatedField(read_only=True)
     reused_from = serializers.SerializerMethodField(
         help_text=_(
             "The earlier job (same audio and provider) whose SlashML work this one shared; "
@@ -72,7 +72,7 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TranscriptionJob
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "status",
             "service_provider",
@@ -92,7 +92,7 @@ class JobSerializer(serializers.ModelSerializer):
             "submitted_at",
             "completed_at",
         )
-        read_only_fields = fields
+        read_only_fields: tuple[str, ...] = fields
 
     def get_reused_from(self, job: TranscriptionJob) -> str | None:
         """Only a job the requester may see: another owner's id would say they have the same recording."""
@@ -164,7 +164,7 @@ class JobDetailSerializer(JobSerializer):
             self.fields.pop("words", None)
 
 
-class JobCreateSerializer(serializers.Serializer):
+class JobCreateSerializer(serializers.Serializer[TranscriptionJob]):
     """Exactly one of ``audio`` (a file), ``audio_url`` or ``upload`` (an upload's id)."""
 
     audio = serializers.FileField(required=False, help_text=_("An audio file to upload and transcribe."))
@@ -220,7 +220,8 @@ class JobCreateSerializer(serializers.Serializer):
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> TranscriptionJob:
-        source = validated_data.get("audio") or validated_data.get("audio_url") or validated_data.get("upload")
+        # validate() let exactly one of the three through.
+        source = validated_data.get("audio") or validated_data.get("audio_url") or validated_data["upload"]
         return transcribe(
             source,
             service_provider=validated_data.get("service_provider"),

@@ -21,13 +21,16 @@ ACTION_SCOPES = {"create": "slashml_submit", "retry": "slashml_retry"}
 def rate_for(scope: str) -> str | None:
     drf_rates = api_settings.DEFAULT_THROTTLE_RATES or {}
     if scope in drf_rates:
-        return drf_rates[scope]
+        # djangorestframework-stubs type these rates as numbers; DRF reads "<count>/<period>" strings.
+        return drf_rates[scope]  # type: ignore[return-value]
     ours = {**DEFAULTS["THROTTLE_RATES"], **(slashml_settings.THROTTLE_RATES or {})}
     return ours.get(scope)
 
 
 class SlashMLRateThrottle(UserRateThrottle):
     """A user's (or, unauthenticated, an address's) requests in one scope."""
+
+    scope: str
 
     def __init__(self, scope: str) -> None:
         self.scope = scope

@@ -7,9 +7,9 @@ Views never change a job's status themselves: retry and cancel go through
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import F
+from django.db.models import F, Model, QuerySet
 from django.http import HttpResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -55,7 +55,10 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
 
-class OwnedRowsViewSet(viewsets.GenericViewSet):
+_RowT = TypeVar("_RowT", bound=Model)
+
+
+class OwnedRowsViewSet(viewsets.GenericViewSet[_RowT]):
     """Authenticated users, their own rows; DRF's default permission classes still apply."""
 
     pagination_class = Pagination
@@ -70,10 +73,11 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
         return [*super().get_throttles(), *throttles_for(self.action)]
 
     def get_permissions(self) -> list[Any]:
-        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]
+        # djangorestframework-stubs type this setting as the dotted paths; api_settings imports them.
+        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]  # type: ignore[operator]
         return [IsAuthenticated(), *configured, OwnerOrStaffWithPermission()]
 
-    def get_object(self) -> Any:
+    def get_object(self) -> _RowT:
         value = self.kwargs[self.lookup_field]
         try:
             uuid.UUID(str(value))
@@ -84,12 +88,14 @@ class OwnedRowsViewSet(viewsets.GenericViewSet):
         return super().get_object()
 
 
-class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
+class AudioUploadViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet[AudioUpload]
+):
     """Audio files, validated and stored before any job uses them."""
 
     parser_classes = (MultiPartParser, FormParser)
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[AudioUpload]:
         return visible_to(self.request.user, AudioUpload.objects.all()).order_by("-created_at")
 
     def get_serializer_class(self) -> Any:
@@ -101,15 +107,17 @@ class AudioUploadViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.
         {"words": _("false leaves out the word timings."), "fields": _("Comma-separated fields to return.")}
     )
 )
-class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet):
+class JobViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet[TranscriptionJob]
+):
     """Transcription jobs: start one, follow it, read or download its transcript."""
 
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
 
-    def get_queryset(self) -> Any:
-        jobs = visible_to(self.request.user, TranscriptionJob.objects.select_related("owner")).annotate(
-            reused_from_owner=F("reused_from__owner")
-        )
+    def get_queryset(self) -> QuerySet[TranscriptionJob]:
+        jobs: QuerySet[TranscriptionJob] = visible_to(
+            self.request.user, TranscriptionJob.objects.select_related("owner")
+        ).annotate(reused_from_owner=F("reused_from__owner"))
         if self.action == "list":
             jobs = filter_jobs(listed_jobs(jobs), self.request.query_params)
         return jobs

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 #: How many leading bytes :func:`sniff` needs to decide.
 SNIFF_BYTES = 64
@@ -59,7 +59,7 @@ def sniff(head: bytes) -> AudioFormat | None:
     return None
 
 
-def wav_duration(fileobj: BinaryIO) -> float | None:
+def wav_duration(fileobj: IO[bytes]) -> float | None:
     """Seconds of audio in a RIFF/WAVE file, read from its chunk headers only.
 
     Walks the chunks instead of using :mod:`wave`, which refuses float and
@@ -70,7 +70,8 @@ def wav_duration(fileobj: BinaryIO) -> float | None:
         header = fileobj.read(12)
         if header[:4] != b"RIFF" or header[8:12] != b"WAVE":
             return None
-        byte_rate = None
+        byte_rate: int | None = None
+        size: int
         for _ in range(MAX_WAV_CHUNKS):
             chunk = fileobj.read(8)
             if len(chunk) < 8:

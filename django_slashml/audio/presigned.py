@@ -49,11 +49,12 @@ def is_s3_storage(storage: Any) -> bool:
 def storage_url(storage: Any, name: str, *, expire: int) -> str | None:
     """The URL ``storage`` offers for ``name`` under the rule above, before the reachability test."""
     hook = getattr(storage, HOOK, None)
+    url: str | None = None
     if callable(hook):
-        return hook(name, expire)
-    if is_s3_storage(storage):
-        return storage.url(name, expire=expire)
-    return None
+        url = hook(name, expire)
+    elif is_s3_storage(storage):
+        url = storage.url(name, expire=expire)
+    return url
 
 
 def fetchable_url(storage: Any, name: str) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.files.storage import Storage, default_storage, storages
 from django.core.signals import setting_changed
@@ -21,8 +21,16 @@ from django.utils.functional import LazyObject, empty
 from django_slashml.audio.presigned import is_s3_storage
 from django_slashml.conf import SETTINGS_NAME
 
+if TYPE_CHECKING:
+    _LazyStorage = LazyObject[Storage]
+else:
+    _LazyStorage = LazyObject  # not subscriptable at runtime
 
-class _AudioStorage(LazyObject):
+
+class _AudioStorage(_LazyStorage):
+    #: The storage once set up; until then (and after a reset) ``empty``.
+    _wrapped: Storage | object
+
     def _setup(self) -> None:
         from django_slashml.conf import slashml_settings
 
@@ -33,7 +41,7 @@ class _AudioStorage(LazyObject):
         self._wrapped = empty
 
 
-audio_storage: Any = _AudioStorage()
+audio_storage = _AudioStorage()
 
 
 @receiver(setting_changed, dispatch_uid="django_slashml.audio.storage.reset")
@@ -44,7 +52,7 @@ def _settings_changed(*, setting: str, **kwargs: Any) -> None:
 
 def get_audio_storage() -> Storage:
     """The callable ``AudioUpload.file`` is declared with."""
-    return audio_storage
+    return cast(Storage, audio_storage)  # the proxy forwards every attribute to the storage
 
 
 def audio_upload_to(instance: Any, filename: str) -> str:

@@ -51,7 +51,7 @@ class StoredAudio:
             return b""
         # "Everything" still comes a block at a time, so no caller can pull the whole file in one go.
         wanted = CHUNK_SIZE if size is None or size < 0 else size
-        data = self._raw.read(min(wanted, left))
+        data: bytes = self._raw.read(min(wanted, left))
         if not data:
             raise StoredAudioTruncatedError(
                 f"The storage ended {self.name!r} after {self._position} of {self.length} bytes; "

@@ -127,7 +127,7 @@ def _host(parts: object, netloc: str) -> str:
     """The host, lower case, ASCII; refuses spellings that other parsers would read as another host."""
     if "@" in netloc:
         raise URLProblem(_("it contains a user name or password ('@' before the host); remove them"))
-    raw = getattr(parts, "hostname", None)
+    raw: str | None = getattr(parts, "hostname", None)
     if not raw:
         raise URLProblem(_("it has no host name"))
     if "%" in raw:

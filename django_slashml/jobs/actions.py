@@ -6,7 +6,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Union
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from django.core.files import File
 from django.db import transaction
@@ -35,7 +35,23 @@ from django_slashml.models import (
 )
 from django_slashml.remote.protocol import no_api_key_message, provider_problem
 
-AudioSource = Union[AudioUpload, File, str, "os.PathLike[str]", Any]
+if TYPE_CHECKING:
+    # The project's AUTH_USER_MODEL, as django-stubs resolve it (AbstractBaseUser without the plugin).
+    from django.contrib.auth.models import _User
+
+__all__ = [
+    "AudioSource",
+    "cancel",
+    "ensure_configured",
+    "poll_now",
+    "retry",
+    "transcribe",
+    "validate_audio_url",
+    "validate_provider",
+]
+
+#: What :func:`transcribe` accepts: an upload, a Django file or open binary file, a path or a URL.
+AudioSource: TypeAlias = "AudioUpload | File[bytes] | IO[bytes] | str | os.PathLike[str]"
 
 
 def validate_provider(service_provider: str | None) -> str:
@@ -71,7 +87,7 @@ def _looks_like_url(value: str) -> bool:
     return bool(_URL_START.match(value))
 
 
-def _upload_from_path(path: Path, owner: Any) -> AudioUpload:
+def _upload_from_path(path: Path, owner: _User | None) -> AudioUpload:
     if not path.exists():
         raise InvalidAudioError(_("No file at %(path)s; check the path.") % {"path": repr(str(path))})
     if not path.is_file():
@@ -87,7 +103,7 @@ def transcribe(
     audio: AudioSource,
     *,
     service_provider: str | None = None,
-    owner: Any = None,
+    owner: _User | None = None,
     metadata: dict[str, Any] | None = None,
     fresh: bool = False,
 ) -> TranscriptionJob:
@@ -114,6 +130,7 @@ def transcribe(
     upload: AudioUpload | None = None
     audio_url = ""
     path: Path | None = None
+    fileobj: IO[bytes] | None = None
     if isinstance(audio, AudioUpload):
         if audio._state.adding:
             raise InvalidAudioError(_("The AudioUpload has not been saved; save it (or pass the file) first."))
@@ -135,6 +152,8 @@ def transcribe(
             _("Cannot transcribe a %(type)s; pass a file, a path, an http(s) URL or an AudioUpload.")
             % {"type": type(audio).__name__}
         )
+    else:
+        fileobj = audio
     now = timezone.now()
     created_upload: AudioUpload | None = None
     try:
@@ -142,9 +161,9 @@ def transcribe(
             if upload is None and not audio_url:
                 if path is not None:
                     upload = created_upload = _upload_from_path(path, owner)
-                else:
-                    name = os.path.basename(str(getattr(audio, "name", "") or "audio"))
-                    upload = created_upload = save_upload(audio, name=name, owner=owner)
+                elif fileobj is not None:
+                    name = os.path.basename(str(getattr(fileobj, "name", "") or "audio"))
+                    upload = created_upload = save_upload(fileobj, name=name, owner=owner)
             job = TranscriptionJob.objects.create(
                 upload=upload,
                 audio_url=audio_url,

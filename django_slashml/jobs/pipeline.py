@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
 from django_slashml.audio import presigned
@@ -88,7 +88,7 @@ def claim(job_id: UUID | str) -> Lease | None:
     return Lease(UUID(str(job_id)), owner) if taken else None
 
 
-def _leased(lease: Lease):  # type: ignore[no-untyped-def]
+def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
     return TranscriptionJob.objects.filter(pk=lease.job_id, lease_owner=lease.owner)
 
 
@@ -176,28 +176,28 @@ def _audio_url_for(job: TranscriptionJob) -> str:
             f"The audio of upload {upload.pk} was deleted on {upload.purged_at:%Y-%m-%d} by the retention policy "
             "(SLASHML['AUDIO_RETENTION_DAYS']) and SlashML's copy has expired; upload the file again."
         )
-    if not upload.file:
-        raise InvalidAudioError(f"Upload {upload.pk} has no stored file; upload the file again.")
     storage, name = upload.file.storage, upload.file.name
+    if not name:  # a FieldFile is false exactly when its name is empty
+        raise InvalidAudioError(f"Upload {upload.pk} has no stored file; upload the file again.")
     url = presigned.fetchable_url(storage, name)
     if url is None:
-        return _upload(upload, job.service_provider)
+        return _upload(upload, name, job.service_provider)
     if not storage.exists(name):
         raise _unreadable(upload, "it is not there")
     logger.info("Job %s: SlashML fetches %s from storage through a presigned URL; no upload", job.pk, name)
     return url
 
 
-def _upload(upload: AudioUpload, service_provider: str) -> str:
-    """Stream the stored file to SlashML's upload endpoint, in constant memory, and remember its URL."""
+def _upload(upload: AudioUpload, name: str, service_provider: str) -> str:
+    """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL."""
     try:
-        stored = open_stored(upload.file.storage, upload.file.name)
+        stored = open_stored(upload.file.storage, name)
     except (OSError, ValueError) as exc:
         raise _unreadable(upload, exc) from None
     with stored:
         remote = get_client().upload(
             stored,
-            filename=upload.original_name or upload.file.name.rsplit("/", 1)[-1],
+            filename=upload.original_name or name.rsplit("/", 1)[-1],
             content_type=upload.content_type or "application/octet-stream",
             service_provider=service_provider,
         )
@@ -299,7 +299,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     due = _next_step_at(job, jittered(later_poll_delay(job.poll_count + 1, elapsed)))
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
         moved = lifecycle.mark_in_progress(job, remote, lease_owner=lease.owner, next_poll_at=due)
-        status = JobStatus.IN_PROGRESS
+        status: str = JobStatus.IN_PROGRESS
     else:
         moved = _release(
             lease,

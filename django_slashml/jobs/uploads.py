@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from django.core.files import File
 from django.db import transaction
@@ -21,6 +21,10 @@ from django_slashml.audio.storage import audio_storage, save_audio
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError
 from django_slashml.models import AudioUpload
+
+if TYPE_CHECKING:
+    # The project's AUTH_USER_MODEL, as django-stubs resolve it (AbstractBaseUser without the plugin).
+    from django.contrib.auth.models import _User
 
 logger = logging.getLogger("django_slashml.jobs.uploads")
 
@@ -76,7 +80,7 @@ def _probe_duration(fileobj: IO[bytes], audio_format: AudioFormat) -> float | No
     """Seconds of audio where that is cheap to read: WAV headers, or PyAV if installed."""
     fileobj.seek(0)
     if audio_format.name == "wav":
-        return wav_duration(fileobj)  # type: ignore[arg-type]
+        return wav_duration(fileobj)
     try:
         import av
     except (ImportError, OSError):  # OSError: PyAV built against FFmpeg libraries that are gone
@@ -119,7 +123,7 @@ def validate_audio(fileobj: IO[bytes], *, name: str) -> tuple[int, AudioFormat]:
     return size, audio_format
 
 
-def save_upload(fileobj: IO[bytes], *, name: str, owner: Any = None) -> AudioUpload:
+def save_upload(fileobj: IO[bytes], *, name: str, owner: _User | None = None) -> AudioUpload:
     """Validate, store and record ``fileobj``. Nothing is left behind if this raises."""
     size, audio_format = validate_audio(fileobj, name=name)
     duration = _probe_duration(fileobj, audio_format)
@@ -136,7 +140,9 @@ def save_upload(fileobj: IO[bytes], *, name: str, owner: Any = None) -> AudioUpl
     # named page.html would otherwise be served as a page from MEDIA_URL or the bucket.
     base_name = f"audio{audio_format.extension}"
     stored_name = upload.file.field.generate_filename(upload, base_name)
-    stored_name = save_audio(stored_name, File(reader, name=base_name), content_type=audio_format.content_type)
+    # File only calls the reader's read/seek/tell (and name, closed); the stubs ask for a whole IO.
+    wrapped = File(reader, name=base_name)  # type: ignore[arg-type]
+    stored_name = save_audio(stored_name, wrapped, content_type=audio_format.content_type)
     upload.file.name = stored_name
     upload.sha256 = reader.sha256.hexdigest()
     try:

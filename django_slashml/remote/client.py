@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from typing import Any, BinaryIO, Protocol
+from urllib.parse import quote  # what requests.utils.quote is; its stubs do not re-export it
 
 import requests
 from django.core.signals import setting_changed
@@ -218,7 +219,7 @@ class SlashMLClient:
         return parse_job(body, self.limits)
 
     def status(self, remote_id: str, *, service_provider: str) -> RemoteJob:
-        path = f"/jobs/{requests.utils.quote(remote_id, safe='')}/"
+        path = f"/jobs/{quote(remote_id, safe='')}/"
         retries_left = self.status_retries
         while True:
             try:

@@ -6,12 +6,21 @@ import argparse
 import logging
 import signal
 import sys
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from django_slashml.sandbox import DEFAULT_API_KEY, make_sandbox
 from django_slashml.sandbox.engines import ENGINE_NAMES
 from django_slashml.sandbox.faults import FaultConfigError
 from django_slashml.sandbox.requirements import SandboxSetupError
+
+
+class Output(Protocol):
+    """Where the banner goes: a text stream, or a management command's ``self.stdout``."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
 
 _FAULT_FLAGS: dict[str, tuple[type, str]] = {
     "latency": (float, "seconds added to every API request"),
@@ -55,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser | Any) -> None:
         parser.add_argument("--" + name.replace("_", "-"), type=kind, dest=name, default=None, help=text)
 
 
-def prepare(options: dict[str, Any], out: TextIO = sys.stdout) -> Any:
+def prepare(options: dict[str, Any], out: Output = sys.stdout) -> Any:
     """The sandbox the options describe, bound but not serving yet, with its banner written to ``out``."""
     # Never the host's SLASHML_API_KEY: that may be a real key, which the sandbox would then
     # accept, print and echo; a project pointed at the sandbox uses the sandbox's key.
@@ -82,7 +91,7 @@ def prepare(options: dict[str, Any], out: TextIO = sys.stdout) -> Any:
     return server
 
 
-def run(options: dict[str, Any], out: TextIO = sys.stdout) -> None:
+def run(options: dict[str, Any], out: Output = sys.stdout) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(message)s")
     server = prepare(options, out)
     signal.signal(signal.SIGTERM, _stop)

@@ -14,10 +14,11 @@ class SandboxControl:
         self._session = requests.Session()
         self._session.headers["Authorization"] = f"Token {api_key}"
 
-    def _call(self, method: str, path: str, payload: Any = None) -> Any:
+    def _call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         response = self._session.request(method, f"{self.url}/_sandbox/{path}", json=payload, timeout=self.timeout)
         response.raise_for_status()
-        return response.json()
+        answer: dict[str, Any] = response.json()  # the sandbox's control endpoints answer JSON objects
+        return answer
 
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         """Change some fault settings, keeping the others."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -121,7 +122,8 @@ class SlashMLEndpoints(RequestHandlerBase):
         self._send(200, body, slow=slow)
 
     def _status(self, job_id: str, query: dict[str, list[str]], slow: bool) -> None:
-        provider = self._provider((query.get("service_provider") or [None])[-1])
+        given: Sequence[str | None] = query.get("service_provider") or [None]
+        provider = self._provider(given[-1])
         job = self.state.get_job(job_id)
         if job is None:
             raise BadRequest(f"Unknown job id {job_id!r}.")

@@ -30,7 +30,7 @@ class AudioPart:
     max_size: int
     size: int = 0
     head: bytes = b""
-    _digest: Any = field(default_factory=hashlib.sha256, repr=False)
+    _digest: hashlib._Hash = field(default_factory=hashlib.sha256, repr=False)
     _out: BinaryIO | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

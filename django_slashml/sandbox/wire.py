@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from django_slashml.sandbox.multipart_form import AudioPart, FormError, read_form
@@ -56,7 +56,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     ) -> None:
         super().__init__(address, handler)
         self.state = state
-        host, port = self.server_address[:2]
+        # An AF_INET(6) socket's address: the stubs allow bytes for the host, which never happens here.
+        host, port = cast("tuple[str, int]", self.server_address[:2])
         self.base_url = (public_url or f"http://{host}:{port}").rstrip("/")
 
 

@@ -18,7 +18,7 @@ Importing this package loads no models and reads no settings.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django_slashml.sandbox import SandboxServer, make_sandbox
 from django_slashml.sandbox.control import SandboxControl
@@ -32,6 +32,9 @@ from django_slashml.testing.fake import (
     fake_slashml,
     words_for,
 )
+
+if TYPE_CHECKING:  # models load only once Django is set up; the sandbox helpers need neither
+    from django_slashml.models import TranscriptionJob
 
 __all__ = [
     "Call",
@@ -74,7 +77,16 @@ def sandbox_settings(server: SandboxServer, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict[str, Any]] | None = None) -> Any:
+def _words(text: str) -> list[dict[str, Any]]:
+    return [
+        {"text": token, "start": index * 400, "end": index * 400 + 350, "confidence": 0.95}
+        for index, token in enumerate(text.split())
+    ]
+
+
+def simulate_completion(
+    job: TranscriptionJob, *, text: str = "hello world", words: list[dict[str, Any]] | None = None
+) -> TranscriptionJob:
     """Complete an active job as SlashML would, sending the real signals. Returns the job."""
     from django_slashml.jobs import lifecycle
     from django_slashml.remote.responses import parse_job
@@ -93,7 +105,9 @@ def simulate_completion(job: Any, *, text: str = "hello world", words: list[dict
     return job
 
 
-def simulate_failure(job: Any, *, message: str = "SlashML could not transcribe the audio (simulated).") -> Any:
+def simulate_failure(
+    job: TranscriptionJob, *, message: str = "SlashML could not transcribe the audio (simulated)."
+) -> TranscriptionJob:
     """End an active job in ERROR, sending the real signals. Returns the job."""
     from django_slashml.jobs import lifecycle
 

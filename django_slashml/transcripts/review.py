@@ -7,7 +7,7 @@ admin form can never overwrite what a worker wrote to the job meanwhile.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +17,9 @@ from django_slashml import signals
 from django_slashml.exceptions import InvalidTransitionError
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _AnyUser
+
 
 def _normalised(text: str) -> str:
     return " ".join(text.split())
@@ -25,7 +28,7 @@ def _normalised(text: str) -> str:
 def review(
     job: TranscriptionJob,
     *,
-    reviewer: Any,
+    reviewer: _AnyUser | None,
     state: str,
     corrected_text: str | None = None,
 ) -> TranscriptionJob:
