@@ -363,20 +363,27 @@ def _storage_problems() -> list[tuple[str, str, str]]:
 def _client_class_problems() -> list[tuple[str, str, str]]:
     """``CLIENT_CLASS`` must import and be a class with every method the pipeline calls."""
     path = slashml_settings.CLIENT_CLASS
-    hint = f"The default is {DEFAULTS['CLIENT_CLASS']!r}; tests may use 'django_slashml.testing.FakeSlashMLClient'."
+    hint = gettext("The default is %(default)s; tests may use 'django_slashml.testing.FakeSlashMLClient'.") % {
+        "default": repr(DEFAULTS["CLIENT_CLASS"])
+    }
     if not isinstance(path, str):
-        return [("slashml.E021", f"SLASHML['CLIENT_CLASS'] = {path!r} must be a dotted path (a string).", hint)]
+        message = gettext("SLASHML['CLIENT_CLASS'] = %(value)s must be a dotted path (a string).")
+        return [("slashml.E021", message % {"value": repr(path)}, hint)]
     try:
         cls = import_string(path)
     except Exception as exc:  # a module that fails on import fails in its own way
-        return [("slashml.E021", f"SLASHML['CLIENT_CLASS'] = {path!r} cannot be imported: {exc}", hint)]
+        message = gettext("SLASHML['CLIENT_CLASS'] = %(value)s cannot be imported: %(error)s")
+        return [("slashml.E021", message % {"value": repr(path), "error": exc}, hint)]
     missing = [name for name in CLIENT_METHODS if not callable(getattr(cls, name, None))]
     if not inspect.isclass(cls) or missing:
-        what = "is not a class" if not inspect.isclass(cls) else "lacks " + ", ".join(missing)
+        if not inspect.isclass(cls):
+            message = gettext("SLASHML['CLIENT_CLASS'] = %(value)s is not a class; the pipeline calls %(methods)s.")
+        else:
+            message = gettext("SLASHML['CLIENT_CLASS'] = %(value)s lacks %(missing)s; the pipeline calls %(methods)s.")
         return [
             (
                 "slashml.E021",
-                f"SLASHML['CLIENT_CLASS'] = {path!r} {what}; the pipeline calls {', '.join(CLIENT_METHODS)}.",
+                message % {"value": repr(path), "missing": ", ".join(missing), "methods": ", ".join(CLIENT_METHODS)},
                 hint,
             )
         ]

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.utils.translation import gettext
+
 from django_slashml.transcripts.captions import Cue, cues_for
 from django_slashml.transcripts.corrections import reviewed_words
 from django_slashml.transcripts.presets import CueLimits
@@ -34,7 +36,7 @@ class Problem:
 
 
 def _seconds(ms: int) -> str:
-    return f"{ms / 1000:.2f} s"
+    return gettext("%(seconds).2f s") % {"seconds": ms / 1000}
 
 
 def _cue_problems(cue: Cue, limits: CueLimits) -> list[tuple[str, str]]:
@@ -42,20 +44,52 @@ def _cue_problems(cue: Cue, limits: CueLimits) -> list[tuple[str, str]]:
     duration = cue.end - cue.start
     if limits.max_cps and cue.chars * 1000 > limits.max_cps * duration:
         rate = math.inf if duration <= 0 else cue.chars * 1000 / duration
-        found.append(("too_fast", f"{rate:.1f} characters a second; at most {limits.max_cps}"))
+        found.append(
+            (
+                "too_fast",
+                gettext("%(rate).1f characters a second; at most %(limit)s") % {"rate": rate, "limit": limits.max_cps},
+            )
+        )
     elif limits.min_word_ms and duration < cue.words * limits.min_word_ms:
         found.append(
-            ("too_fast", f"{cue.words} words in {_seconds(duration)}; at least {_seconds(limits.min_word_ms)} a word")
+            (
+                "too_fast",
+                gettext("%(words)s words in %(duration)s; at least %(limit)s a word")
+                % {"words": cue.words, "duration": _seconds(duration), "limit": _seconds(limits.min_word_ms)},
+            )
         )
     if limits.min_cue_ms and duration < limits.min_cue_ms:
-        found.append(("too_short", f"{_seconds(duration)} on screen; at least {_seconds(limits.min_cue_ms)}"))
+        found.append(
+            (
+                "too_short",
+                gettext("%(duration)s on screen; at least %(limit)s")
+                % {"duration": _seconds(duration), "limit": _seconds(limits.min_cue_ms)},
+            )
+        )
     if duration > limits.max_cue_ms:
-        found.append(("too_long", f"{_seconds(duration)} on screen; at most {_seconds(limits.max_cue_ms)}"))
+        found.append(
+            (
+                "too_long",
+                gettext("%(duration)s on screen; at most %(limit)s")
+                % {"duration": _seconds(duration), "limit": _seconds(limits.max_cue_ms)},
+            )
+        )
     if len(cue.lines) > limits.max_lines:
-        found.append(("too_many_lines", f"{len(cue.lines)} lines; at most {limits.max_lines}"))
+        found.append(
+            (
+                "too_many_lines",
+                gettext("%(lines)s lines; at most %(limit)s") % {"lines": len(cue.lines), "limit": limits.max_lines},
+            )
+        )
     widest = max((len(line) for line in cue.lines), default=0)
     if widest > limits.max_line_chars:
-        found.append(("line_too_long", f"a line of {widest} characters; at most {limits.max_line_chars}"))
+        found.append(
+            (
+                "line_too_long",
+                gettext("a line of %(width)s characters; at most %(limit)s")
+                % {"width": widest, "limit": limits.max_line_chars},
+            )
+        )
     return found
 
 
@@ -67,9 +101,17 @@ def audit_cues(cues: Sequence[Cue], limits: CueLimits) -> list[Problem]:
         if index + 1 < len(cues):
             gap = cues[index + 1].start - cue.end
             if gap < 0:
-                found.append(("gap_too_small", f"overlaps the next cue by {_seconds(-gap)}"))
+                found.append(
+                    ("gap_too_small", gettext("overlaps the next cue by %(overlap)s") % {"overlap": _seconds(-gap)})
+                )
             elif gap < limits.min_gap_ms:
-                found.append(("gap_too_small", f"{gap} ms before the next cue; at least {limits.min_gap_ms} ms"))
+                found.append(
+                    (
+                        "gap_too_small",
+                        gettext("%(gap)s ms before the next cue; at least %(limit)s ms")
+                        % {"gap": gap, "limit": limits.min_gap_ms},
+                    )
+                )
         problems.extend(Problem(index + 1, cue.start, cue.end, kind, detail) for kind, detail in found)
     return problems
 

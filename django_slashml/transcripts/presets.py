@@ -10,9 +10,16 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from django_slashml.exceptions import InvalidCaptionParameterError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 @dataclass(frozen=True)
@@ -107,12 +114,17 @@ _INTEGER = re.compile(r"[+-]?\d{1,12}")
 
 def _integer(name: str, raw: str) -> int:
     _field, low, high = PARAMETERS[name]
-    allowed = f"a whole number from {low} to {high}"
+    allowed = gettext("a whole number from %(low)s to %(high)s") % {"low": low, "high": high}
     if not _INTEGER.fullmatch(raw.strip()):
-        raise InvalidCaptionParameterError(name, f"{raw!r} is not a whole number; use {allowed}.")
+        raise InvalidCaptionParameterError(
+            name,
+            gettext("%(value)s is not a whole number; use %(allowed)s.") % {"value": repr(raw), "allowed": allowed},
+        )
     value = int(raw)
     if not low <= value <= high:
-        raise InvalidCaptionParameterError(name, f"{value} is out of range; use {allowed}.")
+        raise InvalidCaptionParameterError(
+            name, gettext("%(value)s is out of range; use %(allowed)s.") % {"value": value, "allowed": allowed}
+        )
     return value
 
 
@@ -125,7 +137,11 @@ def caption_limits(params: Mapping[str, Any]) -> CueLimits:
     """
     name = str(params.get("preset") or "").strip() or "default"
     if name not in PRESETS:
-        raise InvalidCaptionParameterError("preset", f"unknown preset {name!r}; use one of: {', '.join(PRESETS)}.")
+        raise InvalidCaptionParameterError(
+            "preset",
+            gettext("unknown preset %(name)s; use one of: %(presets)s.")
+            % {"name": repr(name), "presets": ", ".join(PRESETS)},
+        )
     limits = PRESETS[name]
     given: dict[str, int] = {}
     for parameter in PARAMETERS:
@@ -138,29 +154,38 @@ def caption_limits(params: Mapping[str, Any]) -> CueLimits:
     if low is not None and low > high:
         if "max_duration_ms" in given and "min_duration_ms" not in given:
             raise InvalidCaptionParameterError(
-                "max_duration_ms", f"{high} is below min_duration_ms ({low}, from preset {name!r}); use at least {low}."
+                "max_duration_ms",
+                gettext("%(high)s is below min_duration_ms (%(low)s, from preset %(name)s); use at least %(low)s.")
+                % {"high": high, "low": low, "name": repr(name)},
             )
-        source = "" if "max_duration_ms" in given else f", from preset {name!r}"
-        raise InvalidCaptionParameterError(
-            "min_duration_ms", f"{low} is above max_duration_ms ({high}{source}); use at most {high}."
-        )
+        if "max_duration_ms" in given:
+            message = gettext("%(low)s is above max_duration_ms (%(high)s); use at most %(high)s.")
+        else:
+            message = gettext(
+                "%(low)s is above max_duration_ms (%(high)s, from preset %(name)s); use at most %(high)s."
+            )
+        raise InvalidCaptionParameterError("min_duration_ms", message % {"low": low, "high": high, "name": repr(name)})
     return limits
 
 
 #: One line per parameter, for the API schema and the admin's form.
-PARAMETER_HELP: dict[str, str] = {
-    "preset": f"Caption rules: {', '.join(PRESETS)} (default: default, the export as before presets).",
+PARAMETER_HELP: dict[str, StrOrPromise] = {
+    "preset": format_lazy(
+        _("Caption rules: {presets} (default: default, the export as before presets)."), presets=", ".join(PRESETS)
+    ),
     **{
-        name: f"{what}; a whole number from {low} to {high}; overrides the preset."
+        name: format_lazy(
+            _("{what}; a whole number from {low} to {high}; overrides the preset."), what=what, low=low, high=high
+        )
         for (name, (_field, low, high)), what in zip(
             PARAMETERS.items(),
             (
-                "Characters per line",
-                "Lines per cue",
-                "Characters per second a cue may ask readers to read",
-                "Shortest time a cue stays on screen, in ms",
-                "Longest time a cue stays on screen, in ms",
-                "Shortest gap between cues, in ms",
+                _("Characters per line"),
+                _("Lines per cue"),
+                _("Characters per second a cue may ask readers to read"),
+                _("Shortest time a cue stays on screen, in ms"),
+                _("Longest time a cue stays on screen, in ms"),
+                _("Shortest gap between cues, in ms"),
             ),
             strict=True,
         )
