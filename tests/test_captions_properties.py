@@ -23,8 +23,9 @@ from django_slashml.transcripts.linebreaks import (
 )
 from django_slashml.transcripts.presets import PRESETS, CueLimits
 
-from .extras import require
+from .extras import require, require_for_module
 
+require_for_module("hypothesis")
 hypothesis = require("hypothesis")
 st = hypothesis.strategies
 given, settings = hypothesis.given, hypothesis.settings
