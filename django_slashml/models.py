@@ -24,6 +24,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "TERMINAL_STATUSES",
     "AudioUpload",
+    "Comparison",
     "JobStatus",
     "ReviewState",
     "ServiceProvider",
@@ -82,6 +83,10 @@ class AudioUpload(models.Model):
     )
     remote_uploaded_at = models.DateTimeField(verbose_name=_("remote uploaded at"), null=True, blank=True)
     remote_expires_at = models.DateTimeField(verbose_name=_("remote expires at"), null=True, blank=True)
+    # Comparisons (issue 18): one job uploads the file while the others wait for its remote_url.
+    remote_upload_claimed_until = models.DateTimeField(
+        verbose_name=_("remote upload claimed until"), null=True, blank=True
+    )
     purged_at = models.DateTimeField(
         verbose_name=_("purged at"),
         null=True,
@@ -190,6 +195,16 @@ class TranscriptionJob(models.Model):
         help_text=_("The earlier job whose SlashML transcript this one shares."),
     )
 
+    comparison = models.ForeignKey(
+        "Comparison",
+        verbose_name=_("comparison"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+        help_text=_("The comparison of providers this job is one entry of."),
+    )
+
     # Human review. ``text`` and ``words`` stay as SlashML returned them; a reviewer's
     # correction lives beside them, and exports prefer it.
     review_state = models.CharField(
@@ -257,3 +272,45 @@ class TranscriptionJob(models.Model):
     def transcript_text(self) -> str:
         """The transcript to show and export: the reviewer's correction where there is one."""
         return self.corrected_text or self.text
+
+
+class Comparison(models.Model):
+    """One audio sent to several providers, to see which serves it best (issue 18).
+
+    Its jobs (``comparison.jobs``) share the one upload; the scores are computed when read
+    (:mod:`django_slashml.transcripts.comparisons`), so a later review changes them.
+    """
+
+    id = models.UUIDField(verbose_name=_("id"), primary_key=True, default=uuid.uuid4, editable=False)
+    upload = models.ForeignKey(
+        AudioUpload,
+        verbose_name=_("upload"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="comparisons",
+    )
+    audio_url = models.URLField(verbose_name=_("audio url"), max_length=MAX_AUDIO_URL_LENGTH, blank=True)
+    reference_text = models.TextField(
+        verbose_name=_("reference text"),
+        blank=True,
+        help_text=_("What was said, to score the providers against; else a reviewed transcript is used."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="slashml_comparisons",
+    )
+    metadata = models.JSONField(verbose_name=_("metadata"), default=dict, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = _("comparison")
+        verbose_name_plural = _("comparisons")
+
+    def __str__(self) -> str:
+        return str(self.id)
