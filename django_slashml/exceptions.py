@@ -21,6 +21,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "InvalidAudioError",
+    "InvalidComparisonError",
     "InvalidMetadataError",
     "InvalidProviderError",
     "InvalidResponseError",
@@ -151,3 +152,11 @@ class InvalidCaptionParameterError(SlashMLError, ValueError):
         super().__init__(f"{parameter}: {message}")
         self.parameter = parameter
         self.message = message
+
+
+class InvalidComparisonError(SlashMLError, ValueError):
+    """A comparison that cannot be made: its providers or reference text; ``field`` names which."""
+
+    def __init__(self, message: str, *, field: str = "providers") -> None:
+        super().__init__(message)
+        self.field = field

@@ -12,6 +12,9 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from django_slashml.remote.protocol import SERVICE_PROVIDERS
+from django_slashml.sandbox.mistakes import DEFAULT_MISTAKE_RATES
+
 ENDPOINTS = ("upload", "submit", "status")
 
 #: Request-level faults: the sandbox answers (or fails to) instead of doing the work.
@@ -41,6 +44,8 @@ class Faults:
     endpoints: list[str] = field(default_factory=lambda: list(ENDPOINTS))
     seed: int | None = None
     script: list[dict[str, Any]] = field(default_factory=list)
+    #: Mistakes per word by provider (sandbox/mistakes.py); a provider left out keeps its default.
+    mistakes: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MISTAKE_RATES))
 
     _RATES = ("error_rate", "rate_limit_rate", "slow_body_rate", "drop_rate", "job_error_rate", "never_finish_rate")
 
@@ -54,7 +59,8 @@ class Faults:
         if unknown:
             raise FaultConfigError(f"Unknown fault setting(s) {unknown}; known: {sorted(known)}.")
         values = {**self.as_dict(), **changes}
-        for name in known - {"endpoints", "seed", "script"}:
+        values["mistakes"] = _checked_mistakes(values["mistakes"])
+        for name in known - {"endpoints", "seed", "script", "mistakes"}:
             value = values[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise FaultConfigError(f"{name} must be a number >= 0, not {value!r}.")
@@ -69,6 +75,17 @@ class Faults:
             raise FaultConfigError("script must be a list of {endpoint, fault, count} objects.")
         values["script"] = [_checked_step(step) for step in script]
         return Faults(**values)
+
+
+def _checked_mistakes(mistakes: Any) -> dict[str, float]:
+    if not isinstance(mistakes, dict):
+        raise FaultConfigError('mistakes must be an object of provider: rate, e.g. {"aws": 0.1}.')
+    for provider, rate in mistakes.items():
+        if provider not in SERVICE_PROVIDERS:
+            raise FaultConfigError(f"mistakes: unknown provider {provider!r}; use one of {list(SERVICE_PROVIDERS)}.")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+            raise FaultConfigError(f"mistakes[{provider!r}] is a fraction between 0 and 1, not {rate!r}.")
+    return {provider: float(rate) for provider, rate in mistakes.items()}
 
 
 def _checked_step(step: Any) -> dict[str, Any]:

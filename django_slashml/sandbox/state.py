@@ -26,6 +26,7 @@ from django_slashml.audio.formats import sniff
 from django_slashml.remote.protocol import RemoteStatus
 from django_slashml.sandbox.engines import Engine, EngineError, Transcript
 from django_slashml.sandbox.faults import FaultPlan
+from django_slashml.sandbox.mistakes import with_mistakes
 
 logger = logging.getLogger("django_slashml.sandbox")
 
@@ -178,7 +179,7 @@ class SandboxState:
         try:
             if job.fate == "error":
                 raise EngineError("the provider could not process this audio (injected failure)")
-            job.transcript = self._transcribe(job)
+            job.transcript = with_mistakes(self._transcribe(job), job.provider, self.faults.faults.mistakes)
         except EngineError as exc:
             job.error = str(exc)
         except Exception as exc:  # keep serving whatever an engine does

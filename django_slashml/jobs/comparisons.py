@@ -1,0 +1,133 @@
+"""``compare()``: one audio, several providers, one job each, the audio stored and uploaded once.
+
+Everything a caller can get wrong (the providers, the reference, the metadata, the audio)
+is checked before the first row is written, and the rows are written in one transaction,
+so a refused comparison leaves no comparison, job or upload behind. Uploading to SlashML
+once, not once per provider, is the pipeline's business: the jobs share the one
+:class:`~django_slashml.models.AudioUpload`, and the first to need SlashML's copy claims
+the upload while the others wait for its URL (:mod:`django_slashml.jobs.pipeline`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from django_slashml.exceptions import InvalidComparisonError
+from django_slashml.jobs.actions import (
+    AudioSource,
+    _looks_like_url,
+    _upload_from_path,
+    ensure_configured,
+    transcribe,
+    validate_audio_url,
+)
+from django_slashml.jobs.metadata import check_metadata_setting
+from django_slashml.jobs.uploads import save_upload
+from django_slashml.models import AudioUpload, Comparison, TranscriptionJob
+from django_slashml.remote.protocol import SERVICE_PROVIDERS
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User
+
+__all__ = ["MAX_PROVIDERS", "MIN_PROVIDERS", "compare", "validate_providers", "validate_reference"]
+
+MIN_PROVIDERS = 2
+MAX_PROVIDERS = len(SERVICE_PROVIDERS)
+
+
+def validate_providers(providers: Any) -> list[str]:
+    """``providers`` as a list of 2 to 6 distinct known providers, or :class:`InvalidComparisonError`."""
+    known = ", ".join(SERVICE_PROVIDERS)
+    if isinstance(providers, str) or not isinstance(providers, Sequence):
+        raise InvalidComparisonError(
+            _("Send providers as a list of %(min)d to %(max)d of: %(known)s.")
+            % {"min": MIN_PROVIDERS, "max": MAX_PROVIDERS, "known": known}
+        )
+    chosen = list(providers)
+    unknown = [p for p in chosen if p not in SERVICE_PROVIDERS]
+    if unknown:
+        raise InvalidComparisonError(
+            _("Unknown provider(s) %(unknown)s; use %(known)s.")
+            % {"unknown": ", ".join(repr(p) for p in unknown), "known": known}
+        )
+    repeated = sorted({p for p in chosen if chosen.count(p) > 1})
+    if repeated:
+        raise InvalidComparisonError(
+            _("Each provider once: %(repeated)s is repeated.") % {"repeated": ", ".join(repeated)}
+        )
+    if not MIN_PROVIDERS <= len(chosen) <= MAX_PROVIDERS:
+        raise InvalidComparisonError(
+            _("A comparison needs %(min)d to %(max)d providers; got %(count)d.")
+            % {"min": MIN_PROVIDERS, "max": MAX_PROVIDERS, "count": len(chosen)}
+        )
+    return chosen
+
+
+def validate_reference(reference_text: Any) -> str:
+    """The reference to keep ("" for none); an empty or blank string is refused, not taken as none."""
+    if reference_text is None:
+        return ""
+    if not isinstance(reference_text, str) or not reference_text.strip():
+        raise InvalidComparisonError(
+            _("reference_text is empty; send what was said, or leave it out to score against a reviewed transcript."),
+            field="reference_text",
+        )
+    return reference_text.strip()
+
+
+def compare(
+    audio: AudioSource,
+    *,
+    providers: Sequence[str],
+    reference_text: str | None = None,
+    owner: _User | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Comparison:
+    """Send ``audio`` to each of ``providers`` and return the :class:`Comparison` of their transcripts.
+
+    ``audio`` is anything :func:`~django_slashml.transcribe` takes. One job per provider
+    (``comparison.jobs``), each scheduled when the transaction commits. Raises
+    :class:`InvalidComparisonError` (or transcribe's errors) before anything is saved.
+    """
+    chosen = validate_providers(providers)
+    reference = validate_reference(reference_text)
+    ensure_configured()
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}.")
+    if metadata is not None:
+        check_metadata_setting(metadata)
+    source: AudioSource = audio
+    audio_url = ""
+    if isinstance(audio, str) and _looks_like_url(audio):
+        source = audio_url = validate_audio_url(audio)
+    created: AudioUpload | None = None
+    try:
+        with transaction.atomic():
+            if isinstance(audio, (str, os.PathLike)) and not audio_url:
+                source = created = _upload_from_path(Path(audio), owner)
+            elif not isinstance(audio, (str, os.PathLike, AudioUpload)) and hasattr(audio, "read"):
+                fileobj: IO[bytes] = audio
+                name = os.path.basename(str(getattr(fileobj, "name", "") or "audio"))
+                source = created = save_upload(fileobj, name=name, owner=owner)
+            jobs = [
+                transcribe(source, service_provider=provider, owner=owner, metadata=metadata) for provider in chosen
+            ]
+            comparison = Comparison.objects.create(
+                upload=jobs[0].upload,
+                audio_url=audio_url,
+                reference_text=reference,
+                owner=owner,
+                metadata=metadata or {},
+            )
+            TranscriptionJob.objects.filter(pk__in=[job.pk for job in jobs]).update(comparison=comparison)
+    except BaseException:
+        if created is not None:
+            created.file.delete(save=False)
+        raise
+    return comparison
