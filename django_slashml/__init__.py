@@ -1,7 +1,8 @@
 """Speech-to-text for Django through the SlashML API.
 
 The public API: :func:`transcribe`, :func:`retry` and :func:`cancel` (from
-:mod:`django_slashml.jobs.actions`), :func:`compare` (:mod:`django_slashml.jobs.comparisons`), the signals in :mod:`django_slashml.signals`, the
+:mod:`django_slashml.jobs.actions`), :func:`compare` (:mod:`django_slashml.jobs.comparisons`),
+the signals in :mod:`django_slashml.signals`, the
 exceptions in :mod:`django_slashml.exceptions`, and :mod:`django_slashml.testing`.
 They are imported lazily, so importing the package (for the sandbox, say) never loads models.
 """

@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from django_slashml.api.comparisons import ComparisonViewSet
 from django_slashml.api.views import AudioUploadViewSet, JobViewSet
 
 router = SimpleRouter()
@@ -8,5 +9,6 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("jobs", JobViewSet, basename="job")
 router.register("uploads", AudioUploadViewSet, basename="upload")
+router.register("comparisons", ComparisonViewSet, basename="comparison")
 
 urlpatterns = router.urls

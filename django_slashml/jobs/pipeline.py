@@ -51,7 +51,7 @@ class Step(StrEnum):
     RETRYING = "retrying"  # a transient failure; the next try is scheduled
     REUSED = "reused"  # an earlier job's transcript of the same audio was copied
     FOLLOWING = "following"  # an earlier job's SlashML job is followed
-    WAITING = "waiting"  # an earlier job of the same audio has not been submitted yet
+    WAITING = "waiting"  # an earlier job of the same audio has not been submitted yet, or is uploading it
     LOST_LEASE = "lost lease"  # the step ran past the lease and another worker took the job
 
 
@@ -162,8 +162,11 @@ def _unreadable(upload: AudioUpload, reason: object) -> InvalidAudioError:
     )
 
 
-def _audio_url_for(job: TranscriptionJob) -> str:
-    """The URL to submit: the caller's, SlashML's still-fresh upload, a presigned storage URL, or a new upload."""
+def _audio_url_for(job: TranscriptionJob) -> str | None:
+    """The URL to submit: the caller's, SlashML's still-fresh upload, a presigned storage URL, or a new upload.
+
+    None when another job is uploading the same file right now (a comparison's jobs share one).
+    """
     if job.upload is None:
         if not job.audio_url:
             raise InvalidAudioError("The job has neither an audio upload nor an audio URL; create it again.")
@@ -181,6 +184,9 @@ def _audio_url_for(job: TranscriptionJob) -> str:
         raise InvalidAudioError(f"Upload {upload.pk} has no stored file; upload the file again.")
     url = presigned.fetchable_url(storage, name)
     if url is None:
+        if not _claim_remote_upload(upload):
+            upload.refresh_from_db(fields=["remote_url", "remote_expires_at"])
+            return upload.remote_url if upload.remote_url_usable() else None
         return _upload(upload, name, job.service_provider)
     if not storage.exists(name):
         raise _unreadable(upload, "it is not there")
@@ -188,21 +194,34 @@ def _audio_url_for(job: TranscriptionJob) -> str:
     return url
 
 
+def _claim_remote_upload(upload: AudioUpload) -> bool:
+    """Whether this worker may upload the file: one at a time per file, for at most a lease."""
+    now = timezone.now()
+    free = Q(remote_upload_claimed_until__isnull=True) | Q(remote_upload_claimed_until__lte=now)
+    until = now + timedelta(seconds=slashml_settings.LEASE_SECONDS)
+    return bool(AudioUpload.objects.filter(free, pk=upload.pk).update(remote_upload_claimed_until=until))
+
+
 def _upload(upload: AudioUpload, name: str, service_provider: str) -> str:
     """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL."""
     try:
-        stored = open_stored(upload.file.storage, name)
-    except (OSError, ValueError) as exc:
-        raise _unreadable(upload, exc) from None
-    with stored:
-        remote = get_client().upload(
-            stored,
-            filename=upload.original_name or name.rsplit("/", 1)[-1],
-            content_type=upload.content_type or "application/octet-stream",
-            service_provider=service_provider,
-        )
+        try:
+            stored = open_stored(upload.file.storage, name)
+        except (OSError, ValueError) as exc:
+            raise _unreadable(upload, exc) from None
+        with stored:
+            remote = get_client().upload(
+                stored,
+                filename=upload.original_name or name.rsplit("/", 1)[-1],
+                content_type=upload.content_type or "application/octet-stream",
+                service_provider=service_provider,
+            )
+    except BaseException:
+        AudioUpload.objects.filter(pk=upload.pk).update(remote_upload_claimed_until=None)
+        raise
     now = timezone.now()
     AudioUpload.objects.filter(pk=upload.pk).update(
+        remote_upload_claimed_until=None,
         remote_url=remote.url,
         remote_uploaded_at=now,
         remote_expires_at=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
@@ -216,6 +235,8 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     if twin is not None:
         return _share(job, lease, twin)
     audio_url = _audio_url_for(job)
+    if audio_url is None:
+        return _wait_for_upload(job, lease)
     _leased(lease).update(submit_attempts=F("submit_attempts") + 1)
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
@@ -229,6 +250,15 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
+    return Step.LOST_LEASE
+
+
+def _wait_for_upload(job: TranscriptionJob, lease: Lease) -> Step:
+    """Another job is uploading this job's file: look again shortly and submit its URL."""
+    due = _next_step_at(job, jittered(later_poll_delay(1)))
+    if _release(lease, next_poll_at=due, last_response={"waiting_for_upload": str(job.upload_id)}):
+        nudge_when_due(job.pk, job.status, due)
+        return Step.WAITING
     return Step.LOST_LEASE
 
 

@@ -101,9 +101,7 @@ def align(reference: Sequence[str], hypothesis: Sequence[str]) -> list[Chunk]:
     out = jiwer.process_words(
         _joined(reference), _joined(hypothesis), reference_transform=_AS_WORDS, hypothesis_transform=_AS_WORDS
     )
-    return [
-        Chunk(c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx) for c in out.alignments[0]
-    ]
+    return [Chunk(c.type, c.ref_start_idx, c.ref_end_idx, c.hyp_start_idx, c.hyp_end_idx) for c in out.alignments[0]]
 
 
 def _wer(a: Sequence[str], b: Sequence[str]) -> float:

@@ -1,0 +1,142 @@
+"""``comparisons/``: one audio sent to several providers, and their scores side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from rest_framework import mixins, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from django_slashml.api.parsing import MetadataField, SafeJSONParser
+from django_slashml.api.permissions import visible_to
+from django_slashml.api.schema import extend_schema
+from django_slashml.api.serializers import check_audio_file
+from django_slashml.api.views import OwnedRowsViewSet
+from django_slashml.exceptions import InvalidAudioError, InvalidComparisonError
+from django_slashml.jobs.actions import validate_audio_url
+from django_slashml.jobs.comparisons import compare, validate_providers, validate_reference
+from django_slashml.models import Comparison, TranscriptionJob
+from django_slashml.remote.protocol import SERVICE_PROVIDERS
+from django_slashml.transcripts.comparisons import summary
+
+
+class ProvidersField(serializers.ListField):
+    """A JSON list, repeated form fields, or one comma-separated form value."""
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            data = [data]
+        if isinstance(data, list) and len(data) == 1 and isinstance(data[0], str) and "," in data[0]:
+            data = [part.strip() for part in data[0].split(",") if part.strip()]
+        try:
+            return validate_providers(data)
+        except InvalidComparisonError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ComparisonCreateSerializer(serializers.Serializer[Comparison]):
+    audio = serializers.FileField(
+        required=False, help_text=_("An audio file to upload once and send to each provider.")
+    )
+    audio_url = serializers.CharField(required=False, max_length=1000, help_text=_("An http(s) URL SlashML can fetch."))
+    providers = ProvidersField(
+        child=serializers.CharField(),
+        help_text=_("2 to 6 distinct providers of: %(providers)s.") % {"providers": ", ".join(SERVICE_PROVIDERS)},
+    )
+    reference_text = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=_("What was said; scores are computed against it. Leave out to use a reviewed transcript."),
+    )
+    metadata = MetadataField(required=False, help_text=_("A JSON object kept with the comparison and its jobs."))
+
+    def validate_audio_url(self, value: str) -> str:
+        try:
+            return validate_audio_url(value)
+        except InvalidAudioError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_reference_text(self, value: str) -> str:
+        try:
+            return validate_reference(value)
+        except InvalidComparisonError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("audio", "audio_url") if attrs.get(name)]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"non_field_errors": [gettext("Send exactly one of 'audio' (a file) or 'audio_url'.")]}
+            )
+        if "audio" in given:
+            check_audio_file(attrs["audio"], "audio")
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Comparison:
+        try:
+            return compare(
+                validated_data.get("audio") or validated_data["audio_url"],
+                providers=validated_data["providers"],
+                reference_text=validated_data.get("reference_text"),
+                owner=self.context["request"].user,
+                metadata=validated_data.get("metadata"),
+            )
+        except (InvalidComparisonError, InvalidAudioError) as exc:
+            raise serializers.ValidationError({getattr(exc, "field", "audio"): [str(exc)]}) from None
+
+
+def _header(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "id": str(comparison.pk),
+        "upload": str(comparison.upload_id) if comparison.upload_id else None,
+        "audio_url": comparison.audio_url,
+        "reference_text": comparison.reference_text,
+        "metadata": comparison.metadata,
+        "created_at": serializers.DateTimeField().to_representation(comparison.created_at),
+    }
+
+
+class ComparisonViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet[Comparison]
+):
+    """Comparisons of providers on one audio: create one, list yours, read one's scores."""
+
+    parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
+    serializer_class = ComparisonCreateSerializer
+
+    def get_queryset(self) -> QuerySet[Comparison]:
+        comparisons = visible_to(self.request.user, Comparison.objects.all()).order_by("-created_at")
+        if self.action == "list":
+            brief = TranscriptionJob.objects.only("id", "comparison_id", "service_provider", "status")
+            comparisons = comparisons.prefetch_related(Prefetch("jobs", queryset=brief.order_by("created_at", "pk")))
+        return comparisons
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = [
+            {
+                **_header(c),
+                "providers": [
+                    {"service_provider": j.service_provider, "job": str(j.pk), "status": j.status} for j in c.jobs.all()
+                ],
+            }
+            for c in (page or [])
+        ]
+        return self.get_paginated_response(rows)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        comparison = self.get_object()
+        return Response({**_header(comparison), **summary(comparison)})
+
+    @extend_schema(request=ComparisonCreateSerializer, responses={201: dict})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comparison = serializer.save()
+        return Response({**_header(comparison), **summary(comparison)}, status=status.HTTP_201_CREATED)
