@@ -1,0 +1,165 @@
+"""Issue 18: one audio, several providers, side by side."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+import django_slashml
+from django_slashml.exceptions import InvalidComparisonError
+from django_slashml.jobs import pipeline
+from django_slashml.jobs.pipeline import Step
+from django_slashml.models import AudioUpload, Comparison, JobStatus, ReviewState, TranscriptionJob
+from django_slashml.transcripts.comparisons import summary
+
+from .conftest import SPEECH_SCRIPT, SPEECH_WAV
+from .helpers import drive
+
+pytestmark = pytest.mark.django_db
+
+COMPARISONS = "/api/slashml/comparisons/"
+REFERENCE = " ".join(SPEECH_SCRIPT)
+
+
+def calls(control: Any, endpoint: str) -> int:
+    return int(control.stats()["calls"].get(endpoint, 0))
+
+
+def run(comparison: Comparison) -> list[TranscriptionJob]:
+    return [drive(job) for job in comparison.jobs.order_by("created_at", "pk")]
+
+
+def client_for(user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def by_provider(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["service_provider"]: row for row in body["providers"]}
+
+
+def test_three_providers_share_one_stored_file_and_one_upload_to_slashml(slashml, speech_path) -> None:
+    comparison = django_slashml.compare(speech_path, providers=["assembly", "whisper", "google"], reference_text=REFERENCE)
+    jobs = run(comparison)
+    assert [job.service_provider for job in jobs] == ["assembly", "whisper", "google"]
+    assert {job.status for job in jobs} == {JobStatus.COMPLETED}
+    assert AudioUpload.objects.count() == 1 and {job.upload_id for job in jobs} == {comparison.upload_id}
+    assert calls(slashml, "upload") == 1 and calls(slashml, "submit") == 3
+    rows = by_provider(summary(comparison))
+    assert rows["assembly"]["wer"] == 0.0 and rows["assembly"]["substitutions"] == 0
+    assert 0 < rows["whisper"]["wer"] < rows["google"]["wer"], rows
+    for row in rows.values():
+        assert row["audio_seconds"] and row["seconds_to_transcript"] is not None
+        errors = row["substitutions"] + row["deletions"] + row["insertions"]
+        assert row["wer"] == round(errors / len(SPEECH_SCRIPT), 4)
+
+
+def test_a_job_waits_while_another_uploads_the_shared_file_then_uses_its_url(slashml, speech_path) -> None:
+    comparison = django_slashml.compare(speech_path, providers=["rev", "aws"])
+    first, second = comparison.jobs.order_by("created_at", "pk")
+    AudioUpload.objects.filter(pk=comparison.upload_id).update(
+        remote_upload_claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+    assert pipeline.advance(second.pk) == Step.WAITING
+    assert calls(slashml, "upload") == 0
+    AudioUpload.objects.filter(pk=comparison.upload_id).update(remote_upload_claimed_until=None)
+    assert drive(first).status == JobStatus.COMPLETED
+    TranscriptionJob.objects.filter(pk=second.pk).update(next_poll_at=timezone.now())
+    assert drive(second).status == JobStatus.COMPLETED
+    assert calls(slashml, "upload") == 1 and calls(slashml, "submit") == 2
+
+
+def test_a_review_becomes_the_reference_and_the_scores_follow_it(slashml, speech_path, django_user_model) -> None:
+    comparison = django_slashml.compare(speech_path, providers=["assembly", "aws"])
+    assembly, aws = run(comparison)
+    before = summary(comparison)
+    assert before["reference"] is None and {row["wer"] for row in before["providers"]} == {None}
+    assert before["agreement"]["pairwise_wer"]["assembly"]["aws"] > 0
+    assert before["agreement"]["disagreements"], "where they disagree, for a reviewer to start there"
+    assert all(span["start_ms"] is not None for span in before["agreement"]["disagreements"])
+
+    TranscriptionJob.objects.filter(pk=assembly.pk).update(
+        review_state=ReviewState.APPROVED, reviewed_at=timezone.now()
+    )
+    after = summary(comparison)
+    assert after["reference"] == {"source": "review", "job": str(assembly.pk)}
+    rows = by_provider(after)
+    assert rows["assembly"]["wer"] == 0.0 and rows["assembly"]["is_reference"]
+    assert rows["aws"]["wer"] > 0 and after["agreement"] is None
+
+    corrected = REFERENCE.replace("lazy dog", "lazy old dog")
+    TranscriptionJob.objects.filter(pk=assembly.pk).update(corrected_text=corrected)
+    assert by_provider(summary(comparison))["assembly"]["wer"] == round(1 / (len(SPEECH_SCRIPT) + 1), 4)
+
+
+def test_the_api_creates_lists_and_scopes_comparisons_to_their_owner(slashml, django_user_model) -> None:
+    ann = django_user_model.objects.create_user("ann")
+    bob = django_user_model.objects.create_user("bob")
+    audio = SimpleUploadedFile("speech.wav", SPEECH_WAV.read_bytes(), content_type="audio/wav")
+    created = client_for(ann).post(
+        COMPARISONS,
+        {"audio": audio, "providers": ["assembly", "deepgram"], "reference_text": REFERENCE},
+        format="multipart",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert [row["service_provider"] for row in body["providers"]] == ["assembly", "deepgram"]
+    assert {row["status"] for row in body["providers"]} == {JobStatus.PENDING}
+    for job in TranscriptionJob.objects.all():
+        drive(job)
+    detail = client_for(ann).get(f"{COMPARISONS}{body['id']}/").json()
+    rows = by_provider(detail)
+    assert rows["assembly"]["wer"] == 0.0 and rows["deepgram"]["wer"] > 0
+    assert set(rows["deepgram"]) >= {"job", "status", "cer", "substitutions", "deletions", "insertions"}
+    assert client_for(ann).get(COMPARISONS).json()["count"] == 1
+    assert client_for(bob).get(COMPARISONS).json()["count"] == 0
+    assert client_for(bob).get(f"{COMPARISONS}{body['id']}/").status_code == 404
+    assert APIClient().get(COMPARISONS).status_code in (401, 403)
+
+
+def test_json_audio_url_is_accepted(slashml, django_user_model) -> None:
+    ann = django_user_model.objects.create_user("ann")
+    response = client_for(ann).post(
+        COMPARISONS, {"audio_url": "https://93.184.216.34/a.wav", "providers": "aws,rev"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    comparison = Comparison.objects.get()
+    assert comparison.upload is None and comparison.jobs.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({"providers": ["aws"]}, "providers", "needs 2 to 6 providers; got 1"),
+        ({"providers": ["aws", "ibm"]}, "providers", "Unknown provider(s) 'ibm'"),
+        ({"providers": ["aws", "aws"]}, "providers", "aws is repeated"),
+        ({"providers": ["aws", "rev", "google", "assembly", "whisper", "deepgram", "aws"]}, "providers", "repeated"),
+        ({"providers": ["aws", "rev"], "reference_text": "  "}, "reference_text", "reference_text is empty"),
+        ({"providers": ["aws", "rev"], "reference_text": ""}, "reference_text", "reference_text is empty"),
+    ],
+)
+def test_bad_input_is_a_400_naming_what_to_fix_and_nothing_is_saved(
+    slashml, django_user_model, stored_files, payload, field, message
+) -> None:
+    ann = django_user_model.objects.create_user("ann")
+    audio = SimpleUploadedFile("speech.wav", SPEECH_WAV.read_bytes(), content_type="audio/wav")
+    response = client_for(ann).post(COMPARISONS, {"audio": audio, **payload}, format="multipart")
+    assert response.status_code == 400
+    assert message in " ".join(response.json()[field])
+    assert not Comparison.objects.exists() and not TranscriptionJob.objects.exists()
+    assert not AudioUpload.objects.exists() and stored_files() == []
+    assert calls(slashml, "upload") == 0
+
+
+def test_more_than_six_providers_is_refused_by_the_python_api(slashml, speech_path, stored_files) -> None:
+    with pytest.raises(InvalidComparisonError, match="Each provider once"):
+        django_slashml.compare(speech_path, providers=["aws"] * 7)
+    with pytest.raises(InvalidComparisonError, match="a list"):
+        django_slashml.compare(speech_path, providers="aws,rev")
+    assert not AudioUpload.objects.exists() and stored_files() == []
