@@ -45,7 +45,9 @@ def by_provider(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_three_providers_share_one_stored_file_and_one_upload_to_slashml(slashml, speech_path) -> None:
-    comparison = django_slashml.compare(speech_path, providers=["assembly", "whisper", "google"], reference_text=REFERENCE)
+    comparison = django_slashml.compare(
+        speech_path, providers=["assembly", "whisper", "google"], reference_text=REFERENCE
+    )
     jobs = run(comparison)
     assert [job.service_provider for job in jobs] == ["assembly", "whisper", "google"]
     assert {job.status for job in jobs} == {JobStatus.COMPLETED}
@@ -77,7 +79,7 @@ def test_a_job_waits_while_another_uploads_the_shared_file_then_uses_its_url(sla
 
 def test_a_review_becomes_the_reference_and_the_scores_follow_it(slashml, speech_path, django_user_model) -> None:
     comparison = django_slashml.compare(speech_path, providers=["assembly", "aws"])
-    assembly, aws = run(comparison)
+    assembly, _aws = run(comparison)
     before = summary(comparison)
     assert before["reference"] is None and {row["wer"] for row in before["providers"]} == {None}
     assert before["agreement"]["pairwise_wer"]["assembly"]["aws"] > 0

@@ -27,8 +27,8 @@ def test_style_differences_are_not_mistakes(a: str, b: str) -> None:
 
 
 def test_scores_are_jiwers_with_the_counts() -> None:
-    ref = "the cat sat on the mat today".split()
-    hyp = "the bat sat on mat today now".split()
+    ref = ["the", "cat", "sat", "on", "the", "mat", "today"]
+    hyp = ["the", "bat", "sat", "on", "mat", "today", "now"]
     result = score(ref, hyp)
     assert result is not None
     assert (result.substitutions, result.deletions, result.insertions, result.hits) == (1, 1, 1, 5)
@@ -44,9 +44,9 @@ def test_timed_words_map_back_to_the_word_they_came_from() -> None:
 
 def test_without_a_reference_the_disagreements_are_found() -> None:
     transcripts = {
-        "a": "the cat sat on the mat".split(),
-        "b": "the cat sat on the mat".split(),
-        "c": "the bat sat on the mat".split(),
+        "a": ["the", "cat", "sat", "on", "the", "mat"],
+        "b": ["the", "cat", "sat", "on", "the", "mat"],
+        "c": ["the", "bat", "sat", "on", "the", "mat"],
     }
     matrix = pairwise_wer(transcripts)
     assert matrix["a"]["b"] == 0 and matrix["a"]["c"] == pytest.approx(1 / 6)

@@ -3,12 +3,13 @@
 Given a rate ``r`` for a provider, ``ceil(r * n)`` of a transcript's ``n`` words are
 changed: the first ones in the order of a hash of ``(i, word)``, an order all providers
 share, so a provider with a higher rate errs wherever one with a lower rate does, and more
-(the ranking by WER holds even on an 18-word recording); which
-change (a substituted word, a deleted word, an inserted word after it) and which word is
-drawn from a hash of ``(provider, i, word)``, so two providers err differently. The same
-audio sent to the same provider always comes back with the same mistakes. ``assembly`` makes none by default, so transcripts asserted in tests (the
-default provider) stay exact. Set the rates with the fault setting ``mistakes``
-(``{"aws": 0.1}``; a provider left out keeps its default; 0 turns it off).
+(the ranking by WER holds even on an 18-word recording). Which change (a substituted word,
+a deleted word, an inserted word after it) and which word is drawn from a hash of
+``(provider, i, word)``, so two providers err differently. The same audio sent to the same
+provider always comes back with the same mistakes. ``assembly`` makes none by default, so
+transcripts asserted in tests (the default provider) stay exact. Set the rates with the
+fault setting ``mistakes`` (``{"aws": 0.1}``; a provider left out keeps its default; 0
+turns it off).
 """
 
 from __future__ import annotations

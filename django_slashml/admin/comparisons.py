@@ -1,0 +1,112 @@
+"""The comparison admin: the providers' transcripts aligned word by word, and the provider report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from django_slashml.admin.comparison_page import aligned_html, wer_chart
+from django_slashml.models import Comparison, JobStatus, TranscriptionJob
+from django_slashml.transcripts.comparisons import agreement, comparison_jobs, entries_for, reference_for
+from django_slashml.transcripts.report import provider_report
+
+if TYPE_CHECKING:
+    _ComparisonAdminBase = admin.ModelAdmin[Comparison]
+else:
+    _ComparisonAdminBase = admin.ModelAdmin  # not subscriptable at runtime
+
+
+@admin.register(Comparison)
+class ComparisonAdmin(_ComparisonAdminBase):
+    list_display = ("__str__", "providers", "has_reference", "owner", "created_at")
+    list_select_related = ("owner", "upload")
+    list_per_page = 100
+    date_hierarchy = "created_at"
+    change_form_template = "admin/django_slashml/comparison/page.html"
+    change_list_template = "admin/django_slashml/comparison/change_list.html"
+
+    class Media:
+        css = {"all": ("django_slashml/admin/slashml.css",)}
+        js = ("django_slashml/admin/comparison.js",)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("jobs")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("providers"))
+    def providers(self, comparison: Comparison) -> str:
+        return ", ".join(job.service_provider for job in comparison.jobs.all())
+
+    @admin.display(description=_("reference text"), boolean=True)
+    def has_reference(self, comparison: Comparison) -> bool:
+        return bool(comparison.reference_text)
+
+    def get_urls(self) -> list[Any]:
+        report = path("report/", self.admin_site.admin_view(self.report_view), name="django_slashml_comparison_report")
+        return [report, *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        comparison = self.get_object(request, object_id)
+        if comparison is None or not self.has_view_permission(request, comparison):
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        jobs = comparison_jobs(comparison)
+        reference = reference_for(comparison, jobs)
+        entries = entries_for(jobs, reference)
+        scores = agreement(entries) if reference is None else None
+        if reference is not None:
+            base = reference.words
+        elif scores is not None:
+            base = next(e.words for e in entries if e.job.service_provider == scores["pivot"])
+        else:
+            base = []
+        player_job = next((job for job in jobs if comparison.upload_id), None)
+        context = {
+            **self.admin_site.each_context(request),
+            **(extra_context or {}),
+            "opts": self.opts,
+            "title": _("Comparison %(id)s") % {"id": comparison.pk},
+            "comparison": comparison,
+            "reference": reference,
+            "agreement": scores,
+            "rows": [
+                {
+                    "entry": entry,
+                    "html": aligned_html(entry, base) if entry.job.status == JobStatus.COMPLETED else "",
+                    "is_base": reference is None
+                    and scores is not None
+                    and entry.job.service_provider == scores["pivot"],
+                }
+                for entry in entries
+            ],
+            "audio_src": reverse("admin:django_slashml_transcriptionjob_audio", args=[player_job.pk])
+            if player_job
+            else None,
+            "report_url": reverse("admin:django_slashml_comparison_report"),
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+    def report_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        rows = provider_report(TranscriptionJob.objects.all())
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Providers compared"),
+            "rows": rows,
+            "chart": wer_chart(rows),
+        }
+        return TemplateResponse(request, "admin/django_slashml/comparison/report.html", context)
