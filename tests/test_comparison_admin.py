@@ -1,0 +1,81 @@
+"""Issue 18: the comparison page and the provider report in the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+import django_slashml
+from django_slashml.models import Comparison, JobStatus, TranscriptionJob
+
+from .conftest import SPEECH_SCRIPT
+from .helpers import drive
+
+pytestmark = pytest.mark.django_db
+
+PROVIDERS = ["assembly", "whisper", "deepgram", "rev", "aws", "google"]
+
+
+def page(comparison: Comparison) -> str:
+    return f"/admin/django_slashml/comparison/{comparison.pk}/change/"
+
+
+def test_the_page_marks_each_providers_mistakes_and_words_carry_their_time(slashml, speech_path, admin_client) -> None:
+    comparison = django_slashml.compare(speech_path, providers=PROVIDERS, reference_text=" ".join(SPEECH_SCRIPT))
+    for job in comparison.jobs.all():
+        drive(job)
+    html = admin_client.get(page(comparison)).content.decode()
+    assert "Scored against the reference text" in html
+    sections = html.split('<section class="slashml-aligned">')[1:]
+    assert len(sections) == 6
+    assembly, google = sections[0], sections[-1]
+    assert 'class="w sub"' not in assembly and "<ins" not in assembly and "<del" not in assembly
+    assert any(mark in google for mark in ('class="w sub"', "<ins", "<del"))
+    assert 'data-start="' in assembly and 'class="slashml-compare-audio"' in html
+
+
+def test_the_page_costs_the_same_queries_for_two_providers_or_six(slashml, speech_path, admin_client) -> None:
+    counts = []
+    for providers in (PROVIDERS[:2], PROVIDERS):
+        comparison = django_slashml.compare(speech_path, providers=providers, reference_text="the quick brown fox")
+        for job in comparison.jobs.all():
+            drive(job)
+        admin_client.get(page(comparison))  # warm the session and content types
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(page(comparison)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def test_without_a_reference_the_page_lists_where_they_disagree(slashml, speech_path, admin_client) -> None:
+    comparison = django_slashml.compare(speech_path, providers=["assembly", "google"])
+    for job in comparison.jobs.all():
+        drive(job)
+    html = admin_client.get(page(comparison)).content.decode()
+    assert "No reference yet" in html and "Where the providers disagree" in html
+    assert html.count("<li data-start=") >= 1
+
+
+def test_the_report_ranks_the_sandboxs_providers_by_wer(slashml, speech_path, admin_client) -> None:
+    comparison = django_slashml.compare(speech_path, providers=PROVIDERS[::-1])
+    jobs = [drive(job) for job in comparison.jobs.all()]
+    assembly = next(job for job in jobs if job.service_provider == "assembly")
+    TranscriptionJob.objects.filter(pk=assembly.pk).update(review_state="approved", reviewed_at=timezone.now())
+    TranscriptionJob.objects.create(service_provider="aws", status=JobStatus.ERROR, audio_url="https://x.example/a")
+    response = admin_client.get("/admin/django_slashml/comparison/report/")
+    assert response.status_code == 200
+    rows: list[Any] = response.context["rows"]
+    assert [row.provider for row in rows] == PROVIDERS
+    assert rows[0].mean_wer == 0.0 and all(a.mean_wer < b.mean_wer for a, b in zip(rows, rows[1:]))
+    assert next(row for row in rows if row.provider == "aws").failure_rate == 0.5
+    assert "<svg" in response.content.decode()
+
+
+def test_the_report_needs_the_view_permission(client, django_user_model) -> None:
+    django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    client.login(username="staff", password="pw")
+    assert client.get("/admin/django_slashml/comparison/report/").status_code == 403
