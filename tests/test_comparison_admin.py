@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -70,7 +71,7 @@ def test_the_report_ranks_the_sandboxs_providers_by_wer(slashml, speech_path, ad
     assert response.status_code == 200
     rows: list[Any] = response.context["rows"]
     assert [row.provider for row in rows] == PROVIDERS
-    assert rows[0].mean_wer == 0.0 and all(a.mean_wer < b.mean_wer for a, b in zip(rows, rows[1:]))
+    assert rows[0].mean_wer == 0.0 and all(a.mean_wer < b.mean_wer for a, b in itertools.pairwise(rows))
     assert next(row for row in rows if row.provider == "aws").failure_rate == 0.5
     assert "<svg" in response.content.decode()
 

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_slashml.admin.comparison_page import aligned_html, wer_chart
@@ -60,8 +61,10 @@ class ComparisonAdmin(_ComparisonAdminBase):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         comparison = self.get_object(request, object_id)
-        if comparison is None or not self.has_view_permission(request, comparison):
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if comparison is None:
+            raise Http404(gettext("No comparison %(id)s.") % {"id": object_id})
+        if not self.has_view_permission(request, comparison):
+            raise PermissionDenied
         jobs = comparison_jobs(comparison)
         reference = reference_for(comparison, jobs)
         entries = entries_for(jobs, reference)
@@ -72,7 +75,7 @@ class ComparisonAdmin(_ComparisonAdminBase):
             base = next(e.words for e in entries if e.job.service_provider == scores["pivot"])
         else:
             base = []
-        player_job = next((job for job in jobs if comparison.upload_id), None)
+        player_job = jobs[0] if comparison.upload_id and jobs else None
         context = {
             **self.admin_site.each_context(request),
             **(extra_context or {}),

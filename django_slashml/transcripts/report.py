@@ -84,7 +84,8 @@ def provider_report(jobs: QuerySet[TranscriptionJob]) -> list[ProviderRow]:
         )
     timings = jobs.filter(status=JobStatus.COMPLETED, submitted_at__isnull=False, completed_at__isnull=False)
     for provider, submitted, completed in timings.values_list("service_provider", "submitted_at", "completed_at"):
-        rows.setdefault(provider, ProviderRow(provider)).times.append((completed - submitted).total_seconds())
+        if submitted and completed:  # filtered above; the check is for the type checker
+            rows.setdefault(provider, ProviderRow(provider)).times.append((completed - submitted).total_seconds())
     groups: dict[object, list[TranscriptionJob]] = defaultdict(list)
     for job in _scored_jobs(jobs):
         groups[job.comparison_id or job.pk].append(job)
