@@ -3,7 +3,8 @@
 Migrates, creates a demo superuser, starts the SlashML sandbox (offline engine), a Celery
 worker and beat (on a folder-based transport unless CELERY_BROKER_URL names a broker) and the
 development server, transcribes the bundled sample through all of it, prints the transcript
-with word timings, and keeps serving until Ctrl-C, then stops everything it started.
+with word timings and a two-provider comparison of the same sample, and keeps serving until
+Ctrl-C, then stops everything it started.
 """
 
 from __future__ import annotations
@@ -213,11 +214,22 @@ class Demo:
         job_id = match.group(1) if match else ""
         self.detail(f"done in {time.monotonic() - started:.1f} s")
 
+        self.say("Comparing two providers on the same sample (docs/compare.md)")
+        output = self.run(
+            "manage.py", "slashml_compare", str(SAMPLE), "--providers", "assembly,google",
+            "--reference-file", str(SAMPLE.with_suffix(".txt")), "--wait", "--timeout", "120", timeout=180,
+        )  # fmt: skip
+        print("\n".join("    " + line for line in output.rstrip().splitlines()), flush=True)
+        match = re.search(r"Created comparison ([0-9a-f-]{36})", output)
+        comparison_id = match.group(1) if match else ""
+
         base = f"http://127.0.0.1:{WEB_PORT}"
         print(
             f"\nReady. Sign in as {USERNAME} / {PASSWORD}:\n"
             f"    the job in the admin:  {base}/admin/django_slashml/transcriptionjob/{job_id}/change/\n"
             f"    the job over the API:  {base}/api/slashml/jobs/{job_id}/\n"
+            f"    the comparison:        {base}/admin/django_slashml/comparison/{comparison_id}/change/\n"
+            f"    the provider report:   {base}/admin/django_slashml/comparison/report/\n"
             f"    transcribe your own:   {base}/\n"
             "Press Ctrl-C to stop.",
             flush=True,
