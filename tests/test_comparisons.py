@@ -165,3 +165,18 @@ def test_more_than_six_providers_is_refused_by_the_python_api(slashml, speech_pa
     with pytest.raises(InvalidComparisonError, match="a list"):
         django_slashml.compare(speech_path, providers="aws,rev")
     assert not AudioUpload.objects.exists() and stored_files() == []
+
+
+def test_the_command_prints_the_scores_best_first(slashml, speech_path) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command(
+        "slashml_compare", str(speech_path), "--providers", "google,assembly", "--reference", REFERENCE,
+        "--wait", "--no-worker", "--timeout", "30", stdout=out,
+    )  # fmt: skip
+    lines = out.getvalue().split("Comparison:", 1)[1].strip().splitlines()
+    assert lines[1].split()[:3] == ["assembly", "COMPLETED", "0.0%"]
+    assert lines[2].split()[:2] == ["google", "COMPLETED"] and lines[2].split()[2] != "0.0%"

@@ -112,3 +112,41 @@ def test_the_page_uploads_follows_the_job_and_plays_along(demo: dict[str, str]) 
             page.screenshot(path=str(folder / "example-page.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_demo_prints_a_two_provider_comparison_and_its_page_plays_from_a_word(demo: dict[str, str]) -> None:
+    """Issue 18: the comparison the demo prints, and its admin page (the screenshot in docs/compare.md)."""
+    from playwright.sync_api import sync_playwright
+
+    output = demo["output"]
+    table = output.split("Comparison:", 1)[1].splitlines()
+    assembly = next(line.split() for line in table if line.split()[:1] == ["assembly"])
+    google = next(line.split() for line in table if line.split()[:1] == ["google"])
+    assert assembly[1] == google[1] == "COMPLETED"
+    assert float(google[2].rstrip("%")) > float(assembly[2].rstrip("%")), "the sandbox's google makes more mistakes"
+    match = re.search(r"(/admin/django_slashml/comparison/[0-9a-f-]{36}/change/)", output)
+    assert match, output
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(demo["url"] + "/admin/login/?next=" + match.group(1))
+            page.fill("#id_username", "demo")
+            page.fill("#id_password", "demo-password")
+            page.click("input[type=submit]")
+            page.wait_for_selector(".slashml-aligned")
+            marked = page.locator(".slashml-aligned").nth(1).locator(".sub, ins, del")
+            assert marked.count() >= 1, "google's mistakes are marked"
+            word = page.locator(".slashml-aligned-words [data-start]").nth(5)
+            start = int(word.get_attribute("data-start") or 0) / 1000
+            page.wait_for_function("document.querySelector('.slashml-compare-audio') !== null")
+            page.evaluate("document.querySelector('.slashml-compare-audio').load()")
+            page.wait_for_function("document.querySelector('.slashml-compare-audio').readyState >= 1")
+            word.click()
+            page.wait_for_function(
+                f"Math.abs(document.querySelector('.slashml-compare-audio').currentTime - {start}) < 0.3"
+            )
+            folder = ROOT / "docs" if os.environ.get("SLASHML_UPDATE_SCREENSHOTS") == "1" else Path(demo["state"])
+            page.screenshot(path=str(folder / "compare-page.png"), full_page=True)
+        finally:
+            browser.close()
