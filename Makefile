@@ -71,7 +71,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
 
 bench-smoke: $(STAMP)
-	$(BIN)/python -m benchmarks.run --quick --only uploads,throughput,api --throughput-jobs 50 --api-jobs 2000
+	$(BIN)/python -m benchmarks.run --quick --only uploads,throughput,api,compare --throughput-jobs 50 --api-jobs 2000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
