@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -20,7 +23,7 @@ from django_slashml.transcripts.comparisons import summary
 from .conftest import SPEECH_SCRIPT, SPEECH_WAV
 from .helpers import drive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.services]
 
 COMPARISONS = "/api/slashml/comparisons/"
 REFERENCE = " ".join(SPEECH_SCRIPT)
@@ -60,6 +63,42 @@ def test_three_providers_share_one_stored_file_and_one_upload_to_slashml(slashml
         assert row["audio_seconds"] and row["seconds_to_transcript"] is not None
         errors = row["substitutions"] + row["deletions"] + row["insertions"]
         assert row["wer"] == round(errors / len(SPEECH_SCRIPT), 4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_workers_at_once_upload_the_shared_file_once(slashml, speech_path) -> None:
+    """Three threads each run one job of a comparison at the same moment (PostgreSQL: real row locks)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent workers need the service tier's PostgreSQL (SLASHML_TEST_TIER=services)")
+    slashml.set_faults(latency=0.3)  # every call slow, so the three jobs overlap
+    comparison = django_slashml.compare(speech_path, providers=["assembly", "rev", "aws"])
+    jobs = list(comparison.jobs.all())
+    barrier = threading.Barrier(len(jobs))
+    steps: list[Step] = []
+
+    def work(job: TranscriptionJob) -> None:
+        try:
+            barrier.wait()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                job.refresh_from_db()
+                if job.is_terminal:
+                    return
+                if job.next_poll_at and job.next_poll_at <= timezone.now():
+                    steps.append(pipeline.advance(job.pk))
+                else:
+                    time.sleep(0.05)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {job.status for job in comparison.jobs.all()} == {JobStatus.COMPLETED}
+    assert Step.WAITING in steps, f"the jobs did not overlap: {steps}"
+    assert calls(slashml, "upload") == 1 and calls(slashml, "submit") == 3
 
 
 def test_a_job_waits_while_another_uploads_the_shared_file_then_uses_its_url(slashml, speech_path) -> None:
