@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
+from django_slashml.jobs import events
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
 
@@ -80,6 +81,7 @@ def transition(
         else:
             return False
         job.refresh_from_db()
+        events.transitioned(job, current, new_status)
         _announce(job, old_status=current, new_status=new_status)
     logger.info("Job %s: %s -> %s", job.pk, current, new_status)
     return True

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
@@ -26,10 +27,10 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import lifecycle, reuse
+from django_slashml.jobs import events, lifecycle, reuse
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
-from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, AudioUpload, EventKind, JobStatus, TranscriptionJob
 from django_slashml.remote.client import get_client
 from django_slashml.remote.responses import RemoteJob
 
@@ -92,9 +93,13 @@ def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
     return TranscriptionJob.objects.filter(pk=lease.job_id, lease_owner=lease.owner)
 
 
-def _release(lease: Lease, **fields: Any) -> bool:
-    """Write ``fields`` and let go of the lease; False if another worker took the job meanwhile."""
-    return bool(_leased(lease).update(**fields, **lifecycle.LEASE_CLEARED, updated_at=timezone.now()))
+def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
+    """Write ``fields`` and the step's events, and let go of the lease; False if another worker took the job."""
+    with transaction.atomic():
+        released = bool(_leased(lease).update(**fields, **lifecycle.LEASE_CLEARED, updated_at=timezone.now()))
+        if released:
+            events.flush(job)
+    return released
 
 
 def _out_of_attempts(failures: int) -> bool:
@@ -108,6 +113,11 @@ def advance(job_id: UUID | str) -> Step:
     if lease is None:
         return Step.SKIPPED
     job = TranscriptionJob.objects.select_related("upload").get(pk=lease.job_id)
+    with events.step(job):
+        return _advance(job, lease)
+
+
+def _advance(job: TranscriptionJob, lease: Lease) -> Step:
     s = slashml_settings
     if _out_of_attempts(job.consecutive_failures):  # workers died mid-step that often
         lifecycle.fail(
@@ -239,6 +249,9 @@ def _seconds_until(moment: datetime | None) -> float:
 def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> Step:
     """Copy a twin's transcript, follow its remote job, or wait until it has one."""
     source = twin.job
+    verb = "copied the transcript of" if twin.action == "copy" else "follows SlashML job of"
+    if twin.action != "wait":
+        events.note(job, EventKind.REUSE, remote_status=source.remote_status, detail=f"{verb} job {source.pk}")
     if twin.action == "copy":
         if lifecycle.adopt(job, source, lease_owner=lease.owner):
             logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
@@ -259,6 +272,7 @@ def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> Step:
             return Step.FOLLOWING
         return Step.LOST_LEASE
     released = _release(
+        job,
         lease,
         next_poll_at=due,
         consecutive_failures=0,
@@ -302,6 +316,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
         status: str = JobStatus.IN_PROGRESS
     else:
         moved = _release(
+            job,
             lease,
             next_poll_at=due,
             remote_status=remote.status[:40],
@@ -321,6 +336,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
 def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after: float | None = None) -> Step:
     failures = job.consecutive_failures + 1
     if _out_of_attempts(failures):
+        events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, detail=message[:2000])
         _leased(lease).update(consecutive_failures=failures)  # the count the admin shows matches the message
         lifecycle.fail(
             job,
@@ -329,7 +345,10 @@ def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after:
         )
         return Step.FAILED
     due = _next_step_at(job, retry_delay(failures, retry_after=retry_after))
+    backoff = round((due - timezone.now()).total_seconds(), 3)
+    events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, backoff_seconds=backoff, detail=message[:2000])
     released = _release(
+        job,
         lease,
         next_poll_at=due,
         consecutive_failures=failures,
