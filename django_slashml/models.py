@@ -290,9 +290,7 @@ class JobEvent(models.Model):
     SlashML's answer is stored redacted and cut to ``SLASHML['EVENT_ANSWER_MAX_CHARS']``.
     """
 
-    job = models.ForeignKey(
-        TranscriptionJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="events"
-    )
+    job = models.ForeignKey(TranscriptionJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(verbose_name=_("kind"), max_length=20, choices=EventKind.choices)
     at = models.DateTimeField(verbose_name=_("at"), default=timezone.now)
     attempt = models.PositiveIntegerField(verbose_name=_("attempt"), default=1)
@@ -322,6 +320,8 @@ class JobEvent(models.Model):
 
     @property
     def is_error(self) -> bool:
-        return self.kind == EventKind.TRANSIENT_ERROR or bool(self.http_status and self.http_status >= 400) or (
-            self.new_status == JobStatus.ERROR
+        return (
+            self.kind == EventKind.TRANSIENT_ERROR
+            or bool(self.http_status and self.http_status >= 400)
+            or (self.new_status == JobStatus.ERROR)
         )
