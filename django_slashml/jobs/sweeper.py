@@ -23,8 +23,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
-from django_slashml.jobs.dispatch import dispatch
 from django_slashml.jobs import events
+from django_slashml.jobs.dispatch import dispatch
 from django_slashml.models import EventKind, TranscriptionJob
 
 logger = logging.getLogger("django_slashml.jobs.sweeper")

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from django_slashml import signals
-from django_slashml.exceptions import InvalidTransitionError
 from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import InvalidTransitionError
 from django_slashml.models import EventKind, JobEvent, JobStatus, ReviewState, TranscriptionJob
 
 if TYPE_CHECKING:
