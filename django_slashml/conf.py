@@ -143,6 +143,8 @@ DEFAULTS: dict[str, Any] = {
     # or from an address in METRICS_ALLOWED_IPS (addresses or networks); anything else gets 403.
     "METRICS_TOKEN": None,
     "METRICS_ALLOWED_IPS": [],
+    # SlashML calls and times to transcript are reported over this many past seconds.
+    "METRICS_WINDOW_SECONDS": 300,
 }
 
 NUMBER_SETTINGS = (
@@ -181,6 +183,7 @@ NUMBER_SETTINGS = (
     "MAX_METADATA_DEPTH",
     "EVENT_ANSWER_MAX_CHARS",
     "PRUNE_BATCH_SIZE",
+    "METRICS_WINDOW_SECONDS",
 )
 
 #: The two settings the deprecated ``ALLOW_PRIVATE_URLS`` stands for when they are not set.
@@ -247,6 +250,7 @@ class SlashMLSettings:
     PRUNE_BATCH_SIZE: int
     METRICS_TOKEN: str | None
     METRICS_ALLOWED_IPS: list[str]
+    METRICS_WINDOW_SECONDS: float
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

@@ -42,8 +42,9 @@ def _nth(completed: QuerySet[TranscriptionJob], provider: str, count: int, share
     if not count:
         return None
     rank = max(0, min(count - 1, math.ceil(round(share * count, 9)) - 1))
-    row = completed.filter(service_provider=provider).order_by("took").values_list("took", flat=True)[rank : rank + 1]
-    value = next(iter(row), None)
+    took = ExpressionWrapper(F("completed_at") - F("created_at"), output_field=DurationField())
+    rows = completed.filter(service_provider=provider).annotate(took=took).order_by("took")
+    value = next(iter(rows.values_list("took", flat=True)[rank : rank + 1]), None)
     return value.total_seconds() if value is not None else None
 
 
@@ -63,7 +64,7 @@ def provider_health(jobs: QuerySet[TranscriptionJob], *, now: datetime) -> list[
         status=JobStatus.COMPLETED,
         created_at__gte=since - timedelta(seconds=float(slashml_settings.JOB_DEADLINE)),
         completed_at__gte=since,
-    ).annotate(took=ExpressionWrapper(F("completed_at") - F("created_at"), output_field=DurationField()))
+    )
     counts = dict(completed.order_by().values_list("service_provider").annotate(n=Count("pk")))
     health = []
     for provider in sorted(set(per_provider) | set(counts)):

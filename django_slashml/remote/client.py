@@ -243,7 +243,7 @@ class SlashMLClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One call, noted for the job event log (:mod:`~django_slashml.remote.calls`) however it ends."""
         endpoint = "upload" if path == "/upload/" else "submit" if method == "POST" else "status"
-        started, answered = time.monotonic(), [None]
+        started, answered = time.monotonic(), list[int | None]([None])
         try:
             body = self._call(method, path, answered, **kwargs)
         except APIError as exc:
