@@ -165,3 +165,17 @@ def test_the_log_costs_one_sql_statement_per_step(settings) -> None:
     with_log = _statements_per_step(settings, log=True)
     fake_slashml.reset()
     assert [a - b for a, b in zip(with_log, without, strict=True)] == [1, 1, 1], (with_log, without)
+
+
+def test_every_log_line_of_a_step_names_its_job(settings, slashml, sandbox, speech_path, caplog) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, STATUS_HTTP_RETRIES=1)
+    slashml.set_faults(script=[{"endpoint": "submit", "fault": "500"}, {"endpoint": "status", "fault": "drop"}])
+    caplog.set_level("DEBUG", logger="django_slashml")
+    job = drive(transcribe(speech_path))
+    ours = [r for r in caplog.records if r.name.startswith(("django_slashml.jobs", "django_slashml.remote"))]
+    messages = [record.getMessage() for record in ours]
+    assert any("Retrying SlashML status" in message for message in messages)  # the client's own line
+    assert any("transient failure" in message for message in messages)
+    for record, message in zip(ours, messages, strict=True):
+        assert getattr(record, "slashml_job_id", None) == str(job.pk), message
+        assert str(job.pk) in message, message

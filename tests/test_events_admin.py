@@ -33,7 +33,10 @@ def test_the_job_page_shows_the_timeline_with_errors_opened_on_click(admin_clien
     assert "POST submit → 500" in timeline and "<details" in timeline
     assert "Internal Server Error" in timeline  # SlashML's answer, inside the <details>
     assert "next try in" in timeline  # the back-off
-    assert "slashml-event-completed" in timeline and f"{job.events.get(kind='completed').old_status} → COMPLETED" in timeline
+    assert (
+        "slashml-event-completed" in timeline
+        and f"{job.events.get(kind='completed').old_status} → COMPLETED" in timeline
+    )
     first = job.events.order_by("at", "pk").first()
     assert f"+{(first.at - job.created_at).total_seconds():.1f} s" in timeline
     assert "ms</td>" in timeline  # durations

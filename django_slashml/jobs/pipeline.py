@@ -11,7 +11,6 @@ short countdown message (or the sweeper) brings a worker back.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,11 +29,12 @@ from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIE
 from django_slashml.jobs import events, lifecycle, reuse
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
+from django_slashml.logs import about_job, job_logger
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, EventKind, JobStatus, TranscriptionJob
 from django_slashml.remote.client import get_client
 from django_slashml.remote.responses import RemoteJob
 
-logger = logging.getLogger("django_slashml.jobs.pipeline")
+logger = job_logger("django_slashml.jobs.pipeline")
 
 #: A message may arrive this much before the time it was scheduled for (clock skew between hosts).
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=0.5)
@@ -113,7 +113,7 @@ def advance(job_id: UUID | str) -> Step:
     if lease is None:
         return Step.SKIPPED
     job = TranscriptionJob.objects.select_related("upload").get(pk=lease.job_id)
-    with events.step(job):
+    with about_job(job.pk), events.step(job):
         return _advance(job, lease)
 
 
@@ -217,7 +217,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str) -> str:
         remote_uploaded_at=now,
         remote_expires_at=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
     )
-    logger.info("Uploaded %s to SlashML", upload.pk)
+    logger.info("Uploaded %s to SlashML", upload.pk)  # JobLogger puts the job's id in front
     return remote.url
 
 

@@ -13,7 +13,6 @@ import codecs
 import email.utils
 import importlib.metadata
 import json
-import logging
 import os
 import threading
 import time
@@ -43,12 +42,13 @@ from django_slashml.exceptions import (
     ResponseTooLargeError,
     ServerError,
 )
+from django_slashml.logs import job_logger
 from django_slashml.remote.calls import note_call, note_remote_status
 from django_slashml.remote.protocol import API_PREFIX, no_api_key_message
 from django_slashml.remote.redaction import redact, redact_text
 from django_slashml.remote.responses import Limits, RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
 
-logger = logging.getLogger("django_slashml.remote.client")
+logger = job_logger("django_slashml.remote.client")
 
 _BODY_SNIPPET = 300
 _CHUNK = 64 * 1024
