@@ -8,6 +8,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 
 from django_slashml.conf import slashml_settings
 from django_slashml.models import JobEvent, TranscriptionJob
@@ -43,7 +44,7 @@ def _what(event: JobEvent) -> str:
     if event.http_status is not None:
         parts.append(f"→ {event.http_status}")
     elif event.http_method:
-        parts.append("→ no answer")
+        parts.append("→ " + gettext("no answer"))
     if event.new_status:
         parts.append(f"{event.old_status} → {event.new_status}")
     if event.remote_status and not event.new_status:
