@@ -320,8 +320,7 @@ class JobEvent(models.Model):
 
     @property
     def is_error(self) -> bool:
-        return (
-            self.kind == EventKind.TRANSIENT_ERROR
-            or bool(self.http_status and self.http_status >= 400)
-            or (self.new_status == JobStatus.ERROR)
-        )
+        """A failed call (no answer, or HTTP 4xx/5xx), a back-off, or the move into ERROR."""
+        if self.kind in (EventKind.UPLOAD, EventKind.SUBMIT, EventKind.STATUS):
+            return self.http_status is None or self.http_status >= 400
+        return self.kind == EventKind.TRANSIENT_ERROR or self.new_status == JobStatus.ERROR
