@@ -41,7 +41,7 @@ $(NO_EXTRAS)/.installed-stamp: setup.cfg pyproject.toml
 
 test-no-extras: $(NO_EXTRAS)/.installed-stamp
 	@$(NO_EXTRAS)/bin/python -c "import importlib.util as u, sys; found = [m for m in ('av', 'pocketsphinx', 'boto3', \
-	  'drf_spectacular', 'redis', 'moto', 'webvtt', 'playwright') if u.find_spec(m)]; \
+	  'drf_spectacular', 'redis', 'moto', 'webvtt', 'playwright', 'prometheus_client') if u.find_spec(m)]; \
 	  sys.exit(f'not an environment without extras: {found}' if found else 0)"
 	SLASHML_TEST_WITHOUT_EXTRAS=1 $(NO_EXTRAS)/bin/pytest -p no:cacheprovider
 

@@ -129,6 +129,22 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE_RATES": {"slashml_submit": "120/hour", "slashml_retry": "30/hour"},
     # The admin's transcript viewer marks words recognised with less confidence than this.
     "REVIEW_LOW_CONFIDENCE": 0.6,
+    # -- The job event log, its retention and the Prometheus metrics (issue 20) --
+    # Every step of a job writes events (job.events): SlashML calls, back-offs, transitions,
+    # reviews. SlashML's answer in an event is cut to EVENT_ANSWER_MAX_CHARS of JSON.
+    "EVENT_LOG": True,
+    "EVENT_ANSWER_MAX_CHARS": 4096,
+    # The retention command and task delete events older than this many days, and the raw
+    # answers (last_response) of jobs finished that long ago. None keeps them forever.
+    "EVENT_RETENTION_DAYS": 30,
+    # Rows deleted per statement when pruning.
+    "PRUNE_BATCH_SIZE": 5000,
+    # The /metrics endpoint answers a scrape with "Authorization: Bearer <METRICS_TOKEN>"
+    # or from an address in METRICS_ALLOWED_IPS (addresses or networks); anything else gets 403.
+    "METRICS_TOKEN": None,
+    "METRICS_ALLOWED_IPS": [],
+    # SlashML calls and times to transcript are reported over this many past seconds.
+    "METRICS_WINDOW_SECONDS": 300,
 }
 
 NUMBER_SETTINGS = (
@@ -165,6 +181,9 @@ NUMBER_SETTINGS = (
     "LIST_TEXT_CHARS",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
+    "EVENT_ANSWER_MAX_CHARS",
+    "PRUNE_BATCH_SIZE",
+    "METRICS_WINDOW_SECONDS",
 )
 
 #: The two settings the deprecated ``ALLOW_PRIVATE_URLS`` stands for when they are not set.
@@ -225,6 +244,13 @@ class SlashMLSettings:
     REUSE_ACROSS_OWNERS: bool
     THROTTLE_RATES: dict[str, str | None]
     REVIEW_LOW_CONFIDENCE: float
+    EVENT_LOG: bool
+    EVENT_ANSWER_MAX_CHARS: int
+    EVENT_RETENTION_DAYS: float | None
+    PRUNE_BATCH_SIZE: int
+    METRICS_TOKEN: str | None
+    METRICS_ALLOWED_IPS: list[str]
+    METRICS_WINDOW_SECONDS: float
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

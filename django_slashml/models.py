@@ -7,6 +7,8 @@ remains to be done. Status fields are changed only by :mod:`django_slashml.jobs.
 
 from __future__ import annotations
 
+import os
+import socket
 import uuid
 from datetime import datetime, timedelta
 
@@ -25,6 +27,8 @@ __all__ = [
     "TERMINAL_STATUSES",
     "AudioUpload",
     "Comparison",
+    "EventKind",
+    "JobEvent",
     "JobStatus",
     "ReviewState",
     "ServiceProvider",
@@ -314,3 +318,66 @@ class Comparison(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+# -- the job event log (issue 20) ---------------------------------------------------------
+
+
+class EventKind(models.TextChoices):
+    UPLOAD = "upload", _("Upload")
+    SUBMIT = "submit", _("Submit")
+    STATUS = "status", _("Status call")
+    TRANSIENT_ERROR = "transient_error", _("Transient error")
+    TRANSITION = "transition", _("Transition")
+    COMPLETED = "completed", _("Completed")
+    REVIEW = "review", _("Review")
+    REUSE = "reuse", _("Reuse")
+    REDISPATCH = "redispatch", _("Re-dispatch")
+
+
+def current_worker() -> str:
+    """``host:pid`` of the process writing the event."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+class JobEvent(models.Model):
+    """One step in a job's story: an HTTP call to SlashML, a back-off, a transition, a review.
+
+    Written by :mod:`django_slashml.jobs.events` in the transaction of the change it explains;
+    SlashML's answer is stored redacted and cut to ``SLASHML['EVENT_ANSWER_MAX_CHARS']``.
+    """
+
+    job = models.ForeignKey(TranscriptionJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(verbose_name=_("kind"), max_length=20, choices=EventKind.choices)
+    at = models.DateTimeField(verbose_name=_("at"), default=timezone.now)
+    attempt = models.PositiveIntegerField(verbose_name=_("attempt"), default=1)
+    worker = models.CharField(verbose_name=_("worker"), max_length=100, default=current_worker, blank=True)
+    http_method = models.CharField(verbose_name=_("HTTP method"), max_length=8, blank=True)
+    endpoint = models.CharField(verbose_name=_("endpoint"), max_length=20, blank=True)
+    http_status = models.PositiveSmallIntegerField(verbose_name=_("HTTP status"), null=True, blank=True)
+    remote_status = models.CharField(verbose_name=_("remote status"), max_length=40, blank=True)
+    duration_ms = models.FloatField(verbose_name=_("duration (ms)"), null=True, blank=True)
+    backoff_seconds = models.FloatField(verbose_name=_("back-off (s)"), null=True, blank=True)
+    old_status = models.CharField(verbose_name=_("old status"), max_length=12, blank=True)
+    new_status = models.CharField(verbose_name=_("new status"), max_length=12, blank=True)
+    detail = models.TextField(verbose_name=_("detail"), blank=True)
+    answer = models.JSONField(verbose_name=_("answer"), null=True, blank=True, help_text=_("Redacted and cut."))
+
+    class Meta:
+        ordering = ("at", "pk")
+        verbose_name = _("job event")
+        verbose_name_plural = _("job events")
+        indexes = [
+            models.Index(fields=["job", "at"], name="slashml_event_job_at_idx"),
+            models.Index(fields=["at"], name="slashml_event_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of job {self.job_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_error(self) -> bool:
+        """A failed call (no answer, or HTTP 4xx/5xx), a back-off, or the move into ERROR."""
+        if self.kind in (EventKind.UPLOAD, EventKind.SUBMIT, EventKind.STATUS):
+            return self.http_status is None or self.http_status >= 400
+        return self.kind == EventKind.TRANSIENT_ERROR or self.new_status == JobStatus.ERROR

@@ -23,7 +23,7 @@ from celery import shared_task
 
 __all__ = ["poll_job", "purge_audio", "start_job", "sweep"]
 
-from django_slashml.jobs import pipeline, retention, sweeper
+from django_slashml.jobs import pipeline, pruning, retention, sweeper
 from django_slashml.jobs.dispatch import POLL_TASK, START_TASK
 
 
@@ -61,6 +61,8 @@ def sweep() -> int:
 
 @shared_task(name="django_slashml.purge_audio", ignore_result=True)
 def purge_audio() -> int:
-    """Delete stored audio older than ``AUDIO_RETENTION_DAYS``; returns the bytes freed."""
+    """Delete stored audio older than ``AUDIO_RETENTION_DAYS`` (returns the bytes freed), and job events and
+    finished jobs' raw answers older than ``EVENT_RETENTION_DAYS``."""
+    pruning.prune_expired_events()
     report = retention.purge_expired_audio()
     return report.bytes_freed if report else 0

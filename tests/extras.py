@@ -30,6 +30,7 @@ EXTRAS = {
     "addict": "the test extra (addict)",
     "slashml": "make test (pip install --no-deps slashml==0.1.6)",
     "importlinter": "the lint extra (import-linter)",
+    "prometheus_client": 'pip install "django-slashml[metrics]"',
 }
 
 

@@ -132,3 +132,20 @@ def test_a_20000_word_transcript_renders_and_still_seeks(live_server: Any, tmp_p
         page.locator(".slashml-words .slashml-word").nth(19_000).click()
         page.wait_for_function("Math.abs(document.querySelector('.slashml-audio').currentTime - 570) < 0.25")
         assert page.locator(".slashml-current").inner_text() == "w19000"
+
+
+def test_an_error_on_the_timeline_opens_on_click(live_server: Any, sandbox: Any, sandbox_control: Any, settings: Any):
+    from django_slashml.testing import sandbox_settings
+
+    settings.SLASHML = sandbox_settings(sandbox)
+    sandbox_control.set_faults(script=[{"endpoint": "submit", "fault": "500"}])
+    job = drive(transcribe(ROOT / "tests" / "fixtures" / "speech.wav"))
+    with signed_in_browser(live_server) as page:
+        page.goto(live_server.url + CHANGE.format(job.pk))
+        # The Timeline fieldset is open; the failed submit's details are closed until clicked.
+        error = page.locator(".slashml-event-submit.slashml-event-error details").first
+        answer = error.locator("pre")
+        assert not answer.is_visible()
+        error.locator("summary").click()
+        answer.wait_for(state="visible")
+        assert "Internal Server Error" in answer.inner_text()

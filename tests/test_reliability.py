@@ -24,7 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from django_slashml import transcribe
-from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.sandbox.control import SandboxControl
 from django_slashml.testing import sandbox_settings
 
@@ -175,7 +175,29 @@ class Run:
             f"{extra_submits} repeated submits, but only {lost_answers} submit answers were lost "
             f"and {killed_in_flight} steps were killed mid-way"
         )
+        self.assert_the_event_log_tells_the_same_story(jobs, stats, killed_in_flight=killed_in_flight)
         return summary
+
+    def assert_the_event_log_tells_the_same_story(
+        self, jobs: dict[str, str], stats: dict[str, Any], *, killed_in_flight: int
+    ) -> None:
+        """One ``completed`` event per completed job; a status-call event for each status call SlashML answered.
+
+        The sandbox counts a status call once it passed the injected faults (500s, 429s and dropped
+        connections never reach it); those answered 200, slow bodies included. A step killed mid-way
+        loses its events with its change, so each kill may leave one call unlogged.
+        """
+        completed = Counter(
+            str(pk) for pk in JobEvent.objects.filter(kind="completed").values_list("job_id", flat=True)
+        )
+        assert all(completed[pk] == (1 if status == JobStatus.COMPLETED else 0) for pk, status in jobs.items()), (
+            "a completed job without exactly one completed event"
+        )
+        logged = JobEvent.objects.filter(kind="status", http_status=200).count()
+        counted = sum(stats["polls_per_job"].values())
+        assert counted - killed_in_flight <= logged <= counted, (
+            f"{logged} status calls logged, the sandbox answered {counted} ({killed_in_flight} steps killed)"
+        )
 
     def assert_key_never_shown(self) -> None:
         """Worker logs hold every failure of the run; neither they nor stored answers may hold the key."""

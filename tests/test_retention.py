@@ -72,6 +72,8 @@ def test_a_dry_run_lists_and_deletes_nothing(old_and_new, stored_files) -> None:
 
 
 def test_the_age_comes_from_the_setting_and_is_required(settings, slashml, old_and_new, stored_files) -> None:
+    assert "Audio kept" in purge(), "with only EVENT_RETENTION_DAYS (default 30) events are pruned, audio kept"
+    settings.SLASHML = {**settings.SLASHML, "EVENT_RETENTION_DAYS": None}
     with pytest.raises(CommandError, match=r"pass --older-than DAYS or set SLASHML\['AUDIO_RETENTION_DAYS'\]"):
         purge()
     settings.SLASHML = {**settings.SLASHML, "AUDIO_RETENTION_DAYS": 50}

@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/slashml/", include("django_slashml.urls")),
+    path("", include("django_slashml.metrics.urls")),
 ]
 if settings.HAS_SPECTACULAR:
     from drf_spectacular.views import SpectacularAPIView

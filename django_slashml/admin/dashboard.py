@@ -5,13 +5,14 @@ A fixed handful of aggregate queries, whatever the size of the table.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
+from django_slashml.admin.health import ProviderHealth, provider_health
 from django_slashml.conf import slashml_settings
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, ServiceProvider, TranscriptionJob
 
@@ -26,6 +27,7 @@ class Dashboard:
     stuck: list[TranscriptionJob]
     stuck_total: int
     stuck_after_seconds: float
+    health: list[ProviderHealth] = field(default_factory=list)  # the last hour, per provider
     usage_days: int = USAGE_DAYS
 
 
@@ -61,4 +63,5 @@ def build(jobs: QuerySet[TranscriptionJob], *, now: datetime | None = None) -> D
         stuck=shown,
         stuck_total=total,
         stuck_after_seconds=slashml_settings.SWEEP_GRACE + slashml_settings.SWEEP_INTERVAL,
+        health=provider_health(jobs, now=now),
     )

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django_slashml.admin import actions, dashboard
 from django_slashml.admin.audio import serve_upload
 from django_slashml.admin.captions import CaptionActionForm, bad_request_text, caption_panel
+from django_slashml.admin.timeline import render_timeline
 from django_slashml.admin.viewer import render_viewer
 from django_slashml.audio.urlcheck import url_problem
 from django_slashml.conf import slashml_settings
@@ -143,6 +144,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
             },
         ),
         (_("Word timings"), {"fields": ("transcript_viewer",)}),
+        (_("Timeline"), {"fields": ("timeline",)}),
         (
             _("Diagnostics"),
             {
@@ -300,6 +302,10 @@ class TranscriptionJobAdmin(_JobAdminBase):
         # Stored responses are redacted already; scrub again in case a row predates that.
         shown = redact_text(json.dumps(job.last_response, indent=2, ensure_ascii=False), slashml_settings.API_KEY)
         return format_html('<pre class="slashml-json">{}</pre>', shown)
+
+    @admin.display(description=_("events"))
+    def timeline(self, job: TranscriptionJob) -> str:
+        return render_timeline(job)
 
     @admin.display(description=_("words"))
     def transcript_viewer(self, job: TranscriptionJob) -> str:

@@ -8,7 +8,6 @@ sweeper sends one when the poll is due.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
+from django_slashml.logs import job_logger
 from django_slashml.models import JobStatus, TranscriptionJob
 
-logger = logging.getLogger("django_slashml.jobs.dispatch")
+logger = job_logger("django_slashml.jobs.dispatch")
 
 #: The Celery names of the job steps (:mod:`django_slashml.tasks` declares them). Messages go to
 #: the tasks found by name in the Celery app's registry, so the engine never imports the
@@ -56,7 +56,13 @@ def dispatch(job_id: UUID | str, status: str, *, countdown: float | None = None)
     try:
         _task(name).apply_async(args=[str(job_id)], **options)
     except Exception:
-        logger.warning("Could not publish %s for job %s; the sweeper will pick it up.", name, job_id, exc_info=True)
+        logger.warning(
+            "Could not publish %s for job %s; the sweeper will pick it up.",
+            name,
+            job_id,
+            exc_info=True,
+            extra={"slashml_job_id": job_id},
+        )
         return False
     return True
 

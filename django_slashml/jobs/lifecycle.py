@@ -8,7 +8,6 @@ and commands call these functions and never write ``status`` themselves.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -18,10 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
+from django_slashml.jobs import events
+from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
 
-logger = logging.getLogger("django_slashml.jobs.lifecycle")
+logger = job_logger("django_slashml.jobs.lifecycle")
 
 #: Where each status may go. Terminal states leave only through :func:`retry`.
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -80,8 +81,9 @@ def transition(
         else:
             return False
         job.refresh_from_db()
+        events.transitioned(job, current, new_status)
         _announce(job, old_status=current, new_status=new_status)
-    logger.info("Job %s: %s -> %s", job.pk, current, new_status)
+    logger.info("Job %s: %s -> %s", job.pk, current, new_status, extra={"slashml_job_id": job.pk})
     return True
 
 

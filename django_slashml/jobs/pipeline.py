@@ -11,7 +11,6 @@ short countdown message (or the sweeper) brings a worker back.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, When
 from django.utils import timezone
 
@@ -26,14 +26,15 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import lifecycle, reuse
+from django_slashml.jobs import events, lifecycle, reuse
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
-from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.logs import about_job, job_logger
+from django_slashml.models import ACTIVE_STATUSES, AudioUpload, EventKind, JobStatus, TranscriptionJob
 from django_slashml.remote.client import get_client
 from django_slashml.remote.responses import RemoteJob
 
-logger = logging.getLogger("django_slashml.jobs.pipeline")
+logger = job_logger("django_slashml.jobs.pipeline")
 
 #: A message may arrive this much before the time it was scheduled for (clock skew between hosts).
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=0.5)
@@ -92,9 +93,13 @@ def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
     return TranscriptionJob.objects.filter(pk=lease.job_id, lease_owner=lease.owner)
 
 
-def _release(lease: Lease, **fields: Any) -> bool:
-    """Write ``fields`` and let go of the lease; False if another worker took the job meanwhile."""
-    return bool(_leased(lease).update(**fields, **lifecycle.LEASE_CLEARED, updated_at=timezone.now()))
+def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
+    """Write ``fields`` and the step's events, and let go of the lease; False if another worker took the job."""
+    with transaction.atomic():
+        released = bool(_leased(lease).update(**fields, **lifecycle.LEASE_CLEARED, updated_at=timezone.now()))
+        if released:
+            events.flush(job)
+    return released
 
 
 def _out_of_attempts(failures: int) -> bool:
@@ -108,6 +113,11 @@ def advance(job_id: UUID | str) -> Step:
     if lease is None:
         return Step.SKIPPED
     job = TranscriptionJob.objects.select_related("upload").get(pk=lease.job_id)
+    with about_job(job.pk), events.step(job):
+        return _advance(job, lease)
+
+
+def _advance(job: TranscriptionJob, lease: Lease) -> Step:
     s = slashml_settings
     if _out_of_attempts(job.consecutive_failures):  # workers died mid-step that often
         lifecycle.fail(
@@ -226,7 +236,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str) -> str:
         remote_uploaded_at=now,
         remote_expires_at=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
     )
-    logger.info("Uploaded %s to SlashML", upload.pk)
+    logger.info("Uploaded %s to SlashML", upload.pk)  # JobLogger puts the job's id in front
     return remote.url
 
 
@@ -256,7 +266,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
 def _wait_for_upload(job: TranscriptionJob, lease: Lease) -> Step:
     """Another job is uploading this job's file: look again shortly and submit its URL."""
     due = _next_step_at(job, jittered(later_poll_delay(1)))
-    if _release(lease, next_poll_at=due, last_response={"waiting_for_upload": str(job.upload_id)}):
+    if _release(job, lease, next_poll_at=due, last_response={"waiting_for_upload": str(job.upload_id)}):
         nudge_when_due(job.pk, job.status, due)
         return Step.WAITING
     return Step.LOST_LEASE
@@ -269,6 +279,9 @@ def _seconds_until(moment: datetime | None) -> float:
 def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> Step:
     """Copy a twin's transcript, follow its remote job, or wait until it has one."""
     source = twin.job
+    verb = "copied the transcript of" if twin.action == "copy" else "follows SlashML job of"
+    if twin.action != "wait":
+        events.note(job, EventKind.REUSE, remote_status=source.remote_status, detail=f"{verb} job {source.pk}")
     if twin.action == "copy":
         if lifecycle.adopt(job, source, lease_owner=lease.owner):
             logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
@@ -289,6 +302,7 @@ def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> Step:
             return Step.FOLLOWING
         return Step.LOST_LEASE
     released = _release(
+        job,
         lease,
         next_poll_at=due,
         consecutive_failures=0,
@@ -332,6 +346,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
         status: str = JobStatus.IN_PROGRESS
     else:
         moved = _release(
+            job,
             lease,
             next_poll_at=due,
             remote_status=remote.status[:40],
@@ -351,6 +366,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
 def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after: float | None = None) -> Step:
     failures = job.consecutive_failures + 1
     if _out_of_attempts(failures):
+        events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, detail=message[:2000])
         _leased(lease).update(consecutive_failures=failures)  # the count the admin shows matches the message
         lifecycle.fail(
             job,
@@ -359,7 +375,10 @@ def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after:
         )
         return Step.FAILED
     due = _next_step_at(job, retry_delay(failures, retry_after=retry_after))
+    backoff = round((due - timezone.now()).total_seconds(), 3)
+    events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, backoff_seconds=backoff, detail=message[:2000])
     released = _release(
+        job,
         lease,
         next_poll_at=due,
         consecutive_failures=failures,

@@ -23,8 +23,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
+from django_slashml.jobs import events
 from django_slashml.jobs.dispatch import dispatch
-from django_slashml.models import TranscriptionJob
+from django_slashml.models import EventKind, TranscriptionJob
 
 logger = logging.getLogger("django_slashml.jobs.sweeper")
 
@@ -62,9 +63,9 @@ def sweep(*, at: datetime | None = None, limit: int | None = None) -> int:
             .select_for_update(skip_locked=True)
             .values_list("pk", "status")[:batch]
         )
-        for job_id, status in rows:
-            if dispatch(job_id, status):
-                sent += 1
+        resent = [job_id for job_id, status in rows if dispatch(job_id, status)]
+        sent += len(resent)
+        events.record(resent, EventKind.REDISPATCH, detail="overdue: its message was lost or the workers are behind")
         ahead = list(
             unsent_soon(at=now)
             .order_by("next_poll_at")

@@ -13,7 +13,6 @@ import codecs
 import email.utils
 import importlib.metadata
 import json
-import logging
 import os
 import threading
 import time
@@ -43,11 +42,13 @@ from django_slashml.exceptions import (
     ResponseTooLargeError,
     ServerError,
 )
+from django_slashml.logs import job_logger
+from django_slashml.remote.calls import note_call, note_remote_status
 from django_slashml.remote.protocol import API_PREFIX, no_api_key_message
 from django_slashml.remote.redaction import redact, redact_text
 from django_slashml.remote.responses import Limits, RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
 
-logger = logging.getLogger("django_slashml.remote.client")
+logger = job_logger("django_slashml.remote.client")
 
 _BODY_SNIPPET = 300
 _CHUNK = 64 * 1024
@@ -216,7 +217,9 @@ class SlashMLClient:
             "/jobs/",
             data={"uploaded_audio_url": audio_url, "service_provider": service_provider},
         )
-        return parse_job(body, self.limits)
+        remote = parse_job(body, self.limits)
+        note_remote_status(remote.status)
+        return remote
 
     def status(self, remote_id: str, *, service_provider: str) -> RemoteJob:
         path = f"/jobs/{quote(remote_id, safe='')}/"
@@ -231,11 +234,26 @@ class SlashMLClient:
                 retries_left -= 1
                 logger.info("Retrying SlashML status for %s after: %s", remote_id, exc)
                 continue
-            return parse_job(body, self.limits)
+            remote = parse_job(body, self.limits)
+            note_remote_status(remote.status)
+            return remote
 
     # -- plumbing -----------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One call, noted for the job event log (:mod:`~django_slashml.remote.calls`) however it ends."""
+        endpoint = "upload" if path == "/upload/" else "submit" if method == "POST" else "status"
+        started, answered = time.monotonic(), list[int | None]([None])
+        try:
+            body = self._call(method, path, answered, **kwargs)
+        except APIError as exc:
+            status = answered[0] or exc.status_code
+            note_call(endpoint, method, started, http_status=status, answer=exc.body, error=str(exc))
+            raise
+        note_call(endpoint, method, started, http_status=answered[0], answer=body)
+        return body
+
+    def _call(self, method: str, path: str, answered: list[int | None], **kwargs: Any) -> Any:
         url = self.base_url + path
         kwargs.setdefault("timeout", self.timeout)
         started = time.monotonic()
@@ -250,7 +268,7 @@ class SlashMLClient:
             raise APIConnectionError(self._scrub(f"Could not reach SlashML for {method} {path}: {exc}")) from None
         except requests.RequestException as exc:
             raise APIConnectionError(self._scrub(f"{method} {path} failed: {exc}")) from None
-        elapsed = time.monotonic() - started
+        elapsed, answered[0] = time.monotonic() - started, response.status_code
         logger.debug("SlashML %s %s -> %s in %.3fs", method, path, response.status_code, elapsed)
         return self._read(response, method, path)
 

@@ -14,15 +14,17 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from django_slashml.exceptions import NotFoundError, ServerError, TransientAPIError
+from django_slashml.exceptions import APIError, NotFoundError, ServerError, TransientAPIError
+from django_slashml.remote.calls import note_call, note_remote_status
 from django_slashml.remote.responses import Limits, RemoteJob, RemoteUpload, parse_job, parse_upload
 
 #: The dotted path to put in ``SLASHML["CLIENT_CLASS"]``.
@@ -296,16 +298,32 @@ class FakeSlashMLClient:
     def upload(self, fileobj: Any, *, filename: str, content_type: str, service_provider: str) -> RemoteUpload:
         size = _size_of(fileobj)
         args = {"filename": filename, "size": size, "content_type": content_type, "service_provider": service_provider}
-        fake_slashml._call("upload", args)
-        return parse_upload(fake_slashml.upload(filename, size))
+        return parse_upload(_answer("upload", "POST", args, lambda: fake_slashml.upload(filename, size)))
 
     def submit(self, audio_url: str, *, service_provider: str) -> RemoteJob:
-        fake_slashml._call("submit", {"audio_url": audio_url, "service_provider": service_provider})
-        return parse_job(fake_slashml.submit(audio_url), self.limits)
+        args = {"audio_url": audio_url, "service_provider": service_provider}
+        remote = parse_job(_answer("submit", "POST", args, lambda: fake_slashml.submit(audio_url)), self.limits)
+        note_remote_status(remote.status)
+        return remote
 
     def status(self, remote_id: str, *, service_provider: str) -> RemoteJob:
-        fake_slashml._call("status", {"remote_id": remote_id, "service_provider": service_provider})
-        return parse_job(fake_slashml.status(remote_id), self.limits)
+        args = {"remote_id": remote_id, "service_provider": service_provider}
+        remote = parse_job(_answer("status", "GET", args, lambda: fake_slashml.status(remote_id)), self.limits)
+        note_remote_status(remote.status)
+        return remote
+
+
+def _answer(method: str, http_method: str, args: dict[str, Any], answer: Callable[[], dict[str, Any]]) -> Any:
+    """The fake's answer, noted for the job event log as the real client notes SlashML's."""
+    started = time.monotonic()
+    try:
+        fake_slashml._call(method, args)
+        body = answer()
+    except APIError as exc:
+        note_call(method, http_method, started, http_status=exc.status_code, answer=exc.body, error=str(exc))
+        raise
+    note_call(method, http_method, started, http_status=200, answer=body)
+    return body
 
 
 @contextmanager

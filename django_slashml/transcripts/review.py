@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from django_slashml import signals
+from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidTransitionError
-from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
+from django_slashml.models import EventKind, JobEvent, JobStatus, ReviewState, TranscriptionJob
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import _AnyUser
@@ -55,6 +56,8 @@ def review(
                 gettext("Job %(job)s is %(status)s; only COMPLETED transcripts can be reviewed.")
                 % {"job": job.pk, "status": job.status}
             )
+        if slashml_settings.EVENT_LOG:  # the event log (jobs.events), written with the review
+            JobEvent.objects.create(job=job, kind=EventKind.REVIEW, detail=state)
         signals.transcription_reviewed.send_in_transaction(
             sender=TranscriptionJob, job=job, reviewer=reviewer, review_state=state
         )

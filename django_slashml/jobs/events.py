@@ -1,0 +1,135 @@
+"""The job event log: what each step did, written with the change it explains.
+
+A step (:func:`django_slashml.jobs.pipeline.advance`) runs inside :func:`step`: the
+SlashML client notes its HTTP calls (:mod:`django_slashml.remote.calls`) and the step
+notes its back-offs and reuse here, all in memory. The write that ends the step (a
+transition in :mod:`~django_slashml.jobs.lifecycle`, or the pipeline's release of the
+lease) calls :func:`flush` inside its transaction: one ``INSERT`` of every event of the
+step, so an event commits exactly when its change does, at the cost of one statement.
+A step whose write loses the race (its lease was taken) leaves no events, as it leaves
+no change. ``SLASHML['EVENT_LOG'] = False`` writes none at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from django_slashml.conf import slashml_settings
+from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJob
+from django_slashml.remote import calls
+
+__all__ = ["bounded", "enabled", "flush", "note", "record", "step", "transitioned"]
+
+
+@dataclass
+class _Step:
+    attempt: int
+    pending: list[JobEvent] = field(default_factory=list)
+
+
+_current: ContextVar[_Step | None] = ContextVar("slashml_step", default=None)
+
+
+def enabled() -> bool:
+    return bool(slashml_settings.EVENT_LOG)
+
+
+def bounded(answer: Any) -> Any:
+    """SlashML's answer as stored: whole if its JSON fits ``EVENT_ANSWER_MAX_CHARS``, else its cut head."""
+    if answer is None:
+        return None
+    limit = int(slashml_settings.EVENT_ANSWER_MAX_CHARS)
+    text = json.dumps(answer, default=str, ensure_ascii=False)
+    if len(text) <= limit:
+        return answer
+    return {"truncated": True, "chars": len(text), "head": text[:limit]}
+
+
+@contextmanager
+def step(job: TranscriptionJob) -> Iterator[None]:
+    """Collect the events of one step of ``job`` (its attempt: failures in a row so far, plus one)."""
+    token = _current.set(_Step(attempt=job.consecutive_failures + 1))
+    try:
+        with calls.recording():
+            yield
+    finally:
+        _current.reset(token)
+
+
+def _attempt() -> int:
+    current = _current.get()
+    return current.attempt if current else 1
+
+
+def note(job: TranscriptionJob, kind: str, **fields: Any) -> None:
+    """Keep an event of the current step until its write; outside a step, use :func:`record`."""
+    current = _current.get()
+    if current is None or not enabled():
+        return
+    fields.setdefault("attempt", current.attempt)
+    current.pending.append(JobEvent(job_id=job.pk, kind=kind, **fields))
+
+
+def _from_call(job_id: Any, call: calls.Call, attempt: int) -> JobEvent:
+    return JobEvent(
+        job_id=job_id,
+        kind=call.endpoint,
+        at=datetime.fromtimestamp(call.started, tz=UTC),
+        attempt=attempt,
+        http_method=call.method,
+        endpoint=call.endpoint,
+        http_status=call.http_status,
+        remote_status=call.remote_status,
+        duration_ms=call.duration_ms,
+        detail=call.error[:2000],
+        answer=bounded(call.answer),
+    )
+
+
+def flush(job: TranscriptionJob, extra: Iterable[JobEvent] = ()) -> None:
+    """Write the step's calls and notes, and ``extra``, in one INSERT; call it inside the step's transaction."""
+    made = calls.taking()
+    current = _current.get()
+    pending = current.pending[:] if current else []
+    if current:
+        current.pending.clear()
+    if not enabled():
+        return
+    attempt = _attempt()
+    rows = [_from_call(job.pk, call, attempt) for call in made] + pending + list(extra)
+    if rows:
+        JobEvent.objects.bulk_create(rows)
+
+
+def transitioned(job: TranscriptionJob, old_status: str, new_status: str) -> None:
+    """The step's events and the transition's own: kind ``completed`` for the one into COMPLETED."""
+    kind = EventKind.COMPLETED if new_status == JobStatus.COMPLETED else EventKind.TRANSITION
+    detail = job.error_message[:2000] if new_status == JobStatus.ERROR else ""
+    event = JobEvent(
+        job_id=job.pk,
+        kind=kind,
+        at=timezone.now(),
+        attempt=_attempt(),
+        old_status=old_status,
+        new_status=new_status,
+        remote_status=job.remote_status,
+        detail=detail,
+    )
+    flush(job, [event])
+
+
+def record(job_ids: Iterable[Any], kind: str, **fields: Any) -> None:
+    """Write one event of ``kind`` for each job, outside a step (the sweeper's re-dispatch): one INSERT."""
+    if not enabled():
+        return
+    rows = [JobEvent(job_id=job_id, kind=kind, **fields) for job_id in job_ids]
+    if rows:
+        JobEvent.objects.bulk_create(rows)
