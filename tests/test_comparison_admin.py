@@ -37,6 +37,9 @@ def test_the_page_marks_each_providers_mistakes_and_words_carry_their_time(slash
     assert 'class="w sub"' not in assembly and "<ins" not in assembly and "<del" not in assembly
     assert any(mark in google for mark in ('class="w sub"', "<ins", "<del"))
     assert 'data-start="' in assembly and 'class="slashml-compare-audio"' in html
+    google_job = comparison.jobs.get(service_provider="google")
+    job_page = admin_client.get(f"/admin/django_slashml/transcriptionjob/{google_job.pk}/change/").content.decode()
+    assert f'href="{page(comparison)}"' in job_page  # the job page links to its comparison
 
 
 def test_the_page_costs_the_same_queries_for_two_providers_or_six(slashml, speech_path, admin_client) -> None:

@@ -26,6 +26,7 @@ from .helpers import drive
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 
 COMPARISONS = "/api/slashml/comparisons/"
+JOBS = "/api/slashml/jobs/"
 REFERENCE = " ".join(SPEECH_SCRIPT)
 
 
@@ -158,6 +159,8 @@ def test_the_api_creates_lists_and_scopes_comparisons_to_their_owner(slashml, dj
     rows = by_provider(detail)
     assert rows["assembly"]["wer"] == 0.0 and rows["deepgram"]["wer"] > 0
     assert set(rows["deepgram"]) >= {"job", "status", "cer", "substitutions", "deletions", "insertions"}
+    job = client_for(ann).get(f"{JOBS}{rows['deepgram']['job']}/").json()
+    assert job["comparison"] == body["id"]  # a job leads back to its comparison
     assert client_for(ann).get(COMPARISONS).json()["count"] == 1
     assert client_for(bob).get(COMPARISONS).json()["count"] == 0
     assert client_for(bob).get(f"{COMPARISONS}{body['id']}/").status_code == 404

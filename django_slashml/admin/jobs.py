@@ -124,6 +124,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
                     ("status_badge", "service_provider"),
                     ("remote_id", "remote_status"),
                     ("reused_from", "fresh"),
+                    "comparison_link",
                     "error_message",
                     "owner",
                     ("created_at", "submitted_at", "completed_at"),
@@ -286,6 +287,14 @@ class TranscriptionJobAdmin(_JobAdminBase):
         url = reverse("admin:django_slashml_audioupload_change", args=[job.upload_id])
         size = f"{job.upload.size / 1024**2:.1f} MB"
         return format_html('<a href="{}">{}</a> ({}, {})', url, self.audio_name(job), job.upload.content_type, size)
+
+    @admin.display(description=_("comparison"))
+    def comparison_link(self, job: TranscriptionJob) -> str | None:
+        """The comparison page this job is one provider of, where its scores are."""
+        if not job.comparison_id:
+            return None
+        url = reverse("admin:django_slashml_comparison_change", args=[job.comparison_id])
+        return format_html('<a href="{}">{}</a>', url, job.comparison_id)
 
     @admin.display(description=_("original transcript"))
     def original_text(self, job: TranscriptionJob) -> str | None:

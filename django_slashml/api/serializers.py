@@ -14,7 +14,7 @@ from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError
 from django_slashml.jobs.access import sees_everything
 from django_slashml.jobs.actions import transcribe, validate_audio_url
 from django_slashml.jobs.uploads import save_upload, validate_audio
-from django_slashml.models import AudioUpload, TranscriptionJob
+from django_slashml.models import AudioUpload, Comparison, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS, provider_problem
 
 PROVIDER_HELP = format_lazy(
@@ -65,6 +65,9 @@ class JobSerializer(serializers.ModelSerializer[TranscriptionJob]):
         )
     )
     owner = serializers.SerializerMethodField()
+    comparison: serializers.PrimaryKeyRelatedField[Comparison] = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text=_("The comparison this job is one provider of, if any (comparisons/{id}/).")
+    )
     text = serializers.CharField(
         source="transcript_text", read_only=True, help_text=_("The transcript; a reviewer's correction if any.")
     )
@@ -88,6 +91,7 @@ class JobSerializer(serializers.ModelSerializer[TranscriptionJob]):
             "owner",
             "metadata",
             "reused_from",
+            "comparison",
             "created_at",
             "submitted_at",
             "completed_at",
