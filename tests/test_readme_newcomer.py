@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from .extras import require
-from .newcomer import README_BROKER, Newcomer, answers, free_port, readme_blocks
+from .newcomer import README_BROKER, WHISPER_WORDS, Newcomer, answers, free_port, readme_blocks
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -43,4 +43,4 @@ def test_a_new_project_following_the_readme_gets_a_transcript(tmp_path: Path) ->
         job_id = newcomer.transcribe_with_the_command()
         newcomer.assert_receiver_ran_once(job_id)
         rest_job_id = newcomer.transcribe_over_rest(web_port)
-        newcomer.assert_receiver_ran_once(rest_job_id, owner="ann")
+        newcomer.assert_receiver_ran_once(rest_job_id, owner="ann", words=WHISPER_WORDS)

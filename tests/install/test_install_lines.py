@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ..newcomer import README_BROKER, Newcomer, answers, free_port
+from ..newcomer import README_BROKER, WHISPER_WORDS, Newcomer, answers, free_port
 from .conftest import ROOT, CleanEnv, Dist, documented_install_lines
 
 pytestmark = pytest.mark.install
@@ -124,7 +124,7 @@ def test_the_readme_steps_finish_jobs(line: str, clean_env, tmp_path: Path) -> N
         job_id = newcomer.transcribe_with_the_command()
         newcomer.assert_receiver_ran_once(job_id)
         rest_job_id = newcomer.transcribe_over_rest(web_port)
-        newcomer.assert_receiver_ran_once(rest_job_id, owner="ann")
+        newcomer.assert_receiver_ran_once(rest_job_id, owner="ann", words=WHISPER_WORDS)
     newcomer.assert_admin_shows_the_transcript(job_id)
 
 
