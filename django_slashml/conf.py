@@ -129,6 +129,10 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE_RATES": {"slashml_submit": "120/hour", "slashml_retry": "30/hour"},
     # The admin's transcript viewer marks words recognised with less confidence than this.
     "REVIEW_LOW_CONFIDENCE": 0.6,
+    # Full-text search (issue 17, docs/search.md): PostgreSQL's text search configuration, and
+    # how many matching segments one search ranks and pages through at most.
+    "SEARCH_CONFIG": "english",
+    "SEARCH_MAX_MATCHES": 1000,
 }
 
 NUMBER_SETTINGS = (
@@ -225,6 +229,8 @@ class SlashMLSettings:
     REUSE_ACROSS_OWNERS: bool
     THROTTLE_RATES: dict[str, str | None]
     REVIEW_LOW_CONFIDENCE: float
+    SEARCH_CONFIG: str
+    SEARCH_MAX_MATCHES: int
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

@@ -30,6 +30,7 @@ __all__ = [
     "PermanentAPIError",
     "RateLimitedError",
     "ResponseTooLargeError",
+    "SearchQueryError",
     "ServerError",
     "SlashMLError",
     "TranscriptTooLargeError",
@@ -151,3 +152,7 @@ class InvalidCaptionParameterError(SlashMLError, ValueError):
         super().__init__(f"{parameter}: {message}")
         self.parameter = parameter
         self.message = message
+
+
+class SearchQueryError(SlashMLError, ValueError):
+    """A search query that cannot be run (empty, too long, only exclusions); a 400 in the API."""

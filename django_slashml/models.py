@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -27,6 +28,7 @@ __all__ = [
     "JobStatus",
     "ReviewState",
     "ServiceProvider",
+    "TranscriptSegment",
     "TranscriptionJob",
     "TranscriptionJobQuerySet",
 ]
@@ -257,3 +259,31 @@ class TranscriptionJob(models.Model):
     def transcript_text(self) -> str:
         """The transcript to show and export: the reviewer's correction where there is one."""
         return self.corrected_text or self.text
+
+
+# -- full-text search (issue 17) -----------------------------------------------------------
+
+
+class TranscriptSegment(models.Model):
+    """A phrase of a finished transcript with its time span, the unit that search finds.
+
+    Rebuilt from the reviewed text whenever a job completes or is reviewed
+    (:mod:`django_slashml.transcripts.search.segments`). ``search_vector`` is filled and
+    GIN-indexed on PostgreSQL only; SQLite keeps an FTS5 table in step (migration 0005).
+    """
+
+    job = models.ForeignKey(TranscriptionJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="segments")
+    position = models.PositiveIntegerField(verbose_name=_("position"))
+    start_ms = models.IntegerField(verbose_name=_("start"), help_text=_("Milliseconds."))
+    end_ms = models.IntegerField(verbose_name=_("end"), help_text=_("Milliseconds."))
+    text = models.TextField(verbose_name=_("text"))
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ("job", "position")
+        verbose_name = _("transcript segment")
+        verbose_name_plural = _("transcript segments")
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="slashml_segment_position_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} @ {self.start_ms} ms"

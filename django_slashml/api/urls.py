@@ -1,5 +1,7 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
+from django_slashml.api.search import SearchView
 from django_slashml.api.views import AudioUploadViewSet, JobViewSet
 
 router = SimpleRouter()
@@ -9,4 +11,4 @@ router.trailing_slash = "/?"
 router.register("jobs", JobViewSet, basename="job")
 router.register("uploads", AudioUploadViewSet, basename="upload")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, re_path(r"^search/?$", SearchView.as_view(), name="search")]
