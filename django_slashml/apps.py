@@ -17,4 +17,5 @@ class SlashMLConfig(AppConfig):
         from django_slashml import checks, conf, tasks  # noqa: F401
         from django_slashml.audio import storage  # noqa: F401
         from django_slashml.remote import client  # noqa: F401
+        from django_slashml.transcripts.search import checks as search_checks  # noqa: F401
         from django_slashml.transcripts.search import receivers  # noqa: F401
