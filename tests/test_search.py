@@ -21,7 +21,6 @@ from django_slashml.transcripts import review
 from django_slashml.transcripts.search import engines, search
 from django_slashml.transcripts.search.checks import check_search_settings
 from django_slashml.transcripts.search.query import parse
-from django_slashml.transcripts.search.segments import index_job
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -47,7 +46,7 @@ def finished(text: str, *, owner: Any = None, provider: str = "assembly", **kwar
 CORPUS = {
     "storm": "The storm reached the harbour at dawn. Fishermen tied their boats twice.",
     "budget": "Our budget meeting moved to Friday. The harbour project needs more money.",
-    "greek": "Καλημέρα κόσμε. Η θάλασσα είναι ήρεμη σήμερα.",
+    "greek": "Καλημέρα κόσμε. Σήμερα η θάλασσα είναι ήρεμη.",
 }
 
 
@@ -70,7 +69,11 @@ def test_a_completed_job_is_cut_into_timed_phrases_at_sentence_ends_and_pauses()
     text = "We met at noon. Then nothing happened for a while and after the pause we left"
     job = finished(text, gap_after=9)  # the pause follows "while"
     segments = list(job.segments.order_by("position").values_list("start_ms", "end_ms", "text"))
-    assert [s[2] for s in segments] == ["We met at noon.", "Then nothing happened for a while", "and after the pause we left"]
+    assert [s[2] for s in segments] == [
+        "We met at noon.",
+        "Then nothing happened for a while",
+        "and after the pause we left",
+    ]
     assert segments[1][0] == 4 * 400 and segments[2][0] == 10 * 400 + 2000
     assert all(start < end for start, end, _ in segments)
 
@@ -78,7 +81,9 @@ def test_a_completed_job_is_cut_into_timed_phrases_at_sentence_ends_and_pauses()
 def test_a_review_reindexes_the_corrected_text_with_the_aligned_timings(corpus: dict[str, TranscriptionJob]) -> None:
     job = corpus["storm"]
     assert found("fishermen") == {("storm", 2800)}
-    review.review(job, reviewer=None, state=ReviewState.APPROVED, corrected_text=CORPUS["storm"].replace("Fishermen", "Sailors"))
+    review.review(
+        job, reviewer=None, state=ReviewState.APPROVED, corrected_text=CORPUS["storm"].replace("Fishermen", "Sailors")
+    )
     assert found("fishermen") == set()
     assert found("sailors") == {("storm", 2800)}
 
@@ -229,3 +234,35 @@ def test_an_unbalanced_quote_searches_the_rest_as_a_phrase(corpus: dict[str, Tra
 def test_a_search_config_that_is_not_a_name_is_reported(settings: Any) -> None:
     settings.SLASHML = {**settings.SLASHML, "SEARCH_CONFIG": "english; drop", "SEARCH_MAX_MATCHES": 0}
     assert [message.id for message in check_search_settings()] == ["slashml.E040", "slashml.E041"]
+
+
+# -- the admin -------------------------------------------------------------------------------
+
+
+def test_the_admin_lists_matching_phrases_each_linking_into_the_viewer_at_its_second(
+    corpus: dict[str, TranscriptionJob], admin_client: Any
+) -> None:
+    listing = admin_client.get("/admin/django_slashml/transcriptionjob/", {"q": "harbour"})
+    assert b'action="/admin/django_slashml/transcriptionjob/search/"' in listing.content
+    page = admin_client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "fishermen"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    change = f"/admin/django_slashml/transcriptionjob/{corpus['storm'].pk}/change/"
+    assert f'href="{change}?t=2.8"' in html and "▶ 0:02" in html
+    assert "<mark>Fishermen</mark> tied their boats twice." in html
+    assert admin_client.get(change, {"t": "2.8"}).status_code == 200
+
+
+def test_the_admin_search_refuses_what_it_cannot_run_and_hides_other_peoples_jobs(
+    corpus: dict[str, TranscriptionJob], client: Any, django_user_model: Any
+) -> None:
+    staff = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_transcriptionjob"))
+    client.force_login(staff)
+    assert client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "-storm"}).status_code == 400
+    assert "No transcript says that." not in client.get(
+        "/admin/django_slashml/transcriptionjob/search/", {"q": "harbour"}
+    ).content.decode()
+    nobody = django_user_model.objects.create_user("nobody", password="pw", is_staff=True)
+    client.force_login(nobody)
+    assert client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "harbour"}).status_code == 403
