@@ -24,7 +24,8 @@ from django_slashml.api.schema import extend_schema, query_parameters
 from django_slashml.api.views import Pagination
 from django_slashml.exceptions import SearchQueryError
 from django_slashml.models import TranscriptionJob, TranscriptSegment
-from django_slashml.transcripts.search import ParsedQuery, annotate_snippets, search
+from django_slashml.transcripts.search import annotate_snippets, search
+from django_slashml.transcripts.search.query import ParsedQuery
 
 #: The job list's filters that search also takes.
 SEARCH_FILTERS = ("service_provider", "created_after", "created_before", "review_state")
