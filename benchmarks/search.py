@@ -72,10 +72,8 @@ def _fill(total: int) -> None:
             ) x
             """  # noqa: S608
         )
-        cursor.execute(
-            f"UPDATE {table} j SET text = s.t FROM (SELECT job_id, string_agg(text, ' ' ORDER BY position) t "
-            f"FROM {segments} GROUP BY job_id) s WHERE s.job_id = j.id"  # noqa: S608
-        )
+        joined = f"SELECT job_id, string_agg(text, ' ' ORDER BY position) t FROM {segments} GROUP BY job_id"  # noqa: S608
+        cursor.execute(f"UPDATE {table} j SET text = s.t FROM ({joined}) s WHERE s.job_id = j.id")  # noqa: S608
         cursor.execute(f"ANALYZE {table}")
         cursor.execute(f"ANALYZE {segments}")
 
