@@ -38,7 +38,7 @@ def _fill(total: int) -> None:
         cursor.execute(
             f"""
             CREATE TEMP TABLE bench_words AS
-            SELECT k, syl[1 + (k % 20)] || syl[1 + ((k / 20) % 20)] || syl[1 + ((k / 400) % 20)] AS w
+            SELECT k, syl[1 + (k %% 20)] || syl[1 + ((k / 20) %% 20)] || syl[1 + ((k / 400) %% 20)] AS w
             FROM generate_series(1, {VOCABULARY}) k, (SELECT string_to_array(%s, ' ') AS syl) s
             """,  # noqa: S608 (our own names and numbers)
             [" ".join(SYLLABLES)],
