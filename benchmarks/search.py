@@ -63,12 +63,12 @@ def _fill(total: int) -> None:
             SELECT id, p, p * 5000, p * 5000 + 4800, t, to_tsvector('english', t)
             FROM (
                 SELECT j.id, p, (
-                    SELECT string_agg(b.w, ' ')
+                    SELECT string_agg(wa.arr[least({VOCABULARY}, floor(exp(random() * ln({VOCABULARY})))::int)], ' ')
                     FROM generate_series(1, {WORDS}) g
-                    JOIN bench_words b ON b.k = least({VOCABULARY}, floor(exp(random() * ln({VOCABULARY})))::int)
                     WHERE g > -p AND j.id IS NOT NULL
                 ) AS t
-                FROM {table} j, generate_series(0, {PHRASES - 1}) p
+                FROM {table} j, generate_series(0, {PHRASES - 1}) p,
+                    (SELECT array_agg(w ORDER BY k) AS arr FROM bench_words) wa
             ) x
             """  # noqa: S608
         )
