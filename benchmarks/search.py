@@ -63,7 +63,7 @@ def _fill(total: int) -> None:
             SELECT id, p, p * 5000, p * 5000 + 4800, t, to_tsvector('english', t)
             FROM (
                 SELECT j.id, p, (
-                    SELECT string_agg(wa.arr[least({VOCABULARY}, floor(exp(random() * ln({VOCABULARY})))::int)], ' ')
+                    SELECT string_agg(wa.arr[floor(exp(random() * ln({VOCABULARY})))::int + 0 * g], ' ')
                     FROM generate_series(1, {WORDS}) g
                     WHERE g > -p AND j.id IS NOT NULL
                 ) AS t

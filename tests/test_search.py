@@ -260,9 +260,10 @@ def test_the_admin_search_refuses_what_it_cannot_run_and_hides_other_peoples_job
     staff.user_permissions.add(Permission.objects.get(codename="view_transcriptionjob"))
     client.force_login(staff)
     assert client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "-storm"}).status_code == 400
-    assert "No transcript says that." not in client.get(
-        "/admin/django_slashml/transcriptionjob/search/", {"q": "harbour"}
-    ).content.decode()
+    assert (
+        "No transcript says that."
+        not in client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "harbour"}).content.decode()
+    )
     nobody = django_user_model.objects.create_user("nobody", password="pw", is_staff=True)
     client.force_login(nobody)
     assert client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "harbour"}).status_code == 403
