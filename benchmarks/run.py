@@ -62,6 +62,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-jobs", type=int, default=100_000, help="REST API: jobs in the table (default 100000)")
     parser.add_argument("--search-jobs", type=int, default=100_000, help="search: transcripts (default 100000)")
     parser.add_argument("--search-repeat", type=int, default=40, help="search: requests per query (default 40)")
+    parser.add_argument("--search-sqlite-jobs", type=int, default=10_000, help="search: SQLite transcripts")
     parser.add_argument("--search-index-jobs", type=int, default=200, help="search: jobs indexed to time it")
     parser.add_argument("--database", default="slashml_bench", help="PostgreSQL database to (re)create")
     parser.add_argument("--write", metavar="PATH", help="also write the tables as Markdown, e.g. docs/benchmarks.md")
@@ -69,7 +70,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     options = parser.parse_args(argv)
     if options.quick:  # smaller sizes, where not given on the command line
         quick = {"jobs": 40, "processing_times": "5,60", "polling_jobs": 6, "upload_sizes": "64",
-                 "throughput_jobs": 200, "api_jobs": 10_000, "search_jobs": 10_000}  # fmt: skip
+                 "throughput_jobs": 200, "api_jobs": 10_000, "search_jobs": 10_000,
+                 "search_sqlite_jobs": 2_000}  # fmt: skip
         for name, value in quick.items():
             if getattr(options, name) == parser.get_default(name):
                 setattr(options, name, value)
