@@ -62,6 +62,8 @@ def _fill(total: int) -> None:
             [total],
         )
         segments = "django_slashml_transcriptsegment"
+        # Filled without the GIN index, which is built once afterwards (as for any bulk load).
+        cursor.execute("DROP INDEX slashml_segment_vector_gin")
         cursor.execute(
             f"""
             INSERT INTO {segments} (job_id, position, start_ms, end_ms, text, search_vector)
@@ -77,6 +79,7 @@ def _fill(total: int) -> None:
             ) x
             """  # noqa: S608
         )
+        cursor.execute(f"CREATE INDEX slashml_segment_vector_gin ON {segments} USING GIN (search_vector)")
         joined = f"SELECT job_id, string_agg(text, ' ' ORDER BY position) t FROM {segments} GROUP BY job_id"  # noqa: S608
         cursor.execute(f"UPDATE {table} j SET text = s.t FROM ({joined}) s WHERE s.job_id = j.id")  # noqa: S608
         cursor.execute(f"ANALYZE {table}")
