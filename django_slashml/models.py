@@ -277,7 +277,14 @@ class TranscriptSegment(models.Model):
     start_ms = models.IntegerField(verbose_name=_("start"), help_text=_("Milliseconds."))
     end_ms = models.IntegerField(verbose_name=_("end"), help_text=_("Milliseconds."))
     text = models.TextField(verbose_name=_("text"))
+    word_starts = models.JSONField(
+        verbose_name=_("word starts"), default=list, help_text=_("Where each word of text starts, in ms.")
+    )
     search_vector = SearchVectorField(null=True, editable=False)
+
+    # Not columns: set by search on the rows it shows (transcripts.search.annotate_snippets).
+    snippet: str
+    at_ms: int
 
     class Meta:
         ordering = ("job", "position")

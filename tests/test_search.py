@@ -165,10 +165,25 @@ def test_results_carry_the_job_the_times_the_marked_snippet_and_a_link_that_play
     assert response.data["count"] == 1
     [result] = response.data["results"]
     assert result["job"] == str(corpus["storm"].pk)
-    assert (result["start"], result["end"]) == (2800, 4750)
+    assert (result["start"], result["at"], result["end"]) == (2800, 2800, 4750)
     assert result["text"] == "Fishermen tied their boats twice."
     assert result["snippet"] == "<mark>Fishermen</mark> tied their boats twice."
     assert result["url"].endswith(f"/admin/django_slashml/transcriptionjob/{corpus['storm'].pk}/change/?t=2.8")
+
+
+def test_the_link_plays_from_the_matched_word_inside_its_phrase(corpus: dict[str, TranscriptionJob]) -> None:
+    job = corpus["storm"]
+    results = client_for(job.owner).get("/api/slashml/search/", {"q": "harbour", "service_provider": "assembly"})
+    [result] = [r for r in results.data["results"] if r["job"] == str(job.pk)]
+    assert (result["start"], result["at"]) == (0, 4 * 400)  # "The storm reached the harbour"
+    assert result["url"].endswith("?t=1.6")
+    review.review(job, reviewer=None, state=ReviewState.APPROVED, corrected_text="Yesterday " + CORPUS["storm"])
+    [result] = [
+        r
+        for r in client_for(job.owner).get("/api/slashml/search/", {"q": "harbour"}).data["results"]
+        if r["job"] == str(job.pk)
+    ]
+    assert result["at"] == 4 * 400  # the inserted word shares the first word's time; harbour keeps its own
 
 
 def test_owners_see_their_own_staff_with_the_view_permission_all_anonymous_none(

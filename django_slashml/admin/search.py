@@ -42,5 +42,5 @@ def search_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
         else:
             page = Paginator(segments, PER_PAGE).get_page(request.GET.get("page"))
             rows = annotate_snippets(list(page.object_list), parsed)
-            context.update(page=page, results=[(row, clock(row.start_ms), f"{row.start_ms / 1000:g}") for row in rows])
+            context.update(page=page, results=[(row, clock(row.at_ms), f"{row.at_ms / 1000:g}") for row in rows])
     return TemplateResponse(request, "admin/django_slashml/transcriptionjob/search.html", context, status=status)

@@ -32,8 +32,8 @@ SEARCH_FILTERS = ("service_provider", "created_after", "created_before", "review
 
 
 def play_url(request: Any, segment: TranscriptSegment) -> str:
-    """The admin's transcript viewer, playing from the segment's start; without the admin, the job."""
-    seconds = f"{segment.start_ms / 1000:g}"
+    """The admin's transcript viewer, playing from the first matched word; without the admin, the job."""
+    seconds = f"{segment.at_ms / 1000:g}"
     try:
         page = reverse("admin:django_slashml_transcriptionjob_change", args=[segment.job_id])
         return str(request.build_absolute_uri(f"{page}?t={seconds}"))
@@ -46,9 +46,12 @@ class SearchResultSerializer(serializers.Serializer[TranscriptSegment]):
     job = serializers.UUIDField(source="job_id", help_text=_("The job's id."))
     start = serializers.IntegerField(source="start_ms", help_text=_("Where the matching phrase starts, in ms."))
     end = serializers.IntegerField(source="end_ms", help_text=_("Where it ends, in ms."))
+    at = serializers.IntegerField(
+        source="at_ms", help_text=_("When the first matched word is said, in ms (between start and end).")
+    )
     text = serializers.CharField(help_text=_("The phrase."))
     snippet = serializers.CharField(help_text=_("The phrase, HTML-escaped, its matched words in <mark>."))
-    url = serializers.SerializerMethodField(help_text=_("A page that plays the audio from start."))
+    url = serializers.SerializerMethodField(help_text=_("A page that plays the audio from the matched word (at)."))
 
     def get_url(self, segment: TranscriptSegment) -> str:
         return play_url(self.context["request"], segment)

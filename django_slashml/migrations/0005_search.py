@@ -82,6 +82,12 @@ class Migration(migrations.Migration):
                 ("start_ms", models.IntegerField(help_text="Milliseconds.", verbose_name="start")),
                 ("end_ms", models.IntegerField(help_text="Milliseconds.", verbose_name="end")),
                 ("text", models.TextField(verbose_name="text")),
+                (
+                    "word_starts",
+                    models.JSONField(
+                        default=list, help_text="Where each word of text starts, in ms.", verbose_name="word starts"
+                    ),
+                ),
                 ("search_vector", django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
                 (
                     "job",

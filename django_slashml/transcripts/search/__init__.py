@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from django_slashml.models import TranscriptionJob, TranscriptSegment
-from django_slashml.transcripts.search.engines import matches, snippets
+from django_slashml.transcripts.search.engines import first_match_ms, marked, matches, snippets
 from django_slashml.transcripts.search.query import ParsedQuery, parse
 
 __all__ = ["annotate_snippets", "parse", "search"]
@@ -28,9 +28,11 @@ def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuer
 
 
 def annotate_snippets(rows: list[TranscriptSegment], parsed: ParsedQuery) -> list[TranscriptSegment]:
-    """Sets ``snippet`` (HTML, matched words in ``<mark>``) on each row; only for the rows shown."""
+    """Sets ``snippet`` (HTML, matched words in ``<mark>``) and ``at_ms`` (when the first of them is
+    said) on each row; only for the rows shown."""
     alias = rows[0]._state.db or "default" if rows else "default"
     found = snippets(rows, parsed, alias)
     for row in rows:
-        row.snippet = found[row.pk]  # type: ignore[attr-defined]
+        row.snippet = marked(found[row.pk])
+        row.at_ms = first_match_ms(row, found[row.pk])
     return rows

@@ -75,8 +75,8 @@ def _postgresql_snippets(alias: str, parsed: ParsedQuery, ids: list[int]) -> dic
         stop_sel=CLOSE,
         highlight_all=True,
     )
-    rows = TranscriptSegment.objects.using(alias).filter(pk__in=ids).annotate(snippet=headline)
-    return dict(rows.values_list("pk", "snippet"))
+    rows = TranscriptSegment.objects.using(alias).filter(pk__in=ids).annotate(headline=headline)
+    return dict(rows.values_list("pk", "headline"))
 
 
 # -- SQLite FTS5 ---------------------------------------------------------------------------
@@ -166,7 +166,7 @@ def matches(segments: Segments, parsed: ParsedQuery) -> Segments:
 
 
 def snippets(rows: list[TranscriptSegment], parsed: ParsedQuery, alias: str) -> dict[int, str]:
-    """Each row's text, HTML-escaped, with its matched words in ``<mark>``."""
+    """Each row's text with its matched words between OPEN and CLOSE (see :func:`marked`)."""
     ids = [row.pk for row in rows]
     found: dict[int, str] = {}
     if ids:
@@ -176,4 +176,13 @@ def snippets(rows: list[TranscriptSegment], parsed: ParsedQuery, alias: str) -> 
         elif name == "fts5":
             found = _fts5_snippets(alias, parsed, ids)
     terms = parsed.positive_terms
-    return {row.pk: marked(found.get(row.pk) or plain_snippet(row.text, terms)) for row in rows}
+    return {row.pk: found.get(row.pk) or plain_snippet(row.text, terms) for row in rows}
+
+
+def first_match_ms(segment: TranscriptSegment, snippet: str) -> int:
+    """When the first matched word of ``segment`` is said: its start, or the segment's without word timings."""
+    for index, token in enumerate(snippet.split()):
+        if OPEN in token:
+            starts = segment.word_starts or []
+            return int(starts[index]) if index < len(starts) else segment.start_ms
+    return segment.start_ms

@@ -8,7 +8,9 @@ one transaction: on PostgreSQL with one INSERT that also computes the search vec
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connections, router, transaction
 
@@ -21,25 +23,40 @@ from django_slashml.transcripts.presets import CueLimits
 #: The caption builder's default grouping: up to two lines of 42 characters or 7 s, broken at pauses.
 SEGMENT_LIMITS = CueLimits(preset="search")
 
-Phrase = tuple[int, int, str]  # start ms, end ms, text
+Phrase = tuple[int, int, str, list[int]]  # start ms, end ms, text, where each word of text starts
+
+
+def _token_starts(words: Sequence[dict[str, Any]]) -> list[int]:
+    """One start per whitespace-separated token, as the caption builder joins the words into lines."""
+    return [int(word["start"]) for word in words for _ in str(word.get("text", "")).split()]
 
 
 def phrases(job: TranscriptionJob) -> list[Phrase]:
     """The job's reviewed transcript as timed phrases; empty unless the job is COMPLETED."""
     if job.status != JobStatus.COMPLETED:
         return []
-    cues = cues_for(reviewed_words(job), job.transcript_text, job.audio_duration, SEGMENT_LIMITS)
-    return [(cue.start, cue.end, " ".join(cue.lines)) for cue in cues]
+    words = reviewed_words(job)
+    cues = cues_for(words, job.transcript_text, job.audio_duration, SEGMENT_LIMITS)
+    starts = _token_starts(words)
+    rows: list[Phrase] = []
+    taken = 0
+    for cue in cues:
+        text = " ".join(cue.lines)
+        count = len(text.split()) if starts else 0  # cues hold the words in order, token for token
+        rows.append((cue.start, cue.end, text, starts[taken : taken + count]))
+        taken += count
+    return rows
 
 
 def _insert_postgresql(alias: str, job: TranscriptionJob, rows: Sequence[Phrase]) -> None:
     table = TranscriptSegment._meta.db_table
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (job_id, position, start_ms, end_ms, text, search_vector) "  # noqa: S608 (names are ours)
-            "SELECT %s, u.position, u.start_ms, u.end_ms, u.text, to_tsvector(%s::regconfig, u.text) "
-            "FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::text[]) "
-            "AS u(position, start_ms, end_ms, text)",
+            f"INSERT INTO {table} (job_id, position, start_ms, end_ms, text, word_starts, search_vector) "  # noqa: S608
+            "SELECT %s, u.position, u.start_ms, u.end_ms, u.text, u.word_starts::jsonb, "
+            "to_tsvector(%s::regconfig, u.text) "
+            "FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::text[], %s::text[]) "
+            "AS u(position, start_ms, end_ms, text, word_starts)",
             [
                 job.pk,
                 slashml_settings.SEARCH_CONFIG,
@@ -47,6 +64,7 @@ def _insert_postgresql(alias: str, job: TranscriptionJob, rows: Sequence[Phrase]
                 [row[0] for row in rows],
                 [row[1] for row in rows],
                 [row[2] for row in rows],
+                [json.dumps(row[3]) for row in rows],
             ],
         )
 
@@ -63,8 +81,10 @@ def index_job(job: TranscriptionJob) -> int:
             _insert_postgresql(alias, job, rows)
         else:  # SQLite's FTS5 table follows by trigger
             TranscriptSegment.objects.using(alias).bulk_create(
-                TranscriptSegment(job_id=job.pk, position=index, start_ms=start, end_ms=end, text=text)
-                for index, (start, end, text) in enumerate(rows)
+                TranscriptSegment(
+                    job_id=job.pk, position=index, start_ms=start, end_ms=end, text=text, word_starts=word_starts
+                )
+                for index, (start, end, text, word_starts) in enumerate(rows)
             )
     return len(rows)
 

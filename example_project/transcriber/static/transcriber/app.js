@@ -176,7 +176,7 @@
     body.results.forEach((result) => {
       const item = document.createElement("li");
       const link = document.createElement("a");
-      const seconds = result.start / 1000;
+      const seconds = result.at / 1000;  // the matched word, inside the phrase start..end
       link.href = "?job=" + result.job + "&t=" + seconds;
       link.className = "search-hit";
       link.textContent = "▶ " + Math.floor(seconds / 60) + ":" + String(Math.floor(seconds % 60)).padStart(2, "0");
