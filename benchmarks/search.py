@@ -66,8 +66,10 @@ def _fill(total: int) -> None:
         cursor.execute("DROP INDEX slashml_segment_vector_gin")
         cursor.execute(
             f"""
-            INSERT INTO {segments} (job_id, position, start_ms, end_ms, text, search_vector)
-            SELECT id, p, p * 5000, p * 5000 + 4800, t, to_tsvector('english', t)
+            INSERT INTO {segments} (job_id, position, start_ms, end_ms, text, word_starts, search_vector)
+            SELECT id, p, p * 5000, p * 5000 + 4800, t,
+                (SELECT jsonb_agg(p * 5000 + g * 320) FROM generate_series(0, {WORDS - 1}) g),
+                to_tsvector('english', t)
             FROM (
                 SELECT j.id, p, (
                     SELECT string_agg(wa.arr[floor(exp(random() * ln({VOCABULARY})))::int + 0 * g], ' ')
@@ -127,7 +129,14 @@ def _fill_sqlite(total: int) -> int:
         job = TranscriptionJob(service_provider="assembly", status=JobStatus.COMPLETED, text=" ".join(phrases))
         jobs.append(job)
         segments += [
-            TranscriptSegment(job=job, position=p, start_ms=p * 5000, end_ms=p * 5000 + 4800, text=text)
+            TranscriptSegment(
+                job=job,
+                position=p,
+                start_ms=p * 5000,
+                end_ms=p * 5000 + 4800,
+                text=text,
+                word_starts=[p * 5000 + g * 320 for g in range(WORDS)],
+            )
             for p, text in enumerate(phrases)
         ]
         if len(jobs) == 1000 or index == total - 1:
