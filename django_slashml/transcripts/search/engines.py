@@ -57,7 +57,9 @@ def _tsquery(parsed: ParsedQuery) -> SearchQuery:
 
 def _postgresql_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> Segments:
     query = _tsquery(parsed)
-    candidates = segments.filter(search_vector=query).values("pk")[:limit]
+    # One pass over the GIN index, in no particular order: sorting every match of a common word
+    # (the model's ordering follows the job's) would cost more than the search.
+    candidates = list(segments.filter(search_vector=query).order_by().values_list("pk", flat=True)[:limit])
     return (
         TranscriptSegment.objects.using(segments.db)
         .filter(pk__in=candidates)
@@ -96,7 +98,7 @@ def _fts5_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> Segmen
     expression = fts5_expression(parsed)
     # The SQL names only our own table; the expression is a parameter (noqa: fixed names, bound values).
     matching = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [expression])  # noqa: S608, S611
-    candidates = list(segments.filter(pk__in=matching).values_list("pk", flat=True)[:limit])
+    candidates = list(segments.filter(pk__in=matching).order_by().values_list("pk", flat=True)[:limit])
     table = TranscriptSegment._meta.db_table
     rank = RawSQL(  # noqa: S611
         f"SELECT bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = {table}.id",  # noqa: S608
@@ -137,7 +139,7 @@ def _plain_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> Segme
         for term in group:
             wanted &= ~_contains(term) if term.negated else _contains(term)
         condition |= wanted
-    candidates = list(segments.filter(condition).values_list("pk", flat=True)[:limit])
+    candidates = list(segments.filter(condition).order_by().values_list("pk", flat=True)[:limit])
     return (
         TranscriptSegment.objects.using(segments.db)
         .filter(pk__in=candidates)
