@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import F, FloatField, QuerySet, Value
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models import Case, ExpressionWrapper, F, FloatField, QuerySet, Value, When
 from django.db.models.query_utils import Q
 from django.utils.html import escape
 
@@ -95,21 +94,23 @@ def fts5_expression(parsed: ParsedQuery) -> str:
 
 
 def _fts5_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> Segments:
-    expression = fts5_expression(parsed)
-    # The SQL names only our own table; the expression is a parameter (noqa: fixed names, bound values).
-    matching = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [expression])  # noqa: S608, S611
-    candidates = list(segments.filter(pk__in=matching).order_by().values_list("pk", flat=True)[:limit])
-    table = TranscriptSegment._meta.db_table
-    rank = RawSQL(  # noqa: S611
-        f"SELECT bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = {table}.id",  # noqa: S608
-        [expression],
-        output_field=FloatField(),
-    )
+    # One FTS5 query finds the candidates and scores them (bm25 is only cheap inside the MATCH
+    # that computes it); the jobs' filter, if any, narrows it by rowid.
+    sql = f"SELECT rowid, bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
+    params: list[Any] = [fts5_expression(parsed)]
+    if segments.query.where:
+        inner, inner_params = segments.order_by().values("pk").query.sql_with_params()
+        sql += f" AND rowid IN ({inner})"
+        params += inner_params
+    with connections[segments.db].cursor() as cursor:
+        cursor.execute(sql + " LIMIT %s", [*params, limit])
+        scores = {int(rowid): -float(score) for rowid, score in cursor.fetchall()}
     # bm25() is better when lower; negated, it sorts like PostgreSQL's rank.
+    rank = Case(*(When(pk=pk, then=Value(score)) for pk, score in scores.items()), default=Value(0.0))
     return (
         TranscriptSegment.objects.using(segments.db)
-        .filter(pk__in=candidates)
-        .annotate(rank=-Coalesce(rank, Value(0.0)))
+        .filter(pk__in=list(scores))
+        .annotate(rank=ExpressionWrapper(rank, output_field=FloatField()))
         .order_by("-rank", "-job__created_at", "position")
     )
 
