@@ -151,7 +151,7 @@ def _sqlite_search(query: str) -> Callable[[], int]:
 
     def run() -> int:
         parsed, segments = search(TranscriptionJob.objects.using(SQLITE).all(), query)
-        count = segments.count()
+        count = len(segments)
         annotate_snippets(list(segments[:50]), parsed)
         return count
 

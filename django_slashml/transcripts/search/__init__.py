@@ -11,11 +11,12 @@ from django.db.models import QuerySet
 from django_slashml.models import TranscriptionJob, TranscriptSegment
 from django_slashml.transcripts.search.engines import first_match_ms, marked, matches, snippets
 from django_slashml.transcripts.search.query import ParsedQuery, parse
+from django_slashml.transcripts.search.results import RankedSegments
 
 __all__ = ["annotate_snippets", "parse", "search"]
 
 
-def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuery, QuerySet[TranscriptSegment]]:
+def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuery, RankedSegments]:
     """The parsed query and the matching segments of ``jobs``, best first.
 
     Raises :class:`~django_slashml.exceptions.SearchQueryError` for a query that cannot run.

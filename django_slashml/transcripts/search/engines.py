@@ -14,13 +14,14 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import Case, ExpressionWrapper, F, FloatField, QuerySet, Value, When
+from django.db.models import F, QuerySet
 from django.db.models.query_utils import Q
 from django.utils.html import escape
 
 from django_slashml.conf import slashml_settings
 from django_slashml.models import TranscriptSegment
 from django_slashml.transcripts.search.query import ParsedQuery, Term
+from django_slashml.transcripts.search.results import Candidate, RankedSegments
 
 FTS_TABLE = "django_slashml_transcriptsegment_fts"
 #: Private-use characters that stand for <mark> and </mark> until the text is escaped.
@@ -54,17 +55,17 @@ def _tsquery(parsed: ParsedQuery) -> SearchQuery:
     return SearchQuery(parsed.websearch(), search_type="websearch", config=slashml_settings.SEARCH_CONFIG)
 
 
-def _postgresql_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> Segments:
+def _postgresql_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> list[Candidate]:
+    # One pass over the GIN index, in no particular order (sorting every match of a common word
+    # would cost more than the search), ranking each candidate while its row is at hand.
     query = _tsquery(parsed)
-    # One pass over the GIN index, in no particular order: sorting every match of a common word
-    # (the model's ordering follows the job's) would cost more than the search.
-    candidates = list(segments.filter(search_vector=query).order_by().values_list("pk", flat=True)[:limit])
-    return (
-        TranscriptSegment.objects.using(segments.db)
-        .filter(pk__in=candidates)
+    rows = (
+        segments.filter(search_vector=query)
+        .order_by()
         .annotate(rank=SearchRank(F("search_vector"), query))
-        .order_by("-rank", "-job__created_at", "position")
+        .values_list("pk", "rank", "job_id", "position")[:limit]
     )
+    return [(pk, rank, str(job), position) for pk, rank, job, position in rows]
 
 
 def _postgresql_snippets(alias: str, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
@@ -93,26 +94,22 @@ def fts5_expression(parsed: ParsedQuery) -> str:
     return " OR ".join(groups)
 
 
-def _fts5_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> Segments:
-    # One FTS5 query finds the candidates and scores them (bm25 is only cheap inside the MATCH
-    # that computes it); the jobs' filter, if any, narrows it by rowid.
-    sql = f"SELECT rowid, bm25({FTS_TABLE}) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
+def _fts5_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> list[Candidate]:
+    # One FTS5 query finds and scores the candidates (bm25 is only cheap inside the MATCH that
+    # computes it; lower is better); the jobs' filter, if any, narrows it by id.
+    table = TranscriptSegment._meta.db_table
+    sql = (
+        f"SELECT s.id, bm25({FTS_TABLE}), s.job_id, s.position FROM {FTS_TABLE} "  # noqa: S608
+        f"JOIN {table} s ON s.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH %s"
+    )
     params: list[Any] = [fts5_expression(parsed)]
     if segments.query.where:
         inner, inner_params = segments.order_by().values("pk").query.sql_with_params()
-        sql += f" AND rowid IN ({inner})"
+        sql += f" AND s.id IN ({inner})"
         params += inner_params
     with connections[segments.db].cursor() as cursor:
         cursor.execute(sql + " LIMIT %s", [*params, limit])
-        scores = {int(rowid): -float(score) for rowid, score in cursor.fetchall()}
-    # bm25() is better when lower; negated, it sorts like PostgreSQL's rank.
-    rank = Case(*(When(pk=pk, then=Value(score)) for pk, score in scores.items()), default=Value(0.0))
-    return (
-        TranscriptSegment.objects.using(segments.db)
-        .filter(pk__in=list(scores))
-        .annotate(rank=ExpressionWrapper(rank, output_field=FloatField()))
-        .order_by("-rank", "-job__created_at", "position")
-    )
+        return [(pk, -float(score), str(job), position) for pk, score, job, position in cursor.fetchall()]
 
 
 def _fts5_snippets(alias: str, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
@@ -133,20 +130,16 @@ def _contains(term: Term) -> Q:
     return Q(text__icontains=term.text)
 
 
-def _plain_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> Segments:
+def _plain_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> list[Candidate]:
     condition = Q()
     for group in parsed.groups:
         wanted = Q()
         for term in group:
             wanted &= ~_contains(term) if term.negated else _contains(term)
         condition |= wanted
-    candidates = list(segments.filter(condition).order_by().values_list("pk", flat=True)[:limit])
-    return (
-        TranscriptSegment.objects.using(segments.db)
-        .filter(pk__in=candidates)
-        .annotate(rank=Value(0.0))
-        .order_by("-job__created_at", "position")
-    )
+    rows = segments.filter(condition).order_by().values_list("pk", "job__created_at", "position")[:limit]
+    # No score: the newest job's phrases first, each job's in order.
+    return [(pk, 0.0, -created.timestamp(), position) for pk, created, position in rows]
 
 
 def plain_snippet(text: str, terms: Iterable[Term]) -> str:
@@ -157,15 +150,12 @@ def plain_snippet(text: str, terms: Iterable[Term]) -> str:
     return re.sub("|".join(alternatives), lambda m: f"{OPEN}{m.group(0)}{CLOSE}", text, flags=re.IGNORECASE)
 
 
-def matches(segments: Segments, parsed: ParsedQuery) -> Segments:
+def matches(segments: Segments, parsed: ParsedQuery) -> RankedSegments:
     """The segments of ``segments`` that match ``parsed``, best first, at most ``SEARCH_MAX_MATCHES``."""
     limit = int(slashml_settings.SEARCH_MAX_MATCHES)
     name = engine(segments.db)
-    if name == "postgresql":
-        return _postgresql_matches(segments, parsed, limit)
-    if name == "fts5":
-        return _fts5_matches(segments, parsed, limit)
-    return _plain_matches(segments, parsed, limit)
+    find = {"postgresql": _postgresql_matches, "fts5": _fts5_matches}.get(name, _plain_matches)
+    return RankedSegments(segments.db, find(segments, parsed, limit))
 
 
 def snippets(rows: list[TranscriptSegment], parsed: ParsedQuery, alias: str) -> dict[int, str]:
