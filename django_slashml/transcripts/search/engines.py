@@ -1,9 +1,9 @@
 """The same parsed query on three engines: PostgreSQL full-text search, SQLite FTS5, plain matching.
 
-Each engine answers two questions: which segments match, best first (at most
-``SEARCH_MAX_MATCHES`` of them are ranked, so a very common word costs what a rare one does),
-and how each of a page's segments reads with its matched words marked. Snippets are made only
-for the page that is shown.
+Each engine answers two questions: which segments match, each with a score, in one pass that
+stops at ``SEARCH_MAX_MATCHES`` (so a very common word costs what a rare one does; the
+:class:`.results.RankedSegments` sorts them), and how each of a page's segments reads with its
+matched words marked. Snippets are made only for the page that is shown.
 """
 
 from __future__ import annotations
