@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from django_slashml.jobs import lifecycle
@@ -101,8 +102,14 @@ def test_reindex_builds_segments_for_existing_jobs_with_a_progress_bar(
 ) -> None:
     TranscriptSegment.objects.all().delete()
     assert found("harbour") == set()
-    call_command("slashml_reindex", "--batch-size", "2")
+    with CaptureQueriesContext(connection) as queries:
+        call_command("slashml_reindex", "--batch-size", "2")
     assert found("harbour") == {("storm", 0), ("budget", 2400)}
+    # Jobs are read two at a time, each batch after the last one's key: never all at once, never OFFSET.
+    reads = [q["sql"] for q in queries.captured_queries if 'FROM "django_slashml_transcriptionjob"' in q["sql"]]
+    batches = [sql for sql in reads if "LIMIT 2" in sql]
+    assert len(batches) == 3 and all("OFFSET" not in sql for sql in batches)
+    assert '"words"' in batches[0] and '"last_response"' not in batches[0]
     out = capsys.readouterr()
     assert "3/3" in out.err and "Indexed 3 completed job(s)." in out.out
 

@@ -31,7 +31,7 @@ def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuer
 def annotate_snippets(rows: list[TranscriptSegment], parsed: ParsedQuery) -> list[TranscriptSegment]:
     """Sets ``snippet`` (HTML, matched words in ``<mark>``) and ``at_ms`` (when the first of them is
     said) on each row; only for the rows shown."""
-    alias = rows[0]._state.db or "default" if rows else "default"
+    alias = (rows[0]._state.db if rows else None) or "default"
     found = snippets(rows, parsed, alias)
     for row in rows:
         row.snippet = marked(found[row.pk])
