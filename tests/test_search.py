@@ -97,6 +97,15 @@ def test_a_retried_job_leaves_the_search_until_it_completes_again(corpus: dict[s
     assert found("harbour") == {("storm", 0)}
 
 
+def test_a_job_that_reuses_a_finished_transcript_is_searchable_as_its_own(
+    corpus: dict[str, TranscriptionJob],
+) -> None:
+    source = corpus["budget"]
+    job = TranscriptionJob.objects.create(service_provider="assembly", status=JobStatus.PENDING, lease_owner="w1")
+    assert lifecycle.adopt(job, source, lease_owner="w1")
+    assert {s.job_id for s in search(TranscriptionJob.objects.all(), "friday")[1]} == {source.pk, job.pk}
+
+
 def test_reindex_builds_segments_for_existing_jobs_with_a_progress_bar(
     corpus: dict[str, TranscriptionJob], capsys: pytest.CaptureFixture[str]
 ) -> None:
