@@ -71,7 +71,8 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick
 
 bench-smoke: $(STAMP)
-	$(BIN)/python -m benchmarks.run --quick --only uploads,throughput,api,compare --throughput-jobs 50 --api-jobs 2000
+	$(BIN)/python -m benchmarks.run --quick --only uploads,throughput,api,compare,search --throughput-jobs 50 --api-jobs 2000 \
+	  --search-jobs 2000 --search-sqlite-jobs 500 --search-repeat 3 --search-index-jobs 20
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

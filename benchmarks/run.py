@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare")
+SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare", "search")
 
 
 class Bench:
@@ -60,13 +60,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--upload-sizes", default="256,1024", help="upload memory: file sizes in MiB")
     parser.add_argument("--throughput-jobs", type=int, default=1000, help="throughput: jobs (default 1000)")
     parser.add_argument("--api-jobs", type=int, default=100_000, help="REST API: jobs in the table (default 100000)")
+    parser.add_argument("--search-jobs", type=int, default=100_000, help="search: transcripts (default 100000)")
+    parser.add_argument("--search-repeat", type=int, default=40, help="search: requests per query (default 40)")
+    parser.add_argument("--search-sqlite-jobs", type=int, default=10_000, help="search: SQLite transcripts")
+    parser.add_argument("--search-index-jobs", type=int, default=200, help="search: jobs indexed to time it")
     parser.add_argument("--database", default="slashml_bench", help="PostgreSQL database to (re)create")
     parser.add_argument("--write", metavar="PATH", help="also write the tables as Markdown, e.g. docs/benchmarks.md")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (minutes, not half an hour)")
     options = parser.parse_args(argv)
     if options.quick:  # smaller sizes, where not given on the command line
         quick = {"jobs": 40, "processing_times": "5,60", "polling_jobs": 6, "upload_sizes": "64",
-                 "throughput_jobs": 200, "api_jobs": 10_000}  # fmt: skip
+                 "throughput_jobs": 200, "api_jobs": 10_000, "search_jobs": 10_000,
+                 "search_sqlite_jobs": 2_000}  # fmt: skip
         for name, value in quick.items():
             if getattr(options, name) == parser.get_default(name):
                 setattr(options, name, value)
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
 
     fresh_database(options.database)
     django.setup()
-    from . import api_requests, comparisons, occupancy, polling, throughput, upload_memory
+    from . import api_requests, comparisons, occupancy, polling, search, throughput, upload_memory
 
     call_command("migrate", verbosity=0)
     bench = Bench(options, workdir)
@@ -110,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         "api": api_requests.run,
         "polling": lambda b: polling.run(b, vendor),
         "compare": comparisons.run,
+        "search": search.run,
     }
     sections = []
     try:

@@ -57,6 +57,12 @@ DATABASES = {
     }
 }
 
+# Search's SQLite figures (benchmarks/search.py) use a file of their own beside PostgreSQL.
+DATABASES["search_sqlite"] = {
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": os.path.join(tempfile.mkdtemp(prefix="slashml-bench-sqlite-"), "search.sqlite3"),
+}
+
 CELERY_BROKER_URL = os.environ.get("SLASHML_BENCH_BROKER", "redis://127.0.0.1:6379/14")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

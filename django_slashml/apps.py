@@ -12,7 +12,10 @@ class SlashMLConfig(AppConfig):
     def ready(self) -> None:
         # Imported for what importing them does: the system checks register, the
         # setting_changed receivers connect, and the Celery tasks are in the app's
-        # registry, where the job engine finds them by name.
+        # registry, where the job engine finds them by name; transcript
+        # segments follow completed and reviewed jobs.
         from django_slashml import checks, conf, tasks  # noqa: F401
         from django_slashml.audio import storage  # noqa: F401
         from django_slashml.remote import client  # noqa: F401
+        from django_slashml.transcripts.search import checks as search_checks  # noqa: F401
+        from django_slashml.transcripts.search import receivers  # noqa: F401

@@ -145,6 +145,10 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_ALLOWED_IPS": [],
     # SlashML calls and times to transcript are reported over this many past seconds.
     "METRICS_WINDOW_SECONDS": 300,
+    # Full-text search (issue 17, docs/search.md): PostgreSQL's text search configuration, and
+    # how many matching segments one search ranks and pages through at most.
+    "SEARCH_CONFIG": "english",
+    "SEARCH_MAX_MATCHES": 1000,
 }
 
 NUMBER_SETTINGS = (
@@ -251,6 +255,8 @@ class SlashMLSettings:
     METRICS_TOKEN: str | None
     METRICS_ALLOWED_IPS: list[str]
     METRICS_WINDOW_SECONDS: float
+    SEARCH_CONFIG: str
+    SEARCH_MAX_MATCHES: int
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

@@ -31,6 +31,7 @@ __all__ = [
     "PermanentAPIError",
     "RateLimitedError",
     "ResponseTooLargeError",
+    "SearchQueryError",
     "ServerError",
     "SlashMLError",
     "TranscriptTooLargeError",
@@ -160,3 +161,7 @@ class InvalidComparisonError(SlashMLError, ValueError):
     def __init__(self, message: str, *, field: str = "providers") -> None:
         super().__init__(message)
         self.field = field
+
+
+class SearchQueryError(SlashMLError, ValueError):
+    """A search query that cannot be run (empty, too long, only exclusions); a 400 in the API."""

@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -32,6 +33,7 @@ __all__ = [
     "JobStatus",
     "ReviewState",
     "ServiceProvider",
+    "TranscriptSegment",
     "TranscriptionJob",
     "TranscriptionJobQuerySet",
 ]
@@ -381,3 +383,38 @@ class JobEvent(models.Model):
         if self.kind in (EventKind.UPLOAD, EventKind.SUBMIT, EventKind.STATUS):
             return self.http_status is None or self.http_status >= 400
         return self.kind == EventKind.TRANSIENT_ERROR or self.new_status == JobStatus.ERROR
+
+
+# -- full-text search (issue 17) -----------------------------------------------------------
+
+
+class TranscriptSegment(models.Model):
+    """A phrase of a finished transcript with its time span, the unit that search finds.
+
+    Rebuilt from the reviewed text whenever a job completes or is reviewed
+    (:mod:`django_slashml.transcripts.search.segments`). ``search_vector`` is filled and
+    GIN-indexed on PostgreSQL only; SQLite keeps an FTS5 table in step (migration 0005).
+    """
+
+    job = models.ForeignKey(TranscriptionJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="segments")
+    position = models.PositiveIntegerField(verbose_name=_("position"))
+    start_ms = models.IntegerField(verbose_name=_("start"), help_text=_("Milliseconds."))
+    end_ms = models.IntegerField(verbose_name=_("end"), help_text=_("Milliseconds."))
+    text = models.TextField(verbose_name=_("text"))
+    word_starts = models.JSONField(
+        verbose_name=_("word starts"), default=list, help_text=_("Where each word of text starts, in ms.")
+    )
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    # Not columns: set by search on the rows it shows (transcripts.search.annotate_snippets).
+    snippet: str
+    at_ms: int
+
+    class Meta:
+        ordering = ("job", "position")
+        verbose_name = _("transcript segment")
+        verbose_name_plural = _("transcript segments")
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="slashml_segment_position_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} @ {self.start_ms} ms"

@@ -149,3 +149,40 @@ def test_an_error_on_the_timeline_opens_on_click(live_server: Any, sandbox: Any,
         error.locator("summary").click()
         answer.wait_for(state="visible")
         assert "Internal Server Error" in answer.inner_text()
+
+
+def test_a_search_result_opens_the_viewer_at_its_second_and_plays(live_server: Any, tmp_path: Path) -> None:
+    """Issue 17: the admin's transcript search, then ?t= on the job's page."""
+    from django_slashml.transcripts.search.segments import index_job
+
+    require_chromium()
+    with silent_wav(tmp_path / "meeting.wav", 40).open("rb") as fileobj:
+        upload = save_upload(fileobj, name="meeting.wav")
+    script = "We opened the meeting. The harbour budget was approved after a long debate about boats."
+    words = [
+        {"text": text, "start": 2000 + index * 1500, "end": 2000 + index * 1500 + 1200, "confidence": 0.9}
+        for index, text in enumerate(script.split())
+    ]
+    job = TranscriptionJob.objects.create(
+        upload=upload, service_provider="assembly", status=JobStatus.COMPLETED, text=script, words=words
+    )
+    index_job(job)
+    second = words[6]["start"] / 1000  # "budget", inside the second phrase ("The harbour budget ...")
+    assert job.segments.order_by("position")[1].start_ms < words[6]["start"]
+    with signed_in_browser(live_server) as page:
+        page.goto(f"{live_server.url}/admin/django_slashml/transcriptionjob/")
+        page.fill(".slashml-transcript-search input[type=search]", "budget")
+        page.click(".slashml-transcript-search input[type=submit]")
+        page.wait_for_selector(".slashml-snippet mark")
+        assert page.locator(".slashml-snippet mark").first.inner_text() == "budget"
+        folder = ROOT / "docs" if os.environ.get("SLASHML_UPDATE_SCREENSHOTS") == "1" else tmp_path
+        page.evaluate("['#nav-sidebar', '#toggle-nav-sidebar'].forEach(s => document.querySelector(s)?.remove())")
+        page.screenshot(path=str(folder / "admin-search.png"), full_page=False)
+        page.locator("a.slashml-play").first.click()
+        page.wait_for_url(f"**/change/?t={second:g}")
+        page.wait_for_function(
+            f"(a => a.readyState >= 1 && !a.paused && a.currentTime >= {second} - 0.05)"
+            "(document.querySelector('.slashml-audio'))",
+            timeout=15_000,
+        )
+        assert page.locator(".slashml-current").first.inner_text() == "budget"

@@ -150,3 +150,36 @@ def test_demo_prints_a_two_provider_comparison_and_its_page_plays_from_a_word(de
             page.screenshot(path=str(folder / "compare-page.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_searching_a_word_of_the_sample_lists_the_job_and_its_link_plays_from_there(demo: dict[str, str]) -> None:
+    """Issue 17's "done when": runs after the upload above has completed a job on the demo."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(demo["url"] + "/")
+            page.fill("#id_username", "demo")
+            page.fill("#id_password", "demo-password")
+            page.click("input[type=submit]")
+            page.wait_for_url(demo["url"] + "/")
+            page.fill("#search-q", "computer")
+            page.click("#search")
+            hit = page.locator("#search-results li", has=page.locator("mark", has_text="computer")).first
+            hit.wait_for(timeout=30_000)
+            href = hit.locator("a.search-hit").get_attribute("href")
+            start = float(re.search(r"[?&]t=([0-9.]+)", href).group(1))
+            folder = ROOT / "docs" if os.environ.get("SLASHML_UPDATE_SCREENSHOTS") == "1" else Path(demo["state"])
+            page.screenshot(path=str(folder / "search.png"), full_page=True)
+            hit.locator("a.search-hit").click()
+            page.wait_for_url(re.compile(r".*\?job=[0-9a-f-]{36}&t="))
+            page.wait_for_function(
+                f"(p => p.readyState >= 1 && p.currentTime >= {start} - 0.05)(document.getElementById('player'))",
+                timeout=30_000,
+            )
+            page.wait_for_function("!document.getElementById('player').paused", timeout=10_000)
+            assert "computer" in page.locator("#transcript").inner_text()
+        finally:
+            browser.close()

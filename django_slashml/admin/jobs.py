@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django_slashml.admin import actions, dashboard
 from django_slashml.admin.audio import serve_upload
 from django_slashml.admin.captions import CaptionActionForm, bad_request_text, caption_panel
+from django_slashml.admin.search import search_view
 from django_slashml.admin.timeline import render_timeline
 from django_slashml.admin.viewer import render_viewer
 from django_slashml.audio.urlcheck import url_problem
@@ -194,6 +195,11 @@ class TranscriptionJobAdmin(_JobAdminBase):
     def get_urls(self) -> list[Any]:
         info = self.opts.app_label, self.opts.model_name
         extra = [
+            path(
+                "search/",
+                self.admin_site.admin_view(lambda request: search_view(self, request)),
+                name=f"{info[0]}_{info[1]}_search",
+            ),
             path(
                 "<path:object_id>/audio/",
                 self.admin_site.admin_view(self.audio_view),

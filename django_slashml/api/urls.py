@@ -1,6 +1,8 @@
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from django_slashml.api.comparisons import ComparisonViewSet
+from django_slashml.api.search import SearchView
 from django_slashml.api.views import AudioUploadViewSet, JobViewSet
 
 router = SimpleRouter()
@@ -11,4 +13,4 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("uploads", AudioUploadViewSet, basename="upload")
 router.register("comparisons", ComparisonViewSet, basename="comparison")
 
-urlpatterns = router.urls
+urlpatterns = [*router.urls, re_path(r"^search/?$", SearchView.as_view(), name="search")]

@@ -1,4 +1,4 @@
-/* django-slashml transcript viewer: click a word to seek, follow the spoken word.
+/* django-slashml transcript viewer: click a word to seek, follow the spoken word, open at ?t=seconds.
    One delegated click listener and a binary search per frame keep 20,000 words responsive. */
 (function () {
   "use strict";
@@ -84,6 +84,21 @@
     });
     audio.addEventListener("play", function () { window.requestAnimationFrame(follow); });
     audio.addEventListener("seeked", function () { highlight(indexAt(audio.currentTime), true); });
+
+    // ?t=12.5 (a search result's link): open at that second and play from it.
+    var at = parseFloat(new URLSearchParams(window.location.search).get("t"));
+    if (isFinite(at) && at >= 0) {
+      highlight(indexAt(at), true);
+      var seek = function () {
+        audio.currentTime = at;
+        var playing = audio.play();
+        if (playing && playing.catch) playing.catch(function () {});
+      };
+      if (audio.readyState >= 1) { seek(); } else {
+        audio.addEventListener("loadedmetadata", seek, { once: true });
+        if (audio.preload === "none") audio.load();
+      }
+    }
   }
 
   function start() {

@@ -2,6 +2,9 @@
 (function () {
   "use strict";
   const API = "/api/slashml/jobs/";
+  const SEARCH = "/api/slashml/search/";
+  // A job's stored audio, for transcripts opened from a search result (staff, as the demo user is).
+  const STORED_AUDIO = (jobId) => "/admin/django_slashml/transcriptionjob/" + jobId + "/audio/";
   const $ = (id) => document.getElementById(id);
   let audioBlob = null;   // the picked or recorded audio, played back locally
   let recorder = null;
@@ -102,7 +105,7 @@
     setTimeout(() => follow(jobId), 1000);
   }
 
-  async function showTranscript(jobId) {
+  async function showTranscript(jobId, startAt) {
     const job = await (await fetch(API + jobId + "/", { credentials: "same-origin" })).json();
     const container = $("transcript");
     const fragment = document.createDocumentFragment();
@@ -123,7 +126,14 @@
     container.replaceChildren(fragment);
     ["txt", "srt", "vtt", "json"].forEach((fmt) => { $("dl-" + fmt).href = API + jobId + "/transcript." + fmt; });
     const player = $("player");
-    player.src = URL.createObjectURL(audioBlob);
+    player.src = audioBlob ? URL.createObjectURL(audioBlob) : STORED_AUDIO(jobId);
+    if (startAt !== undefined) {
+      // Opened at a second (?t=12.5, a search result): seek there and play from it.
+      player.addEventListener("loadedmetadata", () => {
+        player.currentTime = startAt;
+        player.play().catch(() => {});
+      }, { once: true });
+    }
     container.onclick = (event) => {
       const span = event.target.closest("span[data-start]");
       if (!span) return;
@@ -148,5 +158,40 @@
     };
     $("result").hidden = false;
     $("submit").disabled = false;
+  }
+
+  // Search: every transcript you can see, each match a link that plays from where it was said.
+  $("search-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const list = $("search-results");
+    list.replaceChildren();
+    $("search-error").hidden = true;
+    const response = await fetch(SEARCH + "?q=" + encodeURIComponent($("search-q").value), { credentials: "same-origin" });
+    const body = await response.json();
+    if (!response.ok) {
+      $("search-error").textContent = describe(body);
+      $("search-error").hidden = false;
+      return;
+    }
+    body.results.forEach((result) => {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      const seconds = result.at / 1000;  // the matched word, inside the phrase start..end
+      link.href = "?job=" + result.job + "&t=" + seconds;
+      link.className = "search-hit";
+      link.textContent = "▶ " + Math.floor(seconds / 60) + ":" + String(Math.floor(seconds % 60)).padStart(2, "0");
+      const snippet = document.createElement("span");
+      snippet.innerHTML = " " + result.snippet;  // the server escaped the text; only <mark> is markup
+      item.append(link, snippet);
+      list.appendChild(item);
+    });
+    if (!body.results.length) list.textContent = "No transcript says that.";
+  });
+
+  const opened = new URLSearchParams(window.location.search);
+  if (opened.get("job")) {
+    const at = parseFloat(opened.get("t"));
+    $("job-id").textContent = opened.get("job");
+    showTranscript(opened.get("job"), isFinite(at) && at >= 0 ? at : undefined);
   }
 })();

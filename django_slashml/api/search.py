@@ -1,0 +1,94 @@
+"""``GET search/?q=...``: the phrases of visible transcripts that match, each with a link that plays it.
+
+Rows are visible as for the job list (owners their own, staff with the view permission all,
+anonymous refused), paginated like it. A query that cannot run is a 400 naming ``q``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import QueryDict
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from django_slashml.api.filters import JOB_FILTERS, filter_jobs
+from django_slashml.api.permissions import visible_to
+from django_slashml.api.schema import extend_schema, query_parameters
+from django_slashml.api.views import Pagination
+from django_slashml.exceptions import SearchQueryError
+from django_slashml.models import TranscriptionJob, TranscriptSegment
+from django_slashml.transcripts.search import annotate_snippets, search
+from django_slashml.transcripts.search.query import ParsedQuery
+
+#: The job list's filters that search also takes.
+SEARCH_FILTERS = ("service_provider", "created_after", "created_before", "review_state")
+
+
+def play_url(request: Any, segment: TranscriptSegment) -> str:
+    """The admin's transcript viewer, playing from the first matched word; without the admin, the job."""
+    seconds = f"{segment.at_ms / 1000:g}"
+    try:
+        page = reverse("admin:django_slashml_transcriptionjob_change", args=[segment.job_id])
+        return str(request.build_absolute_uri(f"{page}?t={seconds}"))
+    except NoReverseMatch:
+        page = reverse("slashml:job-detail", args=[segment.job_id])
+        return str(request.build_absolute_uri(f"{page}#t={seconds}"))
+
+
+class SearchResultSerializer(serializers.Serializer[TranscriptSegment]):
+    job = serializers.UUIDField(source="job_id", help_text=_("The job's id."))
+    start = serializers.IntegerField(source="start_ms", help_text=_("Where the matching phrase starts, in ms."))
+    end = serializers.IntegerField(source="end_ms", help_text=_("Where it ends, in ms."))
+    at = serializers.IntegerField(
+        source="at_ms", help_text=_("When the first matched word is said, in ms (between start and end).")
+    )
+    text = serializers.CharField(help_text=_("The phrase."))
+    snippet = serializers.CharField(help_text=_("The phrase, HTML-escaped, its matched words in <mark>."))
+    url = serializers.SerializerMethodField(help_text=_("A page that plays the audio from the matched word (at)."))
+
+    def get_url(self, segment: TranscriptSegment) -> str:
+        return play_url(self.context["request"], segment)
+
+
+SEARCH_PARAMETERS = {
+    "q": _('Words to find: "a quoted phrase", OR between alternatives, -word to leave out.'),
+    **{name: JOB_FILTERS[name] for name in SEARCH_FILTERS},
+}
+
+
+class SearchView(generics.GenericAPIView[TranscriptSegment]):
+    """Where was it said: matching phrases of your transcripts, best first, with when and a link."""
+
+    serializer_class = SearchResultSerializer
+    pagination_class = Pagination
+
+    def get_permissions(self) -> list[Any]:
+        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]  # type: ignore[operator]
+        return [IsAuthenticated(), *configured]
+
+    def _query(self) -> tuple[ParsedQuery, Any]:
+        params = self.request.query_params
+        filters = QueryDict(mutable=True)
+        for name in SEARCH_FILTERS:
+            if name in params:
+                filters[name] = params[name]
+        jobs = filter_jobs(visible_to(self.request.user, TranscriptionJob.objects.all()), filters)
+        try:
+            return search(jobs, params.get("q", ""))
+        except SearchQueryError as exc:
+            raise ValidationError({"q": [str(exc)]}) from None
+
+    @extend_schema(parameters=query_parameters(SEARCH_PARAMETERS))
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        parsed, segments = self._query()
+        page = self.paginate_queryset(segments)
+        rows = annotate_snippets(list(page if page is not None else segments), parsed)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)

@@ -1,0 +1,39 @@
+"""Full-text search over transcripts: which phrase said it, and when (docs/search.md).
+
+:func:`search` finds the segments of some jobs that match a query in web-search syntax;
+:func:`annotate_snippets` marks the matched words of the page being shown.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from django_slashml.models import TranscriptionJob, TranscriptSegment
+from django_slashml.transcripts.search.engines import first_match_ms, marked, matches, snippets
+from django_slashml.transcripts.search.query import ParsedQuery, parse
+from django_slashml.transcripts.search.results import RankedSegments
+
+__all__ = ["annotate_snippets", "parse", "search"]
+
+
+def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuery, RankedSegments]:
+    """The parsed query and the matching segments of ``jobs``, best first.
+
+    Raises :class:`~django_slashml.exceptions.SearchQueryError` for a query that cannot run.
+    """
+    parsed = parse(raw_query)
+    segments = TranscriptSegment.objects.using(jobs.db)
+    if jobs.query.where:  # all jobs need no join
+        segments = segments.filter(job__in=jobs.values("pk"))
+    return parsed, matches(segments.all(), parsed)
+
+
+def annotate_snippets(rows: list[TranscriptSegment], parsed: ParsedQuery) -> list[TranscriptSegment]:
+    """Sets ``snippet`` (HTML, matched words in ``<mark>``) and ``at_ms`` (when the first of them is
+    said) on each row; only for the rows shown."""
+    alias = (rows[0]._state.db if rows else None) or "default"
+    found = snippets(rows, parsed, alias)
+    for row in rows:
+        row.snippet = marked(found[row.pk])
+        row.at_ms = first_match_ms(row, found[row.pk])
+    return rows
