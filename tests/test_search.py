@@ -215,6 +215,15 @@ def test_owners_see_their_own_staff_with_the_view_permission_all_anonymous_none(
     assert APIClient().get("/api/slashml/search/", {"q": "harbour"}).status_code in (401, 403)
 
 
+def test_a_project_on_django_model_permissions_can_search(corpus: dict[str, TranscriptionJob], settings: Any) -> None:
+    settings.REST_FRAMEWORK = {
+        **getattr(settings, "REST_FRAMEWORK", {}),
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
+    }
+    answer = client_for(corpus["storm"].owner).get("/api/slashml/search/", {"q": "harbour"})
+    assert answer.status_code == 200 and answer.data["count"] >= 1
+
+
 def test_filters_and_pages_like_the_job_list(corpus: dict[str, TranscriptionJob]) -> None:
     client = client_for(corpus["storm"].owner)
     TranscriptionJob.objects.filter(pk=corpus["budget"].pk).update(service_provider="whisper")

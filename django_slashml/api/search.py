@@ -68,6 +68,9 @@ class SearchView(generics.GenericAPIView[TranscriptSegment]):
 
     serializer_class = SearchResultSerializer
     pagination_class = Pagination
+    # Not what is searched (that is the visible jobs' segments, below): a model for permission
+    # classes such as DjangoModelPermissions, which ask the view for its queryset.
+    queryset = TranscriptSegment.objects.none()
 
     def get_permissions(self) -> list[Any]:
         configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]  # type: ignore[operator]
