@@ -11,10 +11,12 @@ import os
 import socket
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -388,12 +390,25 @@ class JobEvent(models.Model):
 # -- full-text search (issue 17) -----------------------------------------------------------
 
 
+if TYPE_CHECKING:
+    _SearchVectorBase = SearchVectorField[Any, Any]
+else:
+    _SearchVectorBase = SearchVectorField  # not subscriptable at runtime
+
+
+class SearchVectorColumn(_SearchVectorBase):
+    """PostgreSQL's ``tsvector``; elsewhere a text column left empty, so MySQL and others can migrate."""
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str:
+        return "tsvector" if connection.vendor == "postgresql" else "text"
+
+
 class TranscriptSegment(models.Model):
     """A phrase of a finished transcript with its time span, the unit that search finds.
 
     Rebuilt from the reviewed text whenever a job completes or is reviewed
     (:mod:`django_slashml.transcripts.search.segments`). ``search_vector`` is filled and
-    GIN-indexed on PostgreSQL only; SQLite keeps an FTS5 table in step (migration 0005).
+    GIN-indexed on PostgreSQL only; SQLite keeps an FTS5 table in step (migration 0007).
     """
 
     job = models.ForeignKey(TranscriptionJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="segments")
@@ -404,7 +419,7 @@ class TranscriptSegment(models.Model):
     word_starts = models.JSONField(
         verbose_name=_("word starts"), default=list, help_text=_("Where each word of text starts, in ms.")
     )
-    search_vector = SearchVectorField(null=True, editable=False)
+    search_vector = SearchVectorColumn(null=True, editable=False)
 
     # Not columns: set by search on the rows it shows (transcripts.search.annotate_snippets).
     snippet: str

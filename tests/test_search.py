@@ -156,6 +156,15 @@ def test_the_engine_is_the_databases_own_where_it_has_one() -> None:
     assert engines.engine("default") == expected
 
 
+def test_the_vector_column_is_postgresqls_own_type_there_and_text_elsewhere() -> None:
+    """MySQL, MariaDB and Oracle know no ``tsvector``: the table must still be created there."""
+    from types import SimpleNamespace
+
+    column = TranscriptSegment._meta.get_field("search_vector")
+    assert column.db_type(SimpleNamespace(vendor="postgresql")) == "tsvector"
+    assert {column.db_type(SimpleNamespace(vendor=vendor)) for vendor in ("mysql", "oracle", "sqlite")} == {"text"}
+
+
 def test_hostile_text_is_only_ever_words() -> None:
     parsed = parse("a'; DROP TABLE x;-- OR NEAR(b c) * ^col:d \"e")
     expression = engines.fts5_expression(parsed)

@@ -7,9 +7,10 @@ over the segments' text, kept in step by triggers, where the SQLite build has FT
 
 from typing import Any
 
-import django.contrib.postgres.search
 import django.db.models.deletion
 from django.db import migrations, models
+
+import django_slashml.models
 
 #: The FTS5 table mirrors the segments' text (external content), and triggers keep it in step.
 SQLITE_FORWARD = [
@@ -88,7 +89,7 @@ class Migration(migrations.Migration):
                         default=list, help_text="Where each word of text starts, in ms.", verbose_name="word starts"
                     ),
                 ),
-                ("search_vector", django.contrib.postgres.search.SearchVectorField(editable=False, null=True)),
+                ("search_vector", django_slashml.models.SearchVectorColumn(editable=False, null=True)),
                 (
                     "job",
                     models.ForeignKey(

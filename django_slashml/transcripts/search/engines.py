@@ -31,7 +31,7 @@ Segments = QuerySet[TranscriptSegment]
 
 
 def engine(alias: str) -> str:
-    """``postgresql``, ``fts5`` (SQLite with the FTS5 table of migration 0005) or ``plain``."""
+    """``postgresql``, ``fts5`` (SQLite with the FTS5 table of migration 0007) or ``plain``."""
     connection = connections[alias]
     if connection.vendor == "postgresql":
         return "postgresql"
