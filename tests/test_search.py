@@ -156,6 +156,15 @@ def test_the_engine_is_the_databases_own_where_it_has_one() -> None:
     assert engines.engine("default") == expected
 
 
+def test_fts5_is_used_only_while_its_triggers_keep_it_in_step() -> None:
+    """Every migration leaves the FTS5 table's triggers in place; without them search matches plainly."""
+    if connection.vendor != "sqlite" or engines.engine("default") != "fts5":
+        pytest.skip("SQLite with FTS5 only")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER {engines.FTS_TRIGGERS[0]}")
+    assert engines.engine("default") == "plain"
+
+
 def test_the_vector_column_is_postgresqls_own_type_there_and_text_elsewhere() -> None:
     """MySQL, MariaDB and Oracle know no ``tsvector``: the table must still be created there."""
     from types import SimpleNamespace

@@ -24,6 +24,7 @@ from django_slashml.transcripts.search.query import ParsedQuery, Term
 from django_slashml.transcripts.search.results import Candidate, RankedSegments
 
 FTS_TABLE = "django_slashml_transcriptsegment_fts"
+FTS_TRIGGERS = tuple(f"{FTS_TABLE}_{suffix}" for suffix in ("ai", "ad", "au"))
 #: Private-use characters that stand for <mark> and </mark> until the text is escaped.
 OPEN, CLOSE = "\ue000", "\ue001"
 
@@ -36,9 +37,15 @@ def engine(alias: str) -> str:
     if connection.vendor == "postgresql":
         return "postgresql"
     if connection.vendor == "sqlite":
+        # The table and the three triggers that keep it in step: a later migration that rebuilds
+        # the segments' table drops the triggers, and a stale FTS table would miss new phrases.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [FTS_TABLE])
-            if cursor.fetchone():
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE (type = 'table' AND name = %s) "
+                "OR (type = 'trigger' AND name IN (%s, %s, %s))",
+                [FTS_TABLE, *FTS_TRIGGERS],
+            )
+            if cursor.fetchone()[0] == 1 + len(FTS_TRIGGERS):
                 return "fts5"
     return "plain"
 
