@@ -117,6 +117,15 @@ def test_a_job_waits_while_another_uploads_the_shared_file_then_uses_its_url(sla
     assert calls(slashml, "upload") == 1 and calls(slashml, "submit") == 2
 
 
+def test_a_step_that_loaded_the_upload_before_another_job_uploaded_it_uses_that_upload(slashml, speech_path) -> None:
+    comparison = django_slashml.compare(speech_path, providers=["rev", "aws"])
+    first, second = comparison.jobs.order_by("created_at", "pk")
+    as_loaded = TranscriptionJob.objects.select_related("upload").get(pk=second.pk)  # no remote URL yet
+    assert drive(first).status == JobStatus.COMPLETED and calls(slashml, "upload") == 1
+    assert pipeline._audio_url_for(as_loaded) == AudioUpload.objects.get(pk=comparison.upload_id).remote_url
+    assert calls(slashml, "upload") == 1
+
+
 def test_a_review_becomes_the_reference_and_the_scores_follow_it(slashml, speech_path, django_user_model) -> None:
     comparison = django_slashml.compare(speech_path, providers=["assembly", "aws"])
     assembly, _aws = run(comparison)

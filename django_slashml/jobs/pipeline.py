@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from django_slashml.audio import presigned
@@ -194,25 +194,36 @@ def _audio_url_for(job: TranscriptionJob) -> str | None:
         raise InvalidAudioError(f"Upload {upload.pk} has no stored file; upload the file again.")
     url = presigned.fetchable_url(storage, name)
     if url is None:
-        if not _claim_remote_upload(upload):
+        claimed_until = _claim_remote_upload(upload)
+        if claimed_until is None:  # another job holds the claim, or has just uploaded the file
             upload.refresh_from_db(fields=["remote_url", "remote_expires_at"])
             return upload.remote_url if upload.remote_url_usable() else None
-        return _upload(upload, name, job.service_provider)
+        return _upload(upload, name, job.service_provider, claimed_until)
     if not storage.exists(name):
         raise _unreadable(upload, "it is not there")
     logger.info("Job %s: SlashML fetches %s from storage through a presigned URL; no upload", job.pk, name)
     return url
 
 
-def _claim_remote_upload(upload: AudioUpload) -> bool:
-    """Whether this worker may upload the file: one at a time per file, for at most a lease."""
+def _claim_remote_upload(upload: AudioUpload) -> datetime | None:
+    """Until when this worker may upload the file, or None: one at a time per file, for at most a lease.
+
+    The claim also needs SlashML's copy to be missing or stale in the row as it is now, not as this
+    step loaded it: another job may have finished uploading the file in between.
+    """
     now = timezone.now()
     free = Q(remote_upload_claimed_until__isnull=True) | Q(remote_upload_claimed_until__lte=now)
+    stale = (
+        Q(remote_url="")
+        | Q(remote_expires_at__isnull=True)
+        | Q(remote_expires_at__lte=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL_MARGIN))
+    )
     until = now + timedelta(seconds=slashml_settings.LEASE_SECONDS)
-    return bool(AudioUpload.objects.filter(free, pk=upload.pk).update(remote_upload_claimed_until=until))
+    claimed = AudioUpload.objects.filter(free, stale, pk=upload.pk).update(remote_upload_claimed_until=until)
+    return until if claimed else None
 
 
-def _upload(upload: AudioUpload, name: str, service_provider: str) -> str:
+def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until: datetime) -> str:
     """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL."""
     try:
         try:
@@ -226,12 +237,15 @@ def _upload(upload: AudioUpload, name: str, service_provider: str) -> str:
                 content_type=upload.content_type or "application/octet-stream",
                 service_provider=service_provider,
             )
-    except BaseException:
-        AudioUpload.objects.filter(pk=upload.pk).update(remote_upload_claimed_until=None)
+    except BaseException:  # let go of the claim, unless it expired and another worker holds it now
+        AudioUpload.objects.filter(pk=upload.pk, remote_upload_claimed_until=claimed_until).update(
+            remote_upload_claimed_until=None
+        )
         raise
     now = timezone.now()
+    ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
     AudioUpload.objects.filter(pk=upload.pk).update(
-        remote_upload_claimed_until=None,
+        remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")),
         remote_url=remote.url,
         remote_uploaded_at=now,
         remote_expires_at=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
