@@ -289,6 +289,19 @@ def test_an_unbalanced_quote_searches_the_rest_as_a_phrase(corpus: dict[str, Tra
 # -- settings --------------------------------------------------------------------------------
 
 
+def test_a_configuration_postgresql_does_not_know_is_a_clear_503_and_a_logged_reason(
+    corpus: dict[str, TranscriptionJob], settings: Any, admin_client: Any, caplog: Any
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's text search configurations (the service tier)")
+    settings.SLASHML = {**settings.SLASHML, "SEARCH_CONFIG": "englsh"}
+    response = client_for(corpus["storm"].owner).get("/api/slashml/search/", {"q": "harbour"})
+    assert response.status_code == 503 and "configuration" in str(response.data["detail"])
+    assert "'englsh' is not a text search configuration" in caplog.text
+    page = admin_client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "harbour"})
+    assert page.status_code == 503 and "slashml_reindex" in page.content.decode()
+
+
 def test_a_search_config_that_is_not_a_name_is_reported(settings: Any) -> None:
     settings.SLASHML = {**settings.SLASHML, "SEARCH_CONFIG": "english; drop", "SEARCH_MAX_MATCHES": 0}
     assert [message.id for message in check_search_settings()] == ["slashml.E040", "slashml.E041"]

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 
-from django_slashml.exceptions import SearchQueryError
+from django_slashml.exceptions import ConfigurationError, SearchQueryError
 from django_slashml.transcripts.search import annotate_snippets, search
 
 PER_PAGE = 50
@@ -39,6 +39,8 @@ def search_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
             parsed, segments = search(model_admin.get_queryset(request), query)
         except SearchQueryError as exc:
             context["error"], status = str(exc), 400
+        except ConfigurationError as exc:  # staff see what the operator must fix
+            context["error"], status = str(exc), 503
         else:
             page = Paginator(segments, PER_PAGE).get_page(request.GET.get("page"))
             rows = annotate_snippets(list(page.object_list), parsed)

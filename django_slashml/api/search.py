@@ -6,13 +6,14 @@ anonymous refused), paginated like it. A query that cannot run is a 400 naming `
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import QueryDict
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,13 +23,21 @@ from django_slashml.api.filters import JOB_FILTERS, filter_jobs
 from django_slashml.api.permissions import visible_to
 from django_slashml.api.schema import extend_schema, query_parameters
 from django_slashml.api.views import Pagination
-from django_slashml.exceptions import SearchQueryError
+from django_slashml.exceptions import ConfigurationError, SearchQueryError
 from django_slashml.models import TranscriptionJob, TranscriptSegment
 from django_slashml.transcripts.search import annotate_snippets, search
 from django_slashml.transcripts.search.query import ParsedQuery
 
+logger = logging.getLogger(__name__)
+
 #: The job list's filters that search also takes.
 SEARCH_FILTERS = ("service_provider", "created_after", "created_before", "review_state")
+
+
+class SearchUnavailable(APIException):
+    status_code = 503
+    default_detail = _("Search is not available: its configuration is wrong. The server's log says what to fix.")
+    default_code = "search_unavailable"
 
 
 def play_url(request: Any, segment: TranscriptSegment) -> str:
@@ -87,6 +96,9 @@ class SearchView(generics.GenericAPIView[TranscriptSegment]):
             return search(jobs, params.get("q", ""))
         except SearchQueryError as exc:
             raise ValidationError({"q": [str(exc)]}) from None
+        except ConfigurationError as exc:  # the operator's to fix, and said in the log; not the caller's
+            logger.error("Search is unavailable: %s", exc)
+            raise SearchUnavailable from None
 
     @extend_schema(parameters=query_parameters(SEARCH_PARAMETERS))
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

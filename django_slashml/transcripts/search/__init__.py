@@ -9,7 +9,13 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from django_slashml.models import TranscriptionJob, TranscriptSegment
-from django_slashml.transcripts.search.engines import first_match_ms, marked, matches, snippets
+from django_slashml.transcripts.search.engines import (
+    first_match_ms,
+    marked,
+    matches,
+    require_search_config,
+    snippets,
+)
 from django_slashml.transcripts.search.query import ParsedQuery, parse
 from django_slashml.transcripts.search.results import RankedSegments
 
@@ -19,9 +25,11 @@ __all__ = ["annotate_snippets", "parse", "search"]
 def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuery, RankedSegments]:
     """The parsed query and the matching segments of ``jobs``, best first.
 
-    Raises :class:`~django_slashml.exceptions.SearchQueryError` for a query that cannot run.
+    Raises :class:`~django_slashml.exceptions.SearchQueryError` for a query that cannot run, and
+    :class:`~django_slashml.exceptions.ConfigurationError` where PostgreSQL lacks ``SEARCH_CONFIG``.
     """
     parsed = parse(raw_query)
+    require_search_config(jobs.db)
     segments = TranscriptSegment.objects.using(jobs.db)
     if jobs.query.where:  # all jobs need no join
         segments = segments.filter(job__in=jobs.values("pk"))

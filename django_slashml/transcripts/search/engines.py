@@ -19,6 +19,7 @@ from django.db.models.query_utils import Q
 from django.utils.html import escape
 
 from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import ConfigurationError
 from django_slashml.models import TranscriptSegment
 from django_slashml.transcripts.search.query import ParsedQuery, Term
 from django_slashml.transcripts.search.results import Candidate, RankedSegments
@@ -48,6 +49,31 @@ def engine(alias: str) -> str:
             if cursor.fetchone()[0] == 1 + len(FTS_TRIGGERS):
                 return "fts5"
     return "plain"
+
+
+#: (alias, configuration) pairs PostgreSQL has confirmed, so the question costs one query per process.
+_confirmed_configs: set[tuple[str, str]] = set()
+
+
+def require_search_config(alias: str) -> None:
+    """Raise a clear ConfigurationError if PostgreSQL does not know ``SLASHML['SEARCH_CONFIG']``.
+
+    The system check can only see that the setting is a well-formed name (checks never touch the
+    database); without this, a misspelt one fails every search with a database error.
+    """
+    config = slashml_settings.SEARCH_CONFIG
+    if connections[alias].vendor != "postgresql" or (alias, config) in _confirmed_configs:
+        return
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_ts_config WHERE cfgname = %s", [config.rsplit(".", 1)[-1]])
+        known = cursor.fetchone() is not None
+    if not known:
+        raise ConfigurationError(
+            f"SLASHML['SEARCH_CONFIG'] = {config!r} is not a text search configuration of this PostgreSQL "
+            "database (psql's \\dF lists them: 'english', 'simple', ...). Set a known one, then run "
+            "manage.py slashml_reindex."
+        )
+    _confirmed_configs.add((alias, config))
 
 
 def marked(text: str) -> str:

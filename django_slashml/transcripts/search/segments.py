@@ -19,6 +19,7 @@ from django_slashml.models import JobStatus, TranscriptionJob, TranscriptSegment
 from django_slashml.transcripts.captions import cues_for
 from django_slashml.transcripts.corrections import reviewed_words
 from django_slashml.transcripts.presets import CueLimits
+from django_slashml.transcripts.search.engines import require_search_config
 
 #: The caption builder's default grouping: up to two lines of 42 characters or 7 s, broken at pauses.
 SEGMENT_LIMITS = CueLimits(preset="search")
@@ -73,6 +74,7 @@ def index_job(job: TranscriptionJob) -> int:
     """Replace ``job``'s segments with those of its current transcript; returns how many it has."""
     rows = phrases(job)
     alias = router.db_for_write(TranscriptSegment, instance=job)
+    require_search_config(alias)
     with transaction.atomic(using=alias):
         TranscriptSegment.objects.using(alias).filter(job_id=job.pk).delete()
         if not rows:
