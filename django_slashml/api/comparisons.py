@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers, status
@@ -46,7 +47,7 @@ class ComparisonCreateSerializer(serializers.Serializer[Comparison]):
     audio_url = serializers.CharField(required=False, max_length=1000, help_text=_("An http(s) URL SlashML can fetch."))
     providers = ProvidersField(
         child=serializers.CharField(),
-        help_text=_("2 to 6 distinct providers of: %(providers)s.") % {"providers": ", ".join(SERVICE_PROVIDERS)},
+        help_text=format_lazy(_("2 to 6 distinct providers of: {providers}."), providers=", ".join(SERVICE_PROVIDERS)),
     )
     reference_text = serializers.CharField(
         required=False,
@@ -109,6 +110,16 @@ class ComparisonViewSet(
 
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
     serializer_class = ComparisonCreateSerializer
+
+    def throttle_cost(self, request: Request) -> int:
+        """Submit-throttle tokens a request spends: one per provider it would create a job for."""
+        if self.action != "create":
+            return 1
+        field = ComparisonCreateSerializer(data=request.data).fields["providers"]
+        try:
+            return len(field.to_internal_value(field.get_value(request.data)))
+        except serializers.ValidationError:
+            return 1  # refused with a 400 anyway; it costs what a bad job request costs
 
     def get_queryset(self) -> QuerySet[Comparison]:
         comparisons = visible_to(self.request.user, Comparison.objects.all()).order_by("-created_at")
