@@ -83,3 +83,25 @@ def test_the_report_needs_the_view_permission(client, django_user_model) -> None
     django_user_model.objects.create_user("staff", password="pw", is_staff=True)
     client.login(username="staff", password="pw")
     assert client.get("/admin/django_slashml/comparison/report/").status_code == 403
+
+
+def test_the_page_and_the_report_also_need_the_job_view_permission(client, django_user_model) -> None:
+    from django.contrib.auth.models import Permission
+
+    comparison = django_slashml.compare("https://93.184.216.34/a.wav", providers=["aws", "rev"])
+    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_comparison"))
+    client.login(username="staff", password="pw")
+    assert client.get(page(comparison)).status_code == 403  # transcripts are the jobs'
+    assert client.get("/admin/django_slashml/comparison/report/").status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="view_transcriptionjob"))
+    assert client.get(page(comparison)).status_code == 200
+    assert client.get("/admin/django_slashml/comparison/report/").status_code == 200
+
+
+def test_a_comparison_of_an_audio_url_plays_that_url(admin_client) -> None:
+    url = "https://93.184.216.34/a.wav"
+    comparison = django_slashml.compare(url, providers=["aws", "rev"])
+    response = admin_client.get(page(comparison))
+    assert response.context["audio_src"] == url
+    assert f'class="slashml-compare-audio" controls preload="none" src="{url}"' in response.content.decode()

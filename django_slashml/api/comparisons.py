@@ -14,11 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from django_slashml.api.parsing import MetadataField, SafeJSONParser
-from django_slashml.api.permissions import visible_to
 from django_slashml.api.schema import extend_schema
 from django_slashml.api.serializers import check_audio_file
 from django_slashml.api.views import OwnedRowsViewSet
 from django_slashml.exceptions import InvalidAudioError, InvalidComparisonError
+from django_slashml.jobs.access import sees_everything
 from django_slashml.jobs.actions import validate_audio_url
 from django_slashml.jobs.comparisons import compare, validate_providers, validate_reference
 from django_slashml.models import Comparison, TranscriptionJob
@@ -122,7 +122,12 @@ class ComparisonViewSet(
             return 1  # refused with a 400 anyway; it costs what a bad job request costs
 
     def get_queryset(self) -> QuerySet[Comparison]:
-        comparisons = visible_to(self.request.user, Comparison.objects.all()).order_by("-created_at")
+        user = self.request.user
+        if sees_everything(user, Comparison) and sees_everything(user, TranscriptionJob):
+            comparisons = Comparison.objects.all()
+        else:  # a comparison shows its jobs' transcripts: others' need the job permission too
+            comparisons = Comparison.objects.filter(owner=user)
+        comparisons = comparisons.order_by("-created_at")
         if self.action == "list":
             brief = TranscriptionJob.objects.only("id", "comparison_id", "service_provider", "status")
             comparisons = comparisons.prefetch_related(Prefetch("jobs", queryset=brief.order_by("created_at", "pk")))
