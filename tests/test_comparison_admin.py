@@ -122,7 +122,8 @@ def test_the_report_sums_in_the_database_and_loads_words_only_where_it_scores() 
             comparison=comparison,
             text="the quick brown fox",
             words=[
-                {"text": w, "start": i * 100, "end": i * 100 + 90} for i, w in enumerate("the quick brown fox".split())
+                {"text": w, "start": i * 100, "end": i * 100 + 90}
+                for i, w in enumerate(["the", "quick", "brown", "fox"])
             ],
             audio_duration=30.0,
             submitted_at=start,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -14,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from django_slashml.api.parsing import MetadataField, SafeJSONParser
+from django_slashml.api.permissions import visible_to
 from django_slashml.api.schema import extend_schema
 from django_slashml.api.serializers import check_audio_file
 from django_slashml.api.views import OwnedRowsViewSet
@@ -115,19 +117,18 @@ class ComparisonViewSet(
         """Submit-throttle tokens a request spends: one per provider it would create a job for."""
         if self.action != "create":
             return 1
-        field = ComparisonCreateSerializer(data=request.data).fields["providers"]
+        data = request.data if isinstance(request.data, Mapping) else {}
+        field = ComparisonCreateSerializer(data=data).fields["providers"]
         try:
-            return len(field.to_internal_value(field.get_value(request.data)))
+            return len(field.to_internal_value(field.get_value(data)))
         except serializers.ValidationError:
             return 1  # refused with a 400 anyway; it costs what a bad job request costs
 
     def get_queryset(self) -> QuerySet[Comparison]:
         user = self.request.user
-        if sees_everything(user, Comparison) and sees_everything(user, TranscriptionJob):
-            comparisons = Comparison.objects.all()
-        else:  # a comparison shows its jobs' transcripts: others' need the job permission too
-            comparisons = Comparison.objects.filter(owner=user)
-        comparisons = comparisons.order_by("-created_at")
+        comparisons = visible_to(user, Comparison.objects.all()).order_by("-created_at")
+        if not sees_everything(user, TranscriptionJob):  # others' comparisons show their jobs' transcripts
+            comparisons = comparisons.filter(owner_id=user.pk)
         if self.action == "list":
             brief = TranscriptionJob.objects.only("id", "comparison_id", "service_provider", "status")
             comparisons = comparisons.prefetch_related(Prefetch("jobs", queryset=brief.order_by("created_at", "pk")))

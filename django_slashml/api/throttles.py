@@ -31,6 +31,8 @@ class SlashMLRateThrottle(UserRateThrottle):
     """A user's (or, unauthenticated, an address's) requests in one scope."""
 
     scope: str
+    num_requests: int  # set by DRF from the rate; the stubs leave them out
+    duration: int
 
     def __init__(self, scope: str) -> None:
         self.scope = scope
