@@ -293,6 +293,23 @@ def test_creating_jobs_is_throttled_with_a_clear_answer(settings, ann) -> None:
     assert TranscriptionJob.objects.count() == 2
 
 
+def test_a_comparison_is_throttled_per_job_it_creates(settings, ann) -> None:
+    from django_slashml.models import Comparison
+
+    settings.SLASHML = {**settings.SLASHML, "THROTTLE_RATES": {"slashml_submit": "5/minute"}}
+    client = client_for(ann)
+    url = "https://93.184.216.34/a.wav"
+
+    def compare(providers: list[str]) -> Any:
+        return client.post("/api/slashml/comparisons/", {"audio_url": url, "providers": providers}, format="json")
+
+    assert compare(["aws", "rev", "google"]).status_code == 201  # three jobs: three of the five tokens
+    refused = compare(["aws", "rev", "google"])
+    assert refused.status_code == 429 and refused["Retry-After"], "three more jobs do not fit in the two left"
+    assert [client.post(JOBS, {"audio_url": url}, format="json").status_code for _ in range(3)] == [201, 201, 429]
+    assert Comparison.objects.count() == 1 and TranscriptionJob.objects.count() == 5
+
+
 @pytest.mark.parametrize(
     ("fmt", "content_type", "starts"),
     [

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
@@ -173,7 +174,26 @@ def test_the_api_creates_lists_and_scopes_comparisons_to_their_owner(slashml, dj
     assert client_for(ann).get(COMPARISONS).json()["count"] == 1
     assert client_for(bob).get(COMPARISONS).json()["count"] == 0
     assert client_for(bob).get(f"{COMPARISONS}{body['id']}/").status_code == 404
+    assert client_for(bob).get(f"{JOBS}{rows['deepgram']['job']}/").status_code == 404  # nor the job's text
+    assert {job.owner_id for job in TranscriptionJob.objects.all()} == {ann.pk}  # a comparison holds its owner's jobs
+    staff = django_user_model.objects.create_user("sam", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_comparison"))
+    assert client_for(staff).get(COMPARISONS).json()["count"] == 0, "transcripts need view_transcriptionjob too"
+    assert client_for(staff).get(f"{COMPARISONS}{body['id']}/").status_code == 404
+    staff.user_permissions.add(Permission.objects.get(codename="view_transcriptionjob"))
+    staff = django_user_model.objects.get(pk=staff.pk)  # drop the cached permissions
+    assert client_for(staff).get(f"{COMPARISONS}{body['id']}/").status_code == 200
     assert APIClient().get(COMPARISONS).status_code in (401, 403)
+
+
+def test_the_providers_help_text_is_translated_when_read_not_at_import() -> None:
+    from django.utils.functional import Promise
+
+    from django_slashml.api.comparisons import ComparisonCreateSerializer
+
+    help_text = ComparisonCreateSerializer().fields["providers"].help_text
+    assert isinstance(help_text, Promise)
+    assert str(help_text).startswith("2 to 6 distinct providers of: assembly")
 
 
 def test_json_audio_url_is_accepted(slashml, django_user_model) -> None:

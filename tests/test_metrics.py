@@ -106,3 +106,5 @@ def test_bad_settings_are_named_by_checks(settings, sandbox) -> None:
     messages = {message.id: message.msg for message in run_checks()}
     assert {"slashml.E060", "slashml.E061", "slashml.E062", "slashml.E063", "slashml.E004"} <= set(messages)
     assert "'not-an-address'" in messages["slashml.E061"]
+    hint = next(message.hint for message in run_checks() if message.id == "slashml.E061")
+    assert "127.0.0.1" not in hint and "METRICS_TOKEN" in hint  # loopback is the proxy's address, not a client's

@@ -106,3 +106,21 @@ def test_a_million_events_are_pruned_in_constant_memory() -> None:
     assert sorted(JobEvent.objects.values_list("pk", flat=True)) == sorted(event.pk for event in recent)
     # One loaded row would cost a few hundred bytes, a million of them hundreds of MB; pruning loads none.
     assert peak < 2 * 1024**2, f"peak Python memory while pruning: {peak / 1024:.0f} KiB"
+
+
+def test_raw_answers_are_cleared_in_keyset_batches_that_never_rescan_cleared_rows() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    jobs = sorted(make_job(days_ago=40).pk for _ in range(5))
+    with CaptureQueriesContext(connection) as ctx:
+        report = prune_events(timedelta(days=30), batch=2)
+    assert report.answers_cleared == 5
+    table = TranscriptionJob._meta.db_table
+    selects = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT") and table in q["sql"]]
+    selects = [sql for sql in selects if "last_response" in sql]
+    assert len(selects) == 4, selects  # 2 + 2 + 1 rows, then the empty page that ends the loop
+    assert '"id" >' not in selects[0]
+    for sql, after in zip(selects[1:], [jobs[1], jobs[3], jobs[4]], strict=True):
+        assert '"id" >' in sql, "every later batch starts after the last key of the one before"
+        assert after.hex in sql or str(after) in sql
+    assert not TranscriptionJob.objects.filter(last_response__isnull=False).exists()

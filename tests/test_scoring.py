@@ -37,6 +37,23 @@ def test_scores_are_jiwers_with_the_counts() -> None:
     assert score([], hyp) is None
 
 
+@pytest.mark.parametrize(
+    ("ref", "hyp"),
+    [
+        ("a b", ""),  # nothing heard
+        ("hello", ""),
+        ("hello", "hallo"),  # a single word
+        ("a b c", "a"),
+        ("a", "a b c"),  # all but the first inserted
+        ("a b", "x y z w"),
+    ],
+)
+def test_cer_is_jiwers_at_the_edges(ref: str, hyp: str) -> None:
+    result = score(ref.split(), hyp.split())
+    assert result is not None
+    assert result.cer == pytest.approx(jiwer.cer(ref, hyp))
+
+
 def test_timed_words_map_back_to_the_word_they_came_from() -> None:
     words, sources = normalise_timed_words([{"text": "It's"}, {"text": "—"}, {"text": "25."}])
     assert words == ["it's", "twenty", "five"] and sources == [0, 2, 2]

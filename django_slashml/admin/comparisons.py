@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
     _ComparisonAdminBase = admin.ModelAdmin[Comparison]
 else:
     _ComparisonAdminBase = admin.ModelAdmin  # not subscriptable at runtime
+
+
+def _can_view_jobs(request: HttpRequest) -> bool:
+    """The comparison page and the report show the jobs' transcripts and statistics: the job permission too."""
+    opts = TranscriptionJob._meta
+    return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('view', opts)}")
 
 
 @admin.register(Comparison)
@@ -63,7 +70,7 @@ class ComparisonAdmin(_ComparisonAdminBase):
         comparison = self.get_object(request, object_id)
         if comparison is None:
             raise Http404(gettext("No comparison %(id)s.") % {"id": object_id})
-        if not self.has_view_permission(request, comparison):
+        if not self.has_view_permission(request, comparison) or not _can_view_jobs(request):
             raise PermissionDenied
         jobs = comparison_jobs(comparison)
         reference = reference_for(comparison, jobs)
@@ -76,6 +83,12 @@ class ComparisonAdmin(_ComparisonAdminBase):
         else:
             base = []
         player_job = jobs[0] if comparison.upload_id and jobs else None
+        if player_job is not None:
+            audio_src: str | None = reverse("admin:django_slashml_transcriptionjob_audio", args=[player_job.pk])
+        else:
+            # A URL comparison has no stored file; its URL passed the app's check (public http(s)), so the
+            # browser may fetch it itself (Django's default Referrer-Policy, same-origin, sends it no admin URL).
+            audio_src = comparison.audio_url or None
         context = {
             **self.admin_site.each_context(request),
             **(extra_context or {}),
@@ -94,15 +107,13 @@ class ComparisonAdmin(_ComparisonAdminBase):
                 }
                 for entry in entries
             ],
-            "audio_src": reverse("admin:django_slashml_transcriptionjob_audio", args=[player_job.pk])
-            if player_job
-            else None,
+            "audio_src": audio_src,
             "report_url": reverse("admin:django_slashml_comparison_report"),
         }
         return TemplateResponse(request, self.change_form_template, context)
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_permission(request):
+        if not self.has_view_permission(request) or not _can_view_jobs(request):
             raise PermissionDenied
         rows = provider_report(TranscriptionJob.objects.all())
         context = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, serializers, status
@@ -18,6 +20,7 @@ from django_slashml.api.schema import extend_schema
 from django_slashml.api.serializers import check_audio_file
 from django_slashml.api.views import OwnedRowsViewSet
 from django_slashml.exceptions import InvalidAudioError, InvalidComparisonError
+from django_slashml.jobs.access import sees_everything
 from django_slashml.jobs.actions import validate_audio_url
 from django_slashml.jobs.comparisons import compare, validate_providers, validate_reference
 from django_slashml.models import Comparison, TranscriptionJob
@@ -46,7 +49,7 @@ class ComparisonCreateSerializer(serializers.Serializer[Comparison]):
     audio_url = serializers.CharField(required=False, max_length=1000, help_text=_("An http(s) URL SlashML can fetch."))
     providers = ProvidersField(
         child=serializers.CharField(),
-        help_text=_("2 to 6 distinct providers of: %(providers)s.") % {"providers": ", ".join(SERVICE_PROVIDERS)},
+        help_text=format_lazy(_("2 to 6 distinct providers of: {providers}."), providers=", ".join(SERVICE_PROVIDERS)),
     )
     reference_text = serializers.CharField(
         required=False,
@@ -110,8 +113,22 @@ class ComparisonViewSet(
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
     serializer_class = ComparisonCreateSerializer
 
+    def throttle_cost(self, request: Request) -> int:
+        """Submit-throttle tokens a request spends: one per provider it would create a job for."""
+        if self.action != "create":
+            return 1
+        data = request.data if isinstance(request.data, Mapping) else {}
+        field = ComparisonCreateSerializer(data=data).fields["providers"]
+        try:
+            return len(field.to_internal_value(field.get_value(data)))
+        except serializers.ValidationError:
+            return 1  # refused with a 400 anyway; it costs what a bad job request costs
+
     def get_queryset(self) -> QuerySet[Comparison]:
-        comparisons = visible_to(self.request.user, Comparison.objects.all()).order_by("-created_at")
+        user = self.request.user
+        comparisons = visible_to(user, Comparison.objects.all()).order_by("-created_at")
+        if not sees_everything(user, TranscriptionJob):  # others' comparisons show their jobs' transcripts
+            comparisons = comparisons.filter(owner_id=user.pk)
         if self.action == "list":
             brief = TranscriptionJob.objects.only("id", "comparison_id", "service_provider", "status")
             comparisons = comparisons.prefetch_related(Prefetch("jobs", queryset=brief.order_by("created_at", "pk")))

@@ -31,6 +31,8 @@ class SlashMLRateThrottle(UserRateThrottle):
     """A user's (or, unauthenticated, an address's) requests in one scope."""
 
     scope: str
+    num_requests: int  # set by DRF from the rate; the stubs leave them out
+    duration: int
 
     def __init__(self, scope: str) -> None:
         self.scope = scope
@@ -38,6 +40,29 @@ class SlashMLRateThrottle(UserRateThrottle):
 
     def get_rate(self) -> str | None:
         return rate_for(self.scope)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        """DRF's sliding window, but a request may cost several tokens (a comparison: one per provider).
+
+        The view's ``throttle_cost(request)`` says how many; the request passes only if all of them
+        fit in the window, and then all are spent, so jobs are limited alike however they are made.
+        """
+        cost_of = getattr(view, "throttle_cost", None)
+        cost = max(1, int(cost_of(request))) if cost_of is not None else 1
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) + cost > self.num_requests:
+            return self.throttle_failure()
+        self.history[:0] = [self.now] * cost
+        self.cache.set(self.key, self.history, self.duration)
+        return True
 
 
 def throttles_for(action: str | None) -> list[Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -59,10 +60,14 @@ def _clear_answers(cutoff: datetime, batch: int) -> int:
         status__in=TERMINAL_STATUSES, updated_at__lt=cutoff, last_response__isnull=False
     )
     cleared = 0
+    last: Any = None
     while True:
-        keys = list(finished.order_by().values_list("pk", flat=True)[:batch])
+        # Keyset paging: each batch starts after the last key, so no batch rescans cleared rows.
+        page = finished.filter(pk__gt=last) if last is not None else finished
+        keys = list(page.order_by("pk").values_list("pk", flat=True)[:batch])
         if not keys:
             return cleared
+        last = keys[-1]
         # A plain UPDATE: updated_at keeps saying when the job last changed.
         cleared += TranscriptionJob.objects.filter(pk__in=keys, last_response__isnull=False).update(last_response=None)
 

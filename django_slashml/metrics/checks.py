@@ -76,7 +76,10 @@ def _client_installed() -> bool:
 
 def _address_problems() -> list[tuple[str, str, str]]:
     allowed = slashml_settings.METRICS_ALLOWED_IPS
-    hint = gettext("Use addresses or networks such as ['127.0.0.1', '10.0.0.0/8'].")
+    hint = gettext(
+        "Use the scraper's own addresses or networks, such as ['10.0.5.7', '10.0.5.0/24']. Behind a proxy or "
+        "load balancer REMOTE_ADDR is the proxy's address, so listing it admits every client: use METRICS_TOKEN."
+    )
     if not isinstance(allowed, (list, tuple)):
         message = gettext("SLASHML['METRICS_ALLOWED_IPS'] = %(value)s must be a list.") % {"value": repr(allowed)}
         return [("slashml.E061", message, hint)]

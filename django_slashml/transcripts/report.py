@@ -2,9 +2,11 @@
 
 Mean WER is over every finished job that has a reference: its own approved or corrected
 transcript, or its comparison's reference (given text or a reviewed sibling). Time to
-transcript (submit to COMPLETED), minutes transcribed and failure rate (ERROR among
-COMPLETED and ERROR) are over all of the provider's finished jobs. Two queries for the
-counts and times, one for the scored transcripts, whatever the number of providers.
+transcript (submit to COMPLETED; jobs that reused another's transcript left out, they took
+no time), minutes transcribed and failure rate (ERROR among COMPLETED and ERROR) are over all
+of the provider's finished jobs, summed by the database. Two queries whatever the number of
+providers or jobs: one of aggregates, one for the transcripts that can be scored (only those
+load their words).
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from statistics import fmean
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 
 from django_slashml.models import Comparison, JobStatus, ReviewState, TranscriptionJob
 from django_slashml.transcripts.comparisons import (
-    JOB_FIELDS,
     Reference,
     entries_for,
     is_reviewed_transcript,
@@ -34,8 +35,8 @@ class ProviderRow:
     finished: int = 0
     failed: int = 0
     minutes: float = 0.0
+    seconds_to_transcript: float | None = None  # the mean, from the database
     wers: list[float] = field(default_factory=list)
-    times: list[float] = field(default_factory=list)
 
     @property
     def mean_wer(self) -> float | None:
@@ -47,19 +48,40 @@ class ProviderRow:
 
     @property
     def mean_seconds_to_transcript(self) -> float | None:
-        return fmean(self.times) if self.times else None
+        return self.seconds_to_transcript
 
     @property
     def failure_rate(self) -> float | None:
         return self.failed / self.finished if self.finished else None
 
 
+#: What scoring reads of a job; metadata, the raw answer and the timings stay in the database.
+SCORING_FIELDS = (
+    "id",
+    "comparison_id",
+    "service_provider",
+    "status",
+    "text",
+    "words",
+    "corrected_text",
+    "review_state",
+    "reviewed_at",
+)
+
+
 def _scored_jobs(jobs: QuerySet[TranscriptionJob]) -> QuerySet[TranscriptionJob]:
-    has_reference = Q(review_state=ReviewState.APPROVED) | ~Q(corrected_text="") | Q(comparison__isnull=False)
+    """Finished jobs that have a reference: reviewed themselves, or in a comparison that has one."""
+    reviewed = Q(review_state=ReviewState.APPROVED) | ~Q(corrected_text="")
+    reviewed_comparisons = jobs.filter(reviewed, status=JobStatus.COMPLETED, comparison__isnull=False).values(
+        "comparison_id"
+    )
+    in_scorable_comparison = Q(comparison__isnull=False) & (
+        ~Q(comparison__reference_text="") | Q(comparison_id__in=reviewed_comparisons)
+    )
     return (
-        jobs.filter(has_reference, status=JobStatus.COMPLETED)
+        jobs.filter(reviewed | in_scorable_comparison, status=JobStatus.COMPLETED)
         .select_related("comparison")
-        .only(*JOB_FIELDS, "comparison__reference_text", "comparison__id")
+        .only(*SCORING_FIELDS, "comparison__reference_text", "comparison__id")
     )
 
 
@@ -67,6 +89,10 @@ def provider_report(jobs: QuerySet[TranscriptionJob]) -> list[ProviderRow]:
     """One row per provider that has finished jobs, best (lowest mean WER) first."""
     rows: dict[str, ProviderRow] = {}
     done = Q(status__in=[JobStatus.COMPLETED, JobStatus.ERROR])
+    timed = Q(
+        status=JobStatus.COMPLETED, submitted_at__isnull=False, completed_at__isnull=False, reused_from__isnull=True
+    )
+    took = ExpressionWrapper(F("completed_at") - F("submitted_at"), output_field=DurationField())
     counts = (
         jobs.filter(done)
         .values("service_provider")
@@ -74,18 +100,19 @@ def provider_report(jobs: QuerySet[TranscriptionJob]) -> list[ProviderRow]:
             finished=Count("pk"),
             failed=Count("pk", filter=Q(status=JobStatus.ERROR)),
             seconds=Sum("audio_duration", filter=Q(status=JobStatus.COMPLETED)),
+            took=Avg(took, filter=timed),
         )
         .order_by()
     )
     for count in counts:
         provider = count["service_provider"]
         rows[provider] = ProviderRow(
-            provider, finished=count["finished"], failed=count["failed"], minutes=(count["seconds"] or 0.0) / 60
+            provider,
+            finished=count["finished"],
+            failed=count["failed"],
+            minutes=(count["seconds"] or 0.0) / 60,
+            seconds_to_transcript=count["took"].total_seconds() if count["took"] is not None else None,
         )
-    timings = jobs.filter(status=JobStatus.COMPLETED, submitted_at__isnull=False, completed_at__isnull=False)
-    for provider, submitted, completed in timings.values_list("service_provider", "submitted_at", "completed_at"):
-        if submitted and completed:  # filtered above; the check is for the type checker
-            rows.setdefault(provider, ProviderRow(provider)).times.append((completed - submitted).total_seconds())
     groups: dict[object, list[TranscriptionJob]] = defaultdict(list)
     for job in _scored_jobs(jobs):
         groups[job.comparison_id or job.pk].append(job)

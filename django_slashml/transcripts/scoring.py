@@ -51,7 +51,8 @@ def score(reference: Sequence[str], hypothesis: Sequence[str]) -> Score | None:
 
     The CER is counted inside the word alignment: jiwer scores the characters of every
     stretch where the words differ (all of them in one call), equal stretches count nothing,
-    and a word inserted or deleted whole costs its characters and one space. A global
+    and a word inserted or deleted whole costs its characters and one space (none when
+    it is the whole transcript). A global
     character alignment of two 20,000-word transcripts takes half a second; this takes a
     few milliseconds and differs only where the word alignment is not the best one for
     characters.
@@ -69,7 +70,14 @@ def score(reference: Sequence[str], hypothesis: Sequence[str]) -> Score | None:
         ref_piece = _joined(reference[c.ref_start_idx : c.ref_end_idx])
         hyp_piece = _joined(hypothesis[c.hyp_start_idx : c.hyp_end_idx])
         if not ref_piece or not hyp_piece:
-            whole_word_chars += len(ref_piece or hyp_piece) + 1
+            # A whole-word run costs its characters and the space that parted it from the rest of
+            # its side; when it is all of its side (an empty hypothesis) there is no such space.
+            run, side = (
+                (c.ref_end_idx - c.ref_start_idx, reference)
+                if ref_piece
+                else (c.hyp_end_idx - c.hyp_start_idx, hypothesis)
+            )
+            whole_word_chars += len(ref_piece or hyp_piece) + (1 if run < len(side) else 0)
         else:
             ref_pieces.append(ref_piece)
             hyp_pieces.append(hyp_piece)
