@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
-from django_slashml.jobs import events
+from django_slashml.jobs import events, speed
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
@@ -124,21 +124,39 @@ def mark_submitted(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str
     )
 
 
-def mark_in_progress(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime) -> bool:
+def mark_in_progress(
+    job: TranscriptionJob,
+    remote: RemoteJob,
+    *,
+    lease_owner: str,
+    next_poll_at: datetime,
+    running_after: float | None = None,
+) -> bool:
     return transition(
         job,
         JobStatus.IN_PROGRESS,
         allowed_from=[JobStatus.QUEUED],
         held_by=lease_owner,
         next_poll_at=next_poll_at,
+        running_after=running_after,
         consecutive_failures=0,
         **_remote_fields(remote),
         **LEASE_CLEARED,
     )
 
 
+def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) -> float | None:
+    """What this completion teaches the poll schedule; nothing for a job that followed another's."""
+    if job.submitted_at is None or job.reused_from_id is not None:
+        return None
+    duration = remote.audio_duration or job.audio_duration or (job.upload.duration if job.upload_id else None)
+    done_after = (now - job.submitted_at).total_seconds()
+    return speed.observed_rate(done_after=done_after, running_after=job.running_after, duration=duration)
+
+
 def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None) -> bool:
     words = [word.as_dict() for word in remote.words or []]
+    now = timezone.now()
     return transition(
         job,
         JobStatus.COMPLETED,
@@ -147,7 +165,8 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
         text=remote.text or "",
         words=words,
         confidence=remote.confidence,
-        completed_at=timezone.now(),
+        completed_at=now,
+        processing_rate=_processing_rate(job, remote, now),
         next_poll_at=None,
         error_message="",
         consecutive_failures=0,

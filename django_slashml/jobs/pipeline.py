@@ -26,9 +26,9 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import events, lifecycle, reuse
+from django_slashml.jobs import events, lifecycle, reuse, speed
 from django_slashml.jobs.dispatch import nudge_when_due
-from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
+from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
 from django_slashml.logs import about_job, job_logger
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, EventKind, JobStatus, TranscriptionJob
 from django_slashml.remote.client import get_client
@@ -256,7 +256,9 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
         lifecycle.complete(job, remote, lease_owner=lease.owner)
         return Step.COMPLETED
     duration = remote.audio_duration or (job.upload.duration if job.upload else None)
-    due = _next_step_at(job, jittered(first_poll_delay(duration), never_early=True))
+    rate = speed.learned_rate(job.service_provider)
+    # A learned first poll may come early: a job found running brackets the provider's speed.
+    due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None))
     if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
@@ -340,9 +342,14 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             remote.stored_raw,
         )
     elapsed = (timezone.now() - job.submitted_at).total_seconds() if job.submitted_at else 0.0
-    due = _next_step_at(job, jittered(later_poll_delay(job.poll_count + 1, elapsed)))
+    duration = job.audio_duration or remote.audio_duration or (job.upload.duration if job.upload else None)
+    rate = speed.learned_rate(job.service_provider)
+    wait = poll_delay_after(job.poll_count + 1, elapsed=elapsed, audio_duration=duration, rate=rate)
+    due = _next_step_at(job, jittered(wait))
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
-        moved = lifecycle.mark_in_progress(job, remote, lease_owner=lease.owner, next_poll_at=due)
+        moved = lifecycle.mark_in_progress(
+            job, remote, lease_owner=lease.owner, next_poll_at=due, running_after=elapsed
+        )
         status: str = JobStatus.IN_PROGRESS
     else:
         moved = _release(
@@ -352,6 +359,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             remote_status=remote.status[:40],
             last_response=remote.stored_raw,
             consecutive_failures=0,
+            running_after=elapsed,
         )
         status = job.status
     if moved:
