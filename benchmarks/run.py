@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare")
+SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare", "learning")
 
 
 class Bench:
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
 
     fresh_database(options.database)
     django.setup()
-    from . import api_requests, comparisons, occupancy, polling, throughput, upload_memory
+    from . import api_requests, comparisons, learning, occupancy, polling, throughput, upload_memory
 
     call_command("migrate", verbosity=0)
     bench = Bench(options, workdir)
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         "api": api_requests.run,
         "polling": lambda b: polling.run(b, vendor),
         "compare": comparisons.run,
+        "learning": learning.run,
     }
     sections = []
     try:
