@@ -149,7 +149,7 @@ def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) ->
     """What this completion teaches the poll schedule; nothing for a job that followed another's."""
     if job.submitted_at is None or job.reused_from_id is not None:
         return None
-    duration = remote.audio_duration or job.audio_duration or (job.upload.duration if job.upload_id else None)
+    duration = speed.audio_seconds(job, remote.audio_duration)
     done_after = (now - job.submitted_at).total_seconds()
     return speed.observed_rate(done_after=done_after, running_after=job.running_after, duration=duration)
 

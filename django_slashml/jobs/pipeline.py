@@ -255,7 +255,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     if remote.is_completed:
         lifecycle.complete(job, remote, lease_owner=lease.owner)
         return Step.COMPLETED
-    duration = remote.audio_duration or (job.upload.duration if job.upload else None)
+    duration = speed.audio_seconds(job, remote.audio_duration)
     rate = speed.learned_rate(job.service_provider)
     # A learned first poll may come early: a job found running brackets the provider's speed.
     due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None))
@@ -342,7 +342,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             remote.stored_raw,
         )
     elapsed = (timezone.now() - job.submitted_at).total_seconds() if job.submitted_at else 0.0
-    duration = job.audio_duration or remote.audio_duration or (job.upload.duration if job.upload else None)
+    duration = speed.audio_seconds(job, remote.audio_duration)
     rate = speed.learned_rate(job.service_provider)
     wait = poll_delay_after(job.poll_count + 1, elapsed=elapsed, audio_duration=duration, rate=rate)
     due = _next_step_at(job, jittered(wait))

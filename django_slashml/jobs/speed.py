@@ -40,6 +40,12 @@ def observed_rate(*, done_after: float, running_after: float | None, duration: f
     return seconds / duration
 
 
+def audio_seconds(job: TranscriptionJob, remote_duration: float | None = None) -> float | None:
+    """The length the schedule works from: read from the upload's headers, else what SlashML said."""
+    local = job.upload.duration if job.upload_id is not None and job.upload is not None else None
+    return local or remote_duration or job.audio_duration
+
+
 def robust_rate(rates: Sequence[float]) -> float | None:
     """The median of ``rates``: one job that sat in SlashML's queue for minutes moves it little."""
     return statistics.median(rates) if rates else None
