@@ -80,11 +80,24 @@ def transition(
                 break
         else:
             return False
-        job.refresh_from_db()
+        _written(job, held_by is not None, status=new_status, updated_at=now, **fields)
         events.transitioned(job, current, new_status)
         _announce(job, old_status=current, new_status=new_status)
     logger.info("Job %s: %s -> %s", job.pk, current, new_status, extra={"slashml_job_id": job.pk})
     return True
+
+
+def _written(job: TranscriptionJob, leased: bool, **fields: Any) -> None:
+    """Bring ``job`` up to date after its UPDATE: from what was written, under a lease, else from the row.
+
+    Under a lease nobody else writes the row, so what was written is the row, and a
+    step saves the SELECT that reading it back would cost.
+    """
+    if not leased or any(hasattr(value, "resolve_expression") for value in fields.values()):
+        job.refresh_from_db()
+        return
+    for name, value in fields.items():
+        setattr(job, name, value)
 
 
 def _announce(job: TranscriptionJob, *, old_status: str, new_status: str) -> None:
@@ -125,20 +138,16 @@ def mark_submitted(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str
 
 
 def mark_in_progress(
-    job: TranscriptionJob,
-    remote: RemoteJob,
-    *,
-    lease_owner: str,
-    next_poll_at: datetime,
-    running_after: float | None = None,
+    job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime, **polled: Any
 ) -> bool:
+    """QUEUED -> IN_PROGRESS; ``polled`` are the poll's own fields (its count, when it found the job running)."""
     return transition(
         job,
         JobStatus.IN_PROGRESS,
         allowed_from=[JobStatus.QUEUED],
         held_by=lease_owner,
         next_poll_at=next_poll_at,
-        running_after=running_after,
+        **polled,
         consecutive_failures=0,
         **_remote_fields(remote),
         **LEASE_CLEARED,
@@ -154,7 +163,8 @@ def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) ->
     return speed.observed_rate(done_after=done_after, running_after=job.running_after, duration=duration)
 
 
-def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None) -> bool:
+def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None, **polled: Any) -> bool:
+    """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count)."""
     words = [word.as_dict() for word in remote.words or []]
     now = timezone.now()
     return transition(
@@ -171,6 +181,7 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
         error_message="",
         consecutive_failures=0,
         **_remote_fields(remote),
+        **polled,
         **LEASE_CLEARED,
     )
 
@@ -219,9 +230,10 @@ def fail(
     *,
     lease_owner: str | None = None,
     last_response: Any = None,
+    **polled: Any,
 ) -> bool:
     """End the job in ERROR with a message a person can act on."""
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = dict(polled)
     if last_response is not None:
         fields["last_response"] = last_response
     return transition(

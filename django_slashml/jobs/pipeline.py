@@ -328,11 +328,14 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
         # Only reachable if a row was edited by hand; submitting again is the honest fix.
         raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
     remote = get_client().status(job.remote_id, service_provider=job.service_provider)
-    _leased(lease).update(poll_count=F("poll_count") + 1)
+    # Counted in the step's one write: the lease makes this row's count ours to add to.
+    polls = job.poll_count + 1
     if remote.is_completed:
-        return Step.COMPLETED if lifecycle.complete(job, remote, lease_owner=lease.owner) else Step.LOST_LEASE
+        completed = lifecycle.complete(job, remote, lease_owner=lease.owner, poll_count=polls)
+        return Step.COMPLETED if completed else Step.LOST_LEASE
     if remote.is_failed:
-        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)
+        failure = _remote_failure(remote)
+        lifecycle.fail(job, failure, lease_owner=lease.owner, last_response=remote.stored_raw, poll_count=polls)
         return Step.FAILED
     if not remote.status_is_known:
         logger.warning(
@@ -344,11 +347,11 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     elapsed = (timezone.now() - job.submitted_at).total_seconds() if job.submitted_at else 0.0
     duration = speed.audio_seconds(job, remote.audio_duration)
     rate = speed.learned_rate(job.service_provider)
-    wait = poll_delay_after(job.poll_count + 1, elapsed=elapsed, audio_duration=duration, rate=rate)
+    wait = poll_delay_after(polls, elapsed=elapsed, audio_duration=duration, rate=rate)
     due = _next_step_at(job, jittered(wait))
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
         moved = lifecycle.mark_in_progress(
-            job, remote, lease_owner=lease.owner, next_poll_at=due, running_after=elapsed
+            job, remote, lease_owner=lease.owner, next_poll_at=due, poll_count=polls, running_after=elapsed
         )
         status: str = JobStatus.IN_PROGRESS
     else:
@@ -359,6 +362,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             remote_status=remote.status[:40],
             last_response=remote.stored_raw,
             consecutive_failures=0,
+            poll_count=polls,
             running_after=elapsed,
         )
         status = job.status
