@@ -123,3 +123,22 @@ def test_a_retried_job_forgets_what_it_taught(slashml, speech_path) -> None:
     retry(job)
     job.refresh_from_db()
     assert job.processing_rate is None and job.running_after is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ({"POLL_LEARNING": "yes"}, "slashml.E070"),
+        ({"POLL_LEARNING_WINDOW": 0}, "slashml.E071"),
+        ({"POLL_LEARNING_WINDOW": 2.5}, "slashml.E071"),
+        ({"POLL_LEARNED_STEP": -0.1}, "slashml.E004"),
+    ],
+)
+def test_each_bad_learning_setting_has_its_check(setting, expected) -> None:
+    from django.core import checks
+    from django.test import override_settings
+
+    with override_settings(SLASHML={"API_KEY": "k", **setting}):
+        assert expected in {message.id for message in checks.run_checks()}
+    with override_settings(SLASHML={"API_KEY": "k"}):
+        assert not {message.id for message in checks.run_checks()} & {"slashml.E070", "slashml.E071"}

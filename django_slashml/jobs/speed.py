@@ -18,8 +18,9 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.translation import gettext
 
-from django_slashml.conf import slashml_settings
+from django_slashml.conf import DEFAULTS, slashml_settings
 from django_slashml.models import TranscriptionJob
 
 #: A job found done at its first poll may have finished long before: it counts this
@@ -79,3 +80,32 @@ def forget() -> None:
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == "SLASHML":
         forget()
+
+
+def _default_is(name: str) -> str:
+    return gettext("The default is %(value)s.") % {"value": repr(DEFAULTS[name])}
+
+
+def learning_problems() -> list[tuple[str, str, str]]:
+    """Problems with this schedule's settings, for :mod:`django_slashml.checks` (``slashml.E070``-``E071``)."""
+    found: list[tuple[str, str, str]] = []
+    if not isinstance(slashml_settings.POLL_LEARNING, bool):
+        found.append(
+            (
+                "slashml.E070",
+                gettext("SLASHML['POLL_LEARNING'] = %(value)s must be True or False.")
+                % {"value": repr(slashml_settings.POLL_LEARNING)},
+                _default_is("POLL_LEARNING"),
+            )
+        )
+    window = slashml_settings.POLL_LEARNING_WINDOW
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        found.append(
+            (
+                "slashml.E071",
+                gettext("SLASHML['POLL_LEARNING_WINDOW'] = %(value)s must be a whole number of jobs >= 1.")
+                % {"value": repr(window)},
+                _default_is("POLL_LEARNING_WINDOW"),
+            )
+        )
+    return found
