@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import statistics
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -166,7 +167,9 @@ def run(bench: Any = None) -> Any:
     measured = measure()
     section = Section(
         title="7. Polls that learn (simulated clock)",
-        setup=(__doc__ or "").split("\n\n", 1)[1].replace("\n", " ").strip()
+        setup=re.sub(r":mod:`~?([\w.]+)`", r"`\1`", (__doc__ or "").split("\n\n", 1)[1].replace("\n", " "))
+        .replace("``", "`")
+        .strip()
         + " Figures are over the 100 jobs after the warm-up, five seeds each.",
         headers=[
             "SlashML",
