@@ -79,3 +79,15 @@ def test_the_schedule_polls_an_mp3_by_its_duration(settings, slashml, sandbox, t
     wait = (job.next_poll_at - job.submitted_at).total_seconds()
     assert wait == pytest.approx(10 * job.upload.duration, abs=0.5)
     assert wait > 50, "not POLL_INITIAL_DELAY: the MP3's 5.4 s were read"
+
+
+@pytest.mark.django_db
+def test_a_job_shows_the_duration_read_from_its_opus_upload_before_slashml_gives_one(slashml, tmp_path) -> None:
+    from django_slashml.jobs import pipeline
+
+    path = tmp_path / "speech.opus"
+    shutil.copy(FIXTURES / "speech.opus", path)
+    job = transcribe(path)
+    assert pipeline.advance(job.pk) == pipeline.Step.SUBMITTED
+    job.refresh_from_db()
+    assert job.audio_duration == pytest.approx(SECONDS, abs=0.15)
