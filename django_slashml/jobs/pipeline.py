@@ -12,21 +12,21 @@ short countdown message (or the sweeper) brings a worker back.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import events, lifecycle, reuse, speed
+from django_slashml.jobs import events, lifecycle, reuse, rows, speed
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
 from django_slashml.logs import about_job, job_logger
@@ -60,6 +60,8 @@ class Step(StrEnum):
 class Lease:
     job_id: UUID
     owner: str
+    #: The row as the claim left it (read by the same statement).
+    job: TranscriptionJob | None = field(default=None, compare=False, repr=False)
 
 
 def claim(job_id: UUID | str) -> Lease | None:
@@ -72,21 +74,19 @@ def claim(job_id: UUID | str) -> Lease | None:
     """
     now = timezone.now()
     owner = uuid.uuid4().hex
-    taken = (
-        TranscriptionJob.objects.filter(
-            pk=job_id, status__in=ACTIVE_STATUSES, next_poll_at__lte=now + CLOCK_SKEW_TOLERANCE
-        )
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
-        .update(
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
-            consecutive_failures=Case(
-                When(lease_owner="", then=F("consecutive_failures")),
-                default=F("consecutive_failures") + 1,
-            ),
-        )
+    try:
+        pk = UUID(str(job_id))
+    except ValueError:
+        return None
+    job = rows.claim_returning(
+        pk,
+        owner=owner,
+        now=now,
+        due_by=now + CLOCK_SKEW_TOLERANCE,
+        expires=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
+        statuses=ACTIVE_STATUSES,
     )
-    return Lease(UUID(str(job_id)), owner) if taken else None
+    return Lease(pk, owner, job) if job is not None else None
 
 
 def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
@@ -110,9 +110,9 @@ def _out_of_attempts(failures: int) -> bool:
 def advance(job_id: UUID | str) -> Step:
     """Run the job's due step. Returns what happened, for logs and tests."""
     lease = claim(job_id)
-    if lease is None:
+    if lease is None or lease.job is None:
         return Step.SKIPPED
-    job = TranscriptionJob.objects.select_related("upload").get(pk=lease.job_id)
+    job = lease.job
     with about_job(job.pk), events.step(job):
         return _advance(job, lease)
 

@@ -42,9 +42,10 @@ def observed_rate(*, done_after: float, running_after: float | None, duration: f
 
 
 def audio_seconds(job: TranscriptionJob, remote_duration: float | None = None) -> float | None:
-    """The length the schedule works from: read from the upload's headers, else what SlashML said."""
-    local = job.upload.duration if job.upload_id is not None and job.upload is not None else None
-    return local or remote_duration or job.audio_duration
+    """The audio's length for the schedule: the job's (the upload's, from its headers, until SlashML says)."""
+    if job.audio_duration or remote_duration:
+        return job.audio_duration or remote_duration
+    return job.upload.duration if job.upload_id is not None and job.upload is not None else None
 
 
 def robust_rate(rates: Sequence[float]) -> float | None:
