@@ -78,3 +78,15 @@ def test_a_file_adds_its_upload_row_and_the_upload_to_slashml(settings, slashml,
     # The AudioUpload INSERT; reading the upload, the reuse lookup by the audio's hash, claiming the
     # SlashML upload and recording its URL.
     assert (create, submit, poll) == (2, 8, 3)
+
+
+def test_a_database_without_update_returning_takes_the_lease_in_two_statements(
+    settings, slashml, sandbox, speech_path, monkeypatch
+) -> None:
+    from django_slashml.jobs import rows
+
+    monkeypatch.setattr(rows, "returns_rows", lambda: False)
+    settings.SLASHML = sandbox_settings(sandbox)
+    slashml.set_faults(processing_time=0.05)
+    create, submit, poll = _count(speech_path)
+    assert (create, submit, poll) == (2, 9, 4), "the claim and a read in each step"

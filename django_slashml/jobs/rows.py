@@ -3,7 +3,8 @@
 Django's ``QuerySet.update`` returns a count, not rows, so taking the lease and then
 reading the job cost two round trips per step. PostgreSQL and SQLite (3.35 and later)
 both return the updated row; :meth:`~django.db.models.query.QuerySet.raw` turns it into
-a model instance with every field's converters applied, as a normal query would.
+a model instance with every field's converters applied, as a normal query would. Other
+databases (an older SQLite) take the lease and read the row in two statements.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import Case, F, Q, When
 
 from django_slashml.models import TranscriptionJob
 
@@ -28,6 +30,8 @@ def claim_returning(
 
     An abandoned lease (still set when taken) counts one failure, as a worker that died mid-step.
     """
+    if not returns_rows():
+        return _claim_then_read(job_id, owner=owner, now=now, due_by=due_by, expires=expires, statuses=statuses)
     ops, meta = connection.ops, TranscriptionJob._meta
     owner_col, expires_col, failures = (
         _column("lease_owner"),
@@ -51,3 +55,33 @@ def claim_returning(
     ]
     rows = list(TranscriptionJob.objects.raw(sql, params))
     return rows[0] if rows else None
+
+
+def returns_rows() -> bool:
+    """Whether the database returns rows from an UPDATE: PostgreSQL, and SQLite from 3.35 on."""
+    if connection.vendor == "postgresql":
+        return True
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version_info >= (3, 35)
+    return False
+
+
+def _claim_then_read(
+    job_id: UUID, *, owner: str, now: datetime, due_by: datetime, expires: datetime, statuses: Sequence[str]
+) -> TranscriptionJob | None:
+    """The same claim in two statements, for databases that cannot return rows from an UPDATE."""
+    taken = (
+        TranscriptionJob.objects.filter(pk=job_id, status__in=statuses, next_poll_at__lte=due_by)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(
+            lease_owner=owner,
+            lease_expires_at=expires,
+            consecutive_failures=Case(
+                When(lease_owner="", then=F("consecutive_failures")),
+                default=F("consecutive_failures") + 1,
+            ),
+        )
+    )
+    return TranscriptionJob.objects.get(pk=job_id) if taken else None
