@@ -20,7 +20,8 @@ from django_slashml.models import TranscriptionJob
 
 
 def _column(name: str) -> str:
-    return connection.ops.quote_name(TranscriptionJob._meta.get_field(name).column)  # type: ignore[union-attr]
+    field = TranscriptionJob._meta.get_field(name)
+    return connection.ops.quote_name(str(getattr(field, "column", name)))
 
 
 def claim_returning(
@@ -48,7 +49,7 @@ def claim_returning(
     params = [
         owner,
         ops.adapt_datetimefield_value(expires),
-        meta.pk.get_db_prep_value(job_id, connection),  # type: ignore[union-attr]
+        meta.pk.get_db_prep_value(job_id, connection),
         *statuses,
         ops.adapt_datetimefield_value(due_by),
         ops.adapt_datetimefield_value(now),
