@@ -29,7 +29,7 @@ ASSUMED_RATE = 0.3
 #: Time settings scaled along with the clock (the sweep, which beat would run, included).
 TIME_SETTINGS = (
     "POLL_INITIAL_DELAY", "POLL_MIN_INTERVAL", "POLL_MAX_INTERVAL", "RETRY_BASE_DELAY", "RETRY_MAX_DELAY",
-    "MAX_COUNTDOWN", "SWEEP_GRACE", "SWEEP_INTERVAL",
+    "MAX_COUNTDOWN", "SWEEP_GRACE", "SWEEP_INTERVAL", "POLL_LEARNED_MIN_DELAY",
 )  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare", "search")
+SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare", "search", "learning")
 
 
 class Bench:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
 
     fresh_database(options.database)
     django.setup()
-    from . import api_requests, comparisons, occupancy, polling, search, throughput, upload_memory
+    from . import api_requests, comparisons, learning, occupancy, polling, search, throughput, upload_memory
 
     call_command("migrate", verbosity=0)
     bench = Bench(options, workdir)
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         "polling": lambda b: polling.run(b, vendor),
         "compare": comparisons.run,
         "search": search.run,
+        "learning": learning.run,
     }
     sections = []
     try:

@@ -20,7 +20,7 @@ from .pipeline_runs import audio_files, run_jobs
 from .report import Section, Target
 
 #: Polls as soon as SlashML could have finished: the run measures the pipeline, not the schedule.
-INSTANT = {"POLL_INITIAL_DELAY": 0.02, "POLL_MIN_INTERVAL": 0.02, "POLL_JITTER": 0.0}
+INSTANT = {"POLL_INITIAL_DELAY": 0.02, "POLL_MIN_INTERVAL": 0.02, "POLL_LEARNED_MIN_DELAY": 0.02, "POLL_JITTER": 0.0}
 
 #: Where a frame's cumulative time goes, by the function that owns it.
 BUCKETS = {

@@ -149,6 +149,15 @@ DEFAULTS: dict[str, Any] = {
     # how many matching segments one search ranks and pages through at most.
     "SEARCH_CONFIG": "english",
     "SEARCH_MAX_MATCHES": 1000,
+    # Learned poll schedule (issue 19): each provider's processing seconds per audio
+    # second, the median of its last POLL_LEARNING_WINDOW completed jobs (starting from
+    # POLL_DURATION_FACTOR), sets the first poll; later polls step by POLL_LEARNED_STEP of
+    # the expected time, never sooner than POLL_LEARNED_MIN_DELAY. Off: the fixed schedule.
+    "POLL_LEARNING": True,
+    "POLL_LEARNING_WINDOW": 10,
+    "POLL_LEARNING_CACHE_SECONDS": 5.0,
+    "POLL_LEARNED_STEP": 0.1,
+    "POLL_LEARNED_MIN_DELAY": 0.8,
 }
 
 NUMBER_SETTINGS = (
@@ -188,6 +197,10 @@ NUMBER_SETTINGS = (
     "EVENT_ANSWER_MAX_CHARS",
     "PRUNE_BATCH_SIZE",
     "METRICS_WINDOW_SECONDS",
+    "POLL_LEARNING_WINDOW",
+    "POLL_LEARNING_CACHE_SECONDS",
+    "POLL_LEARNED_STEP",
+    "POLL_LEARNED_MIN_DELAY",
 )
 
 #: The two settings the deprecated ``ALLOW_PRIVATE_URLS`` stands for when they are not set.
@@ -257,6 +270,11 @@ class SlashMLSettings:
     METRICS_WINDOW_SECONDS: float
     SEARCH_CONFIG: str
     SEARCH_MAX_MATCHES: int
+    POLL_LEARNING: bool
+    POLL_LEARNING_WINDOW: int
+    POLL_LEARNING_CACHE_SECONDS: float
+    POLL_LEARNED_STEP: float
+    POLL_LEARNED_MIN_DELAY: float
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

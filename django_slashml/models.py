@@ -246,6 +246,19 @@ class TranscriptionJob(models.Model):
     last_response = models.JSONField(
         verbose_name=_("last response"), null=True, blank=True, help_text=_("SlashML's last answer, key redacted.")
     )
+    # What the poll schedule learns from (jobs/speed.py).
+    running_after = models.FloatField(
+        verbose_name=_("running after"),
+        null=True,
+        blank=True,
+        help_text=_("Seconds from submit to the last poll that found it running."),
+    )
+    processing_rate = models.FloatField(
+        verbose_name=_("processing rate"),
+        null=True,
+        blank=True,
+        help_text=_("SlashML's seconds per audio second, observed."),
+    )
 
     created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
@@ -267,6 +280,11 @@ class TranscriptionJob(models.Model):
             models.Index(fields=["-created_at"], name="slashml_job_created_idx"),
             models.Index(fields=["owner", "-created_at"], name="slashml_job_owner_idx"),
             models.Index(fields=["status", "-created_at"], name="slashml_job_status_idx"),
+            models.Index(
+                fields=["service_provider", "-completed_at"],
+                name="slashml_job_rate_idx",
+                condition=Q(processing_rate__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

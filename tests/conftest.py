@@ -104,6 +104,14 @@ def speech_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def fresh_speeds() -> None:
+    """The learned poll schedule caches providers' speeds per process; each test starts from its own rows."""
+    from django_slashml.jobs import speed
+
+    speed.forget()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh, empty media folder for every test."""
     root = tmp_path_factory.mktemp("media")

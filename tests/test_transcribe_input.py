@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,10 +42,8 @@ def test_other_formats_are_recognised_and_timed(slashml, suffix) -> None:
     path = SPEECH_WAV.with_suffix(f".{suffix}")
     job = transcribe(str(path))
     assert job.upload.content_type.startswith("audio/")
-    if importlib.util.find_spec("av") is None:  # without the sandbox extra only WAV headers are read
-        assert job.upload.duration is None
-    else:
-        assert job.upload.duration == pytest.approx(5.37, abs=0.1)
+    # mutagen reads every one, with or without the sandbox extra (issue 19); MP3 encoders pad a frame or so.
+    assert job.upload.duration == pytest.approx(5.37, abs=0.15)
 
 
 def test_open_files_uploaded_files_and_uploads_are_accepted(slashml, django_user_model) -> None:

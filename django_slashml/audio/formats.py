@@ -1,4 +1,4 @@
-"""Recognising audio by its first bytes, and reading a duration where that is cheap.
+"""Recognising audio by its first bytes, and reading its duration from headers.
 
 Django-free: the sandbox uses it to refuse non-audio uploads the way the app does.
 """
@@ -6,9 +6,13 @@ Django-free: the sandbox uses it to refuse non-audio uploads the way the app doe
 from __future__ import annotations
 
 import io
+import logging
+import math
 import struct
 from dataclasses import dataclass
 from typing import IO
+
+logger = logging.getLogger("django_slashml.audio.formats")
 
 #: How many leading bytes :func:`sniff` needs to decide.
 SNIFF_BYTES = 64
@@ -94,6 +98,55 @@ def wav_duration(fileobj: IO[bytes]) -> float | None:
         return None
     finally:
         fileobj.seek(position)
+
+
+def read_duration(fileobj: IO[bytes], audio_format: AudioFormat) -> float | None:
+    """Seconds of audio in ``fileobj``, or None when nothing can tell: the schedule then guesses.
+
+    WAV from its headers; MP3, Ogg (Vorbis, Opus), FLAC and M4A/AAC through mutagen, which
+    reads only headers (a Xing/VBRI header or the first frames for MP3); anything else,
+    WebM for one, through PyAV where it is installed. Never raises: a file whose duration
+    cannot be read is still transcribed.
+    """
+    position = fileobj.tell()
+    try:
+        fileobj.seek(0)
+        if audio_format is WAV:
+            return wav_duration(fileobj)
+        seconds = _mutagen_duration(fileobj)
+        if seconds is None:
+            fileobj.seek(0)
+            seconds = _pyav_duration(fileobj)
+        return seconds if seconds is not None and math.isfinite(seconds) and seconds > 0 else None
+    finally:
+        fileobj.seek(position)
+
+
+def _mutagen_duration(fileobj: IO[bytes]) -> float | None:
+    try:
+        import mutagen
+    except ImportError:
+        return None
+    try:
+        found = mutagen.File(fileobj)
+        length = getattr(getattr(found, "info", None), "length", None)
+    except Exception:  # mutagen's MutagenError and any parser complaint alike mean "unknown"
+        logger.debug("mutagen could not read a duration", exc_info=True)
+        return None
+    return float(length) if isinstance(length, (int, float)) else None
+
+
+def _pyav_duration(fileobj: IO[bytes]) -> float | None:
+    try:
+        import av
+    except (ImportError, OSError):  # OSError: PyAV built against FFmpeg libraries that are gone
+        return None
+    try:
+        with av.open(fileobj, mode="r") as container:
+            return container.duration / 1_000_000 if container.duration else None
+    except Exception:  # any decoder complaint only means "unknown duration"
+        logger.debug("PyAV could not read a duration", exc_info=True)
+        return None
 
 
 def human_size(size: float) -> str:

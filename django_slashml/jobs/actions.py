@@ -216,6 +216,8 @@ def retry(job: TranscriptionJob) -> None:
             submitted_at=None,
             completed_at=None,
             poll_count=0,
+            running_after=None,
+            processing_rate=None,
             consecutive_failures=0,
             # A review belongs to the transcript it read; the new one is unreviewed.
             review_state=ReviewState.UNREVIEWED,

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
-from django_slashml.jobs import events
+from django_slashml.jobs import events, speed
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
@@ -80,11 +80,24 @@ def transition(
                 break
         else:
             return False
-        job.refresh_from_db()
+        _written(job, held_by is not None, status=new_status, updated_at=now, **fields)
         events.transitioned(job, current, new_status)
         _announce(job, old_status=current, new_status=new_status)
     logger.info("Job %s: %s -> %s", job.pk, current, new_status, extra={"slashml_job_id": job.pk})
     return True
+
+
+def _written(job: TranscriptionJob, leased: bool, **fields: Any) -> None:
+    """Bring ``job`` up to date after its UPDATE: from what was written, under a lease, else from the row.
+
+    Under a lease nobody else writes the row, so what was written is the row, and a
+    step saves the SELECT that reading it back would cost.
+    """
+    if not leased or any(hasattr(value, "resolve_expression") for value in fields.values()):
+        job.refresh_from_db()
+        return
+    for name, value in fields.items():
+        setattr(job, name, value)
 
 
 def _announce(job: TranscriptionJob, *, old_status: str, new_status: str) -> None:
@@ -124,21 +137,36 @@ def mark_submitted(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str
     )
 
 
-def mark_in_progress(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime) -> bool:
+def mark_in_progress(
+    job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime, **polled: Any
+) -> bool:
+    """QUEUED -> IN_PROGRESS; ``polled`` are the poll's own fields (its count, when it found the job running)."""
     return transition(
         job,
         JobStatus.IN_PROGRESS,
         allowed_from=[JobStatus.QUEUED],
         held_by=lease_owner,
         next_poll_at=next_poll_at,
+        **polled,
         consecutive_failures=0,
         **_remote_fields(remote),
         **LEASE_CLEARED,
     )
 
 
-def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None) -> bool:
+def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) -> float | None:
+    """What this completion teaches the poll schedule; nothing for a job that followed another's."""
+    if job.submitted_at is None or job.reused_from_id is not None:
+        return None
+    duration = speed.audio_seconds(job, remote.audio_duration)
+    done_after = (now - job.submitted_at).total_seconds()
+    return speed.observed_rate(done_after=done_after, running_after=job.running_after, duration=duration)
+
+
+def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None, **polled: Any) -> bool:
+    """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count)."""
     words = [word.as_dict() for word in remote.words or []]
+    now = timezone.now()
     return transition(
         job,
         JobStatus.COMPLETED,
@@ -147,11 +175,13 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
         text=remote.text or "",
         words=words,
         confidence=remote.confidence,
-        completed_at=timezone.now(),
+        completed_at=now,
+        processing_rate=_processing_rate(job, remote, now),
         next_poll_at=None,
         error_message="",
         consecutive_failures=0,
         **_remote_fields(remote),
+        **polled,
         **LEASE_CLEARED,
     )
 
@@ -200,9 +230,10 @@ def fail(
     *,
     lease_owner: str | None = None,
     last_response: Any = None,
+    **polled: Any,
 ) -> bool:
     """End the job in ERROR with a message a person can act on."""
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = dict(polled)
     if last_response is not None:
         fields["last_response"] = last_response
     return transition(

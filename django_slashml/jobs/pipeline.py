@@ -12,7 +12,7 @@ short countdown message (or the sweeper) brings a worker back.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -26,9 +26,9 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import events, lifecycle, reuse
+from django_slashml.jobs import events, lifecycle, reuse, rows, speed
 from django_slashml.jobs.dispatch import nudge_when_due
-from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, retry_delay
+from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
 from django_slashml.logs import about_job, job_logger
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, EventKind, JobStatus, TranscriptionJob
 from django_slashml.remote.client import get_client
@@ -60,6 +60,8 @@ class Step(StrEnum):
 class Lease:
     job_id: UUID
     owner: str
+    #: The row as the claim left it (read by the same statement).
+    job: TranscriptionJob | None = field(default=None, compare=False, repr=False)
 
 
 def claim(job_id: UUID | str) -> Lease | None:
@@ -72,21 +74,19 @@ def claim(job_id: UUID | str) -> Lease | None:
     """
     now = timezone.now()
     owner = uuid.uuid4().hex
-    taken = (
-        TranscriptionJob.objects.filter(
-            pk=job_id, status__in=ACTIVE_STATUSES, next_poll_at__lte=now + CLOCK_SKEW_TOLERANCE
-        )
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
-        .update(
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
-            consecutive_failures=Case(
-                When(lease_owner="", then=F("consecutive_failures")),
-                default=F("consecutive_failures") + 1,
-            ),
-        )
+    try:
+        pk = UUID(str(job_id))
+    except ValueError:
+        return None
+    job = rows.claim_returning(
+        pk,
+        owner=owner,
+        now=now,
+        due_by=now + CLOCK_SKEW_TOLERANCE,
+        expires=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
+        statuses=ACTIVE_STATUSES,
     )
-    return Lease(UUID(str(job_id)), owner) if taken else None
+    return Lease(pk, owner, job) if job is not None else None
 
 
 def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
@@ -110,9 +110,9 @@ def _out_of_attempts(failures: int) -> bool:
 def advance(job_id: UUID | str) -> Step:
     """Run the job's due step. Returns what happened, for logs and tests."""
     lease = claim(job_id)
-    if lease is None:
+    if lease is None or lease.job is None:
         return Step.SKIPPED
-    job = TranscriptionJob.objects.select_related("upload").get(pk=lease.job_id)
+    job = lease.job
     with about_job(job.pk), events.step(job):
         return _advance(job, lease)
 
@@ -269,8 +269,10 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     if remote.is_completed:
         lifecycle.complete(job, remote, lease_owner=lease.owner)
         return Step.COMPLETED
-    duration = remote.audio_duration or (job.upload.duration if job.upload else None)
-    due = _next_step_at(job, jittered(first_poll_delay(duration), never_early=True))
+    duration = speed.audio_seconds(job, remote.audio_duration)
+    rate = speed.learned_rate(job.service_provider)
+    # A learned first poll may come early: a job found running brackets the provider's speed.
+    due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None))
     if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
@@ -340,11 +342,14 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
         # Only reachable if a row was edited by hand; submitting again is the honest fix.
         raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
     remote = get_client().status(job.remote_id, service_provider=job.service_provider)
-    _leased(lease).update(poll_count=F("poll_count") + 1)
+    # Counted in the step's one write: the lease makes this row's count ours to add to.
+    polls = job.poll_count + 1
     if remote.is_completed:
-        return Step.COMPLETED if lifecycle.complete(job, remote, lease_owner=lease.owner) else Step.LOST_LEASE
+        completed = lifecycle.complete(job, remote, lease_owner=lease.owner, poll_count=polls)
+        return Step.COMPLETED if completed else Step.LOST_LEASE
     if remote.is_failed:
-        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)
+        failure = _remote_failure(remote)
+        lifecycle.fail(job, failure, lease_owner=lease.owner, last_response=remote.stored_raw, poll_count=polls)
         return Step.FAILED
     if not remote.status_is_known:
         logger.warning(
@@ -354,9 +359,14 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             remote.stored_raw,
         )
     elapsed = (timezone.now() - job.submitted_at).total_seconds() if job.submitted_at else 0.0
-    due = _next_step_at(job, jittered(later_poll_delay(job.poll_count + 1, elapsed)))
+    duration = speed.audio_seconds(job, remote.audio_duration)
+    rate = speed.learned_rate(job.service_provider)
+    wait = poll_delay_after(polls, elapsed=elapsed, audio_duration=duration, rate=rate)
+    due = _next_step_at(job, jittered(wait))
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
-        moved = lifecycle.mark_in_progress(job, remote, lease_owner=lease.owner, next_poll_at=due)
+        moved = lifecycle.mark_in_progress(
+            job, remote, lease_owner=lease.owner, next_poll_at=due, poll_count=polls, running_after=elapsed
+        )
         status: str = JobStatus.IN_PROGRESS
     else:
         moved = _release(
@@ -366,6 +376,8 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             remote_status=remote.status[:40],
             last_response=remote.stored_raw,
             consecutive_failures=0,
+            poll_count=polls,
+            running_after=elapsed,
         )
         status = job.status
     if moved:

@@ -21,7 +21,7 @@ def jittered(seconds: float, *, rng: random.Random | None = None, never_early: b
     return max(0.0, seconds * factor)
 
 
-def first_poll_delay(audio_duration: float | None) -> float:
+def first_poll_delay(audio_duration: float | None, rate: float | None = None) -> float:
     """Seconds from submit to the first status call: when SlashML can be expected to be done.
 
     Not capped by ``POLL_MAX_INTERVAL``: a two-hour file polled after five minutes only
@@ -29,8 +29,29 @@ def first_poll_delay(audio_duration: float | None) -> float:
     sent by the sweeper, which schedules them ahead (:mod:`~django_slashml.jobs.sweeper`).
     """
     s = slashml_settings
+    if rate is not None and audio_duration:
+        # A learned speed is trusted down to POLL_LEARNED_MIN_DELAY: a fast provider's
+        # one-second job is not held to the five seconds a guess needs.
+        return max(float(s.POLL_LEARNED_MIN_DELAY), audio_duration * rate)
     expected = (audio_duration or 0.0) * float(s.POLL_DURATION_FACTOR)
     return max(float(s.POLL_INITIAL_DELAY), expected)
+
+
+#: Polls after the first that keep the learned step before it starts to grow.
+LEARNED_EVEN_STEPS = 3
+
+
+def learned_later_delay(polls_made: int, expected: float) -> float:
+    """The wait after ``polls_made`` (>= 1) polls found a job running that was ``expected`` to take that long.
+
+    Small steps (``POLL_LEARNED_STEP`` of the expected time) around the expected finish
+    keep a transcript at most about that share late; after ``LEARNED_EVEN_STEPS`` they grow
+    by ``POLL_BACKOFF_FACTOR``, so a provider that got much slower costs only a few calls.
+    """
+    s = slashml_settings
+    step = max(float(s.POLL_LEARNED_MIN_DELAY), float(s.POLL_LEARNED_STEP) * expected)
+    growth = float(s.POLL_BACKOFF_FACTOR) ** max(0, polls_made - LEARNED_EVEN_STEPS)
+    return min(step * growth, float(s.POLL_MAX_INTERVAL))
 
 
 def later_poll_delay(polls_made: int, elapsed: float = 0.0) -> float:
@@ -44,6 +65,13 @@ def later_poll_delay(polls_made: int, elapsed: float = 0.0) -> float:
     growth = float(s.POLL_BACKOFF_FACTOR) ** max(0, polls_made - 1)
     wait = max(float(s.POLL_MIN_INTERVAL) * growth, float(s.POLL_LATE_FACTOR) * max(0.0, elapsed))
     return min(wait, float(s.POLL_MAX_INTERVAL))
+
+
+def poll_delay_after(polls_made: int, *, elapsed: float, audio_duration: float | None, rate: float | None) -> float:
+    """The wait after a poll that found the job running: learned steps where a speed is known, else the backoff."""
+    if rate is not None and audio_duration:
+        return learned_later_delay(polls_made, audio_duration * rate)
+    return later_poll_delay(polls_made, elapsed)
 
 
 def retry_delay(failures: int, *, retry_after: float | None = None) -> float:

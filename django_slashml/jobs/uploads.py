@@ -8,7 +8,6 @@ is read once, in chunks, and never held in memory.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 from typing import IO, TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from django_slashml.audio.formats import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, human_size, sniff, wav_duration
+from django_slashml.audio.formats import KNOWN_FORMATS, SNIFF_BYTES, AudioFormat, human_size, read_duration, sniff
 from django_slashml.audio.storage import audio_storage, save_audio
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError
@@ -25,8 +24,6 @@ from django_slashml.models import AudioUpload
 if TYPE_CHECKING:
     # The project's AUTH_USER_MODEL, as django-stubs resolve it (AbstractBaseUser without the plugin).
     from django.contrib.auth.models import _User
-
-logger = logging.getLogger("django_slashml.jobs.uploads")
 
 
 class _HashingReader:
@@ -76,25 +73,6 @@ def _size_of(fileobj: IO[bytes]) -> int:
     return size
 
 
-def _probe_duration(fileobj: IO[bytes], audio_format: AudioFormat) -> float | None:
-    """Seconds of audio where that is cheap to read: WAV headers, or PyAV if installed."""
-    fileobj.seek(0)
-    if audio_format.name == "wav":
-        return wav_duration(fileobj)
-    try:
-        import av
-    except (ImportError, OSError):  # OSError: PyAV built against FFmpeg libraries that are gone
-        return None
-    try:
-        with av.open(fileobj, mode="r") as container:
-            return container.duration / 1_000_000 if container.duration else None
-    except Exception:  # any decoder complaint only means "unknown duration"
-        logger.debug("PyAV could not read a duration", exc_info=True)
-        return None
-    finally:
-        fileobj.seek(0)
-
-
 def validate_audio(fileobj: IO[bytes], *, name: str) -> tuple[int, AudioFormat]:
     """Size and format of ``fileobj``, or :class:`InvalidAudioError` saying what to fix."""
     if not hasattr(fileobj, "read") or not hasattr(fileobj, "seek"):
@@ -126,7 +104,7 @@ def validate_audio(fileobj: IO[bytes], *, name: str) -> tuple[int, AudioFormat]:
 def save_upload(fileobj: IO[bytes], *, name: str, owner: _User | None = None) -> AudioUpload:
     """Validate, store and record ``fileobj``. Nothing is left behind if this raises."""
     size, audio_format = validate_audio(fileobj, name=name)
-    duration = _probe_duration(fileobj, audio_format)
+    duration = read_duration(fileobj, audio_format)
     fileobj.seek(0)
     reader = _HashingReader(fileobj)
     upload = AudioUpload(

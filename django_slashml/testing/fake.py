@@ -357,6 +357,7 @@ def fake_settings(base: Any = None, **overrides: Any) -> dict[str, Any]:
         "POLL_JITTER": 0,
         "RETRY_BASE_DELAY": 0,
         "RETRY_MAX_DELAY": 0,
+        "POLL_LEARNING": False,  # a learned schedule waits for SlashML's real speed
         **overrides,
     }
 

@@ -1,0 +1,88 @@
+"""A job's lease taken and its row read in one statement: ``UPDATE ... RETURNING``.
+
+Django's ``QuerySet.update`` returns a count, not rows, so taking the lease and then
+reading the job cost two round trips per step. PostgreSQL and SQLite (3.35 and later)
+both return the updated row; :meth:`~django.db.models.query.QuerySet.raw` turns it into
+a model instance with every field's converters applied, as a normal query would. Other
+databases (an older SQLite) take the lease and read the row in two statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import Case, F, Q, When
+
+from django_slashml.models import TranscriptionJob
+
+
+def _column(name: str) -> str:
+    field = TranscriptionJob._meta.get_field(name)
+    return connection.ops.quote_name(str(getattr(field, "column", name)))
+
+
+def claim_returning(
+    job_id: UUID, *, owner: str, now: datetime, due_by: datetime, expires: datetime, statuses: Sequence[str]
+) -> TranscriptionJob | None:
+    """The job with its lease taken by ``owner``, or None if it is not active, not due, or held by a live worker.
+
+    An abandoned lease (still set when taken) counts one failure, as a worker that died mid-step.
+    """
+    if not returns_rows():
+        return _claim_then_read(job_id, owner=owner, now=now, due_by=due_by, expires=expires, statuses=statuses)
+    ops, meta = connection.ops, TranscriptionJob._meta
+    owner_col, expires_col, failures = (
+        _column("lease_owner"),
+        _column("lease_expires_at"),
+        _column("consecutive_failures"),
+    )
+    marks = ", ".join(["%s"] * len(statuses))
+    sql = (
+        f"UPDATE {ops.quote_name(meta.db_table)} SET {owner_col} = %s, {expires_col} = %s, "  # noqa: S608 (names are quoted, values are parameters)
+        f"{failures} = CASE WHEN {owner_col} = '' THEN {failures} ELSE {failures} + 1 END "
+        f"WHERE {_column('id')} = %s AND {_column('status')} IN ({marks}) AND {_column('next_poll_at')} <= %s "
+        f"AND ({expires_col} IS NULL OR {expires_col} <= %s) RETURNING *"
+    )
+    params = [
+        owner,
+        ops.adapt_datetimefield_value(expires),
+        meta.pk.get_db_prep_value(job_id, connection),
+        *statuses,
+        ops.adapt_datetimefield_value(due_by),
+        ops.adapt_datetimefield_value(now),
+    ]
+    rows = list(TranscriptionJob.objects.raw(sql, params))
+    return rows[0] if rows else None
+
+
+def returns_rows() -> bool:
+    """Whether the database returns rows from an UPDATE: PostgreSQL, and SQLite from 3.35 on."""
+    if connection.vendor == "postgresql":
+        return True
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version_info >= (3, 35)
+    return False
+
+
+def _claim_then_read(
+    job_id: UUID, *, owner: str, now: datetime, due_by: datetime, expires: datetime, statuses: Sequence[str]
+) -> TranscriptionJob | None:
+    """The same claim in two statements, for databases that cannot return rows from an UPDATE."""
+    taken = (
+        TranscriptionJob.objects.filter(pk=job_id, status__in=statuses, next_poll_at__lte=due_by)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(
+            lease_owner=owner,
+            lease_expires_at=expires,
+            consecutive_failures=Case(
+                When(lease_owner="", then=F("consecutive_failures")),
+                default=F("consecutive_failures") + 1,
+            ),
+        )
+    )
+    return TranscriptionJob.objects.get(pk=job_id) if taken else None
