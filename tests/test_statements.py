@@ -21,8 +21,13 @@ from django_slashml.jobs import pipeline, speed
 from django_slashml.jobs.pipeline import Step
 from django_slashml.models import JobStatus, TranscriptionJob
 from django_slashml.testing import sandbox_settings
+from django_slashml.transcripts.search.engines import require_search_config
 
 pytestmark = pytest.mark.django_db
+
+#: The completing step also indexes the transcript for search (issue 17): its phrases written,
+#: after deleting any a job could still hold (docs/search.md).
+SEARCH_INDEX = 2
 
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 
@@ -38,7 +43,8 @@ def _statements(captured: CaptureQueriesContext) -> list[str]:
 
 def _count(audio: object) -> tuple[int, int, int]:
     """Statements to create the job, for its first step (submit) and for its second (the poll that completes it)."""
-    speed.learned_rate("assembly")  # the steady state: the provider's speed is cached
+    speed.learned_rate("assembly")  # the steady state: the provider's speed is cached,
+    require_search_config("default")  # and PostgreSQL's search configuration confirmed
     with CaptureQueriesContext(connection) as create:
         job = transcribe(audio, service_provider="assembly")
     with CaptureQueriesContext(connection) as submit:
@@ -68,7 +74,7 @@ def test_a_job_from_a_url_costs_a_handful_of_statements(
     # submit: claim (the row comes back with the lease), submit count, transition (+ its events).
     # poll: claim, transition (+ its events). Before issue 19 each claim was followed by a read, each
     # transition read its row back and each poll counted itself apart: 5 more.
-    assert (create, submit, poll) == (1, 3 + per_step, 2 + per_step)
+    assert (create, submit, poll) == (1, 3 + per_step, 2 + per_step + SEARCH_INDEX)
 
 
 def test_a_file_adds_its_upload_row_and_the_upload_to_slashml(settings, slashml, sandbox, speech_path) -> None:
@@ -77,7 +83,7 @@ def test_a_file_adds_its_upload_row_and_the_upload_to_slashml(settings, slashml,
     create, submit, poll = _count(speech_path)
     # The AudioUpload INSERT; reading the upload, the reuse lookup by the audio's hash, claiming the
     # SlashML upload and recording its URL.
-    assert (create, submit, poll) == (2, 8, 3)
+    assert (create, submit, poll) == (2, 8, 3 + SEARCH_INDEX)
 
 
 def test_a_database_without_update_returning_takes_the_lease_in_two_statements(
@@ -89,4 +95,4 @@ def test_a_database_without_update_returning_takes_the_lease_in_two_statements(
     settings.SLASHML = sandbox_settings(sandbox)
     slashml.set_faults(processing_time=0.05)
     create, submit, poll = _count(speech_path)
-    assert (create, submit, poll) == (2, 9, 4), "the claim and a read in each step"
+    assert (create, submit, poll) == (2, 9, 4 + SEARCH_INDEX), "the claim and a read in each step"

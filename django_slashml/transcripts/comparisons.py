@@ -20,8 +20,8 @@ from django_slashml.transcripts.normalise import normalise_text, normalise_timed
 
 __all__ = ["Entry", "Reference", "entries_for", "reference_for", "summary"]
 
-#: The job fields a comparison reads; the rest (last_response, metadata) stays in the database.
-JOB_FIELDS = (
+#: What scoring reads of a job; metadata, the raw answer and the timings stay in the database.
+SCORING_FIELDS = (
     "id",
     "comparison_id",
     "service_provider",
@@ -31,11 +31,9 @@ JOB_FIELDS = (
     "corrected_text",
     "review_state",
     "reviewed_at",
-    "audio_duration",
-    "submitted_at",
-    "completed_at",
-    "error_message",
 )
+#: The job fields a comparison's page reads: what scoring reads, and its timings and error.
+JOB_FIELDS = (*SCORING_FIELDS, "audio_duration", "submitted_at", "completed_at", "error_message")
 
 
 def is_reviewed_transcript(job: TranscriptionJob) -> bool:

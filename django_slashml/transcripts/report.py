@@ -19,6 +19,7 @@ from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q,
 
 from django_slashml.models import Comparison, JobStatus, ReviewState, TranscriptionJob
 from django_slashml.transcripts.comparisons import (
+    SCORING_FIELDS,
     Reference,
     entries_for,
     is_reviewed_transcript,
@@ -53,20 +54,6 @@ class ProviderRow:
     @property
     def failure_rate(self) -> float | None:
         return self.failed / self.finished if self.finished else None
-
-
-#: What scoring reads of a job; metadata, the raw answer and the timings stay in the database.
-SCORING_FIELDS = (
-    "id",
-    "comparison_id",
-    "service_provider",
-    "status",
-    "text",
-    "words",
-    "corrected_text",
-    "review_state",
-    "reviewed_at",
-)
 
 
 def _scored_jobs(jobs: QuerySet[TranscriptionJob]) -> QuerySet[TranscriptionJob]:
