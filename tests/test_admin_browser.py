@@ -137,6 +137,7 @@ def test_a_20000_word_transcript_renders_and_still_seeks(live_server: Any, tmp_p
 def test_an_error_on_the_timeline_opens_on_click(live_server: Any, sandbox: Any, sandbox_control: Any, settings: Any):
     from django_slashml.testing import sandbox_settings
 
+    require_chromium()
     settings.SLASHML = sandbox_settings(sandbox)
     sandbox_control.set_faults(script=[{"endpoint": "submit", "fault": "500"}])
     job = drive(transcribe(ROOT / "tests" / "fixtures" / "speech.wav"))
