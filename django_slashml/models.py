@@ -420,6 +420,11 @@ class SearchVectorColumn(_SearchVectorBase):
     def db_type(self, connection: BaseDatabaseWrapper) -> str:
         return "tsvector" if connection.vendor == "postgresql" else "text"
 
+    def _check_postgres_installed(self, *args: Any) -> list[Any]:
+        # Django 6's postgres.E005 would ask every project, SQLite ones too, for
+        # django.contrib.postgres: the column and its lookups need nothing that app registers.
+        return []
+
 
 class TranscriptSegment(models.Model):
     """A phrase of a finished transcript with its time span, the unit that search finds.
