@@ -23,7 +23,7 @@ from django_slashml.exceptions import (
 )
 from django_slashml.jobs.dispatch import dispatch_on_commit
 from django_slashml.jobs.lifecycle import LEASE_CLEARED, transition
-from django_slashml.jobs.metadata import check_metadata_setting
+from django_slashml.jobs.metadata import check_metadata_argument
 from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import (
     ACTIVE_STATUSES,
@@ -99,6 +99,14 @@ def _upload_from_path(path: Path, owner: _User | None) -> AudioUpload:
         raise InvalidAudioError(_("%(path)s cannot be read: permission denied.") % {"path": repr(str(path))}) from None
 
 
+def store_audio(audio: str | os.PathLike[str] | IO[bytes], owner: _User | None) -> AudioUpload:
+    """An AudioUpload from a local path, or from an open file named after its ``name``."""
+    if isinstance(audio, (str, os.PathLike)):
+        return _upload_from_path(Path(audio), owner)
+    name = os.path.basename(str(getattr(audio, "name", "") or "audio"))
+    return save_upload(audio, name=name, owner=owner)
+
+
 def transcribe(
     audio: AudioSource,
     *,
@@ -123,10 +131,7 @@ def transcribe(
     """
     provider = validate_provider(service_provider)
     ensure_configured()
-    if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}.")
-    if metadata is not None:
-        check_metadata_setting(metadata)
+    check_metadata_argument(metadata)
     upload: AudioUpload | None = None
     audio_url = ""
     path: Path | None = None
@@ -158,12 +163,9 @@ def transcribe(
     created_upload: AudioUpload | None = None
     try:
         with transaction.atomic():
-            if upload is None and not audio_url:
-                if path is not None:
-                    upload = created_upload = _upload_from_path(path, owner)
-                elif fileobj is not None:
-                    name = os.path.basename(str(getattr(fileobj, "name", "") or "audio"))
-                    upload = created_upload = save_upload(fileobj, name=name, owner=owner)
+            local = path if path is not None else fileobj
+            if upload is None and not audio_url and local is not None:
+                upload = created_upload = store_audio(local, owner)
             job = TranscriptionJob.objects.create(
                 upload=upload,
                 audio_url=audio_url,

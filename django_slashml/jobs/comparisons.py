@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -22,13 +21,12 @@ from django_slashml.exceptions import InvalidComparisonError
 from django_slashml.jobs.actions import (
     AudioSource,
     _looks_like_url,
-    _upload_from_path,
     ensure_configured,
+    store_audio,
     transcribe,
     validate_audio_url,
 )
-from django_slashml.jobs.metadata import check_metadata_setting
-from django_slashml.jobs.uploads import save_upload
+from django_slashml.jobs.metadata import check_metadata_argument
 from django_slashml.models import AudioUpload, Comparison, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS
 
@@ -98,10 +96,7 @@ def compare(
     chosen = validate_providers(providers)
     reference = validate_reference(reference_text)
     ensure_configured()
-    if metadata is not None and not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}.")
-    if metadata is not None:
-        check_metadata_setting(metadata)
+    check_metadata_argument(metadata)
     source: AudioSource = audio
     audio_url = ""
     if isinstance(audio, str) and _looks_like_url(audio):
@@ -109,12 +104,10 @@ def compare(
     created: AudioUpload | None = None
     try:
         with transaction.atomic():
-            if isinstance(audio, (str, os.PathLike)) and not audio_url:
-                source = created = _upload_from_path(Path(audio), owner)
-            elif not isinstance(audio, (str, os.PathLike, AudioUpload)) and hasattr(audio, "read"):
-                fileobj: IO[bytes] = audio
-                name = os.path.basename(str(getattr(fileobj, "name", "") or "audio"))
-                source = created = save_upload(fileobj, name=name, owner=owner)
+            if (isinstance(audio, (str, os.PathLike)) and not audio_url) or (
+                not isinstance(audio, (str, os.PathLike, AudioUpload)) and hasattr(audio, "read")
+            ):
+                source = created = store_audio(audio, owner)
             jobs = [
                 transcribe(source, service_provider=provider, owner=owner, metadata=metadata) for provider in chosen
             ]

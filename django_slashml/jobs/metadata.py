@@ -100,3 +100,12 @@ def check_metadata_setting(value: Any) -> dict[str, Any]:
     from django_slashml.conf import slashml_settings as s
 
     return check_metadata(value, max_bytes=int(s.MAX_METADATA_BYTES), max_depth=int(s.MAX_METADATA_DEPTH))
+
+
+def check_metadata_argument(metadata: Any) -> None:
+    """A caller's ``metadata=`` for transcribe() or compare(): None, or a dict within the settings' limits."""
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}.")
+    check_metadata_setting(metadata)
