@@ -123,7 +123,10 @@ def test_a_step_that_loaded_the_upload_before_another_job_uploaded_it_uses_that_
     first, second = comparison.jobs.order_by("created_at", "pk")
     as_loaded = TranscriptionJob.objects.select_related("upload").get(pk=second.pk)  # no remote URL yet
     assert drive(first).status == JobStatus.COMPLETED and calls(slashml, "upload") == 1
-    assert pipeline._audio_url_for(as_loaded) == AudioUpload.objects.get(pk=comparison.upload_id).remote_url
+    assert (
+        pipeline._audio_url_for(as_loaded, upload_shared=True)
+        == AudioUpload.objects.get(pk=comparison.upload_id).remote_url
+    )
     assert calls(slashml, "upload") == 1
 
 

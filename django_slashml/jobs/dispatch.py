@@ -78,12 +78,16 @@ def nudge_when_due(job_id: UUID | str, status: str, due_at: datetime | None) -> 
 
 
 def dispatch_on_commit(job: TranscriptionJob) -> None:
-    """Nudge a worker for ``job`` once the current transaction commits."""
+    """Nudge a worker for ``job`` once the current transaction commits.
+
+    The message is named after the status ``job`` holds at commit, without reading the row
+    again: both job tasks run whatever step the row says is due, so a job that moved on
+    (or was deleted) before the message arrives turns it into a no-op, and the create saves
+    a statement.
+    """
     job_id = job.pk
 
     def send() -> None:
-        status = TranscriptionJob.objects.filter(pk=job_id).values_list("status", flat=True).first()
-        if status is not None:
-            dispatch(job_id, status)
+        dispatch(job_id, job.status)
 
     transaction.on_commit(send, robust=True)

@@ -20,6 +20,7 @@ from django_slashml import signals
 from django_slashml.jobs import events, speed
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
+from django_slashml.remote import calls
 from django_slashml.remote.responses import RemoteJob
 
 logger = job_logger("django_slashml.jobs.lifecycle")
@@ -66,6 +67,7 @@ def transition(
     conditions: dict[str, Any] = {"pk": job.pk}
     if held_by is not None:
         conditions["lease_owner"] = held_by
+        fields = {**unsent_submit(job), **fields}
     with transaction.atomic():
         # Pinning the status in the UPDATE makes old_status exact even under a race. The
         # status this object holds is tried first: it is right whenever nobody moved the
@@ -85,6 +87,18 @@ def transition(
         _announce(job, old_status=current, new_status=new_status)
     logger.info("Job %s: %s -> %s", job.pk, current, new_status, extra={"slashml_job_id": job.pk})
     return True
+
+
+def unsent_submit(job: TranscriptionJob) -> dict[str, int]:
+    """The submit attempt that taking a PENDING job counted, given back if its step sent no submit.
+
+    The claim counts it before anything is sent (:func:`~django_slashml.jobs.rows.claim_returning`),
+    so a worker that dies mid-POST still leaves its count; a step that shared a twin's work,
+    waited for an upload or failed before its POST writes the count back with its own write.
+    """
+    if job.status != JobStatus.PENDING or any(call.endpoint == "submit" for call in calls.calls_made()):
+        return {}
+    return {"submit_attempts": max(0, job.submit_attempts - 1)}
 
 
 def _written(job: TranscriptionJob, leased: bool, **fields: Any) -> None:
@@ -192,14 +206,17 @@ def adopt(
     *,
     lease_owner: str,
     next_poll_at: datetime | None = None,
+    **fields: Any,
 ) -> bool:
     """PENDING -> the status of ``source``, an earlier job for the same audio and provider.
 
     A COMPLETED source's transcript is copied (SlashML's text and words; a reviewer's
     correction stays with its own job); an active source's remote job is followed, and
-    this job polls it from ``next_poll_at``. Nothing is sent to SlashML.
+    this job polls it from ``next_poll_at``. Nothing is sent to SlashML. ``fields`` are the
+    step's own (its submit count).
     """
     shared: dict[str, Any] = {
+        **fields,
         "reused_from": source,
         "remote_id": source.remote_id,
         "remote_status": source.remote_status,

@@ -96,6 +96,7 @@ def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
 def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
     """Write ``fields`` and the step's events, and let go of the lease; False if another worker took the job."""
     with transaction.atomic():
+        fields.update(lifecycle.unsent_submit(job))
         released = bool(_leased(lease).update(**fields, **lifecycle.LEASE_CLEARED, updated_at=timezone.now()))
         if released:
             events.flush(job)
@@ -172,10 +173,12 @@ def _unreadable(upload: AudioUpload, reason: object) -> InvalidAudioError:
     )
 
 
-def _audio_url_for(job: TranscriptionJob) -> str | None:
+def _audio_url_for(job: TranscriptionJob, *, upload_shared: bool) -> str | None:
     """The URL to submit: the caller's, SlashML's still-fresh upload, a presigned storage URL, or a new upload.
 
     None when another job is uploading the same file right now (a comparison's jobs share one).
+    Only a shared upload row (``upload_shared``) needs the upload's claim; a job alone on its
+    file uploads it without one.
     """
     if job.upload is None:
         if not job.audio_url:
@@ -193,6 +196,8 @@ def _audio_url_for(job: TranscriptionJob) -> str | None:
     if not name:  # a FieldFile is false exactly when its name is empty
         raise InvalidAudioError(f"Upload {upload.pk} has no stored file; upload the file again.")
     url = presigned.fetchable_url(storage, name)
+    if url is None and not upload_shared:
+        return _upload(upload, name, job.service_provider, None)
     if url is None:
         claimed_until = _claim_remote_upload(upload)
         if claimed_until is None:  # another job holds the claim, or has just uploaded the file
@@ -223,8 +228,11 @@ def _claim_remote_upload(upload: AudioUpload) -> datetime | None:
     return until if claimed else None
 
 
-def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until: datetime) -> str:
-    """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL."""
+def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until: datetime | None) -> str:
+    """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL.
+
+    ``claimed_until`` is the upload's claim this worker holds, if it took one, let go of here.
+    """
     try:
         try:
             stored = open_stored(upload.file.storage, name)
@@ -238,14 +246,18 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
                 service_provider=service_provider,
             )
     except BaseException:  # let go of the claim, unless it expired and another worker holds it now
-        AudioUpload.objects.filter(pk=upload.pk, remote_upload_claimed_until=claimed_until).update(
-            remote_upload_claimed_until=None
-        )
+        if claimed_until is not None:
+            AudioUpload.objects.filter(pk=upload.pk, remote_upload_claimed_until=claimed_until).update(
+                remote_upload_claimed_until=None
+            )
         raise
     now = timezone.now()
-    ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
+    claim: dict[str, Any] = {}
+    if claimed_until is not None:
+        ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
+        claim["remote_upload_claimed_until"] = Case(ours, default=F("remote_upload_claimed_until"))
     AudioUpload.objects.filter(pk=upload.pk).update(
-        remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")),
+        **claim,
         remote_url=remote.url,
         remote_uploaded_at=now,
         remote_expires_at=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
@@ -255,13 +267,12 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
 
 
 def _start(job: TranscriptionJob, lease: Lease) -> Step:
-    twin = reuse.find_twin(job)
-    if twin is not None:
-        return _share(job, lease, twin)
-    audio_url = _audio_url_for(job)
+    around = reuse.look_around(job)
+    if around.twin is not None:
+        return _share(job, lease, around.twin)
+    audio_url = _audio_url_for(job, upload_shared=around.upload_shared)
     if audio_url is None:
         return _wait_for_upload(job, lease)
-    _leased(lease).update(submit_attempts=F("submit_attempts") + 1)
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
         lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)

@@ -2,8 +2,8 @@
 
 Two jobs are for the same audio when their uploads have the same sha256 (computed
 while the file was stored) and they ask the same provider. Just before a job would
-be submitted, unless it was created with ``fresh=True``, one query looks for such a
-twin, in this order:
+be submitted, one query reads the job's own upload row and, unless the job was created
+with ``fresh=True``, looks for such a twin, in this order:
 
 1. a COMPLETED twin (the newest): its transcript is copied, nothing is sent to SlashML;
 2. a twin SlashML is working on (QUEUED or IN_PROGRESS): the job follows the same
@@ -17,7 +17,9 @@ CANCELLED twins are never used. Rule 3 orders pending twins by
 ``(created_at, id)``, so of two jobs for the same audio started at once, exactly
 one submits and the other follows it, without locks; the one query reads a single
 snapshot, so a twin that moves on while we look is still seen in one of its states.
-Jobs for an external URL are never shared: what a URL serves can change.
+Jobs for an external URL are never shared: what a URL serves can change. The same query
+tells whether another active job uses the very same upload row (a comparison's jobs do),
+the only case in which uploading the file to SlashML needs the upload's claim.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Q, Subquery, Value, When
 
 from django_slashml.conf import slashml_settings
-from django_slashml.models import JobStatus, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
 
 Action = Literal["copy", "follow", "wait"]
+
+#: How :func:`look_around` ranks the rows its one query finds; the lowest comes first.
+OWN, COMPLETED_TWIN, RUNNING_TWIN, PENDING_TWIN, SHARER = range(-1, 4)
 
 
 @dataclass(frozen=True)
@@ -41,44 +46,70 @@ class Twin:
     job: TranscriptionJob
 
 
+@dataclass(frozen=True)
+class Surroundings:
+    """What a PENDING job with an upload finds around it before it is submitted."""
+
+    twin: Twin | None
+    #: Another active job uses the same upload row (a comparison's jobs do): uploading it to
+    #: SlashML then needs the upload's claim, so that one of them uploads and the others wait.
+    upload_shared: bool
+
+
 def _same_audio(job: TranscriptionJob) -> Q | None:
-    upload = job.upload
-    if job.fresh or upload is None or not upload.sha256:
+    """Jobs for the same audio as ``job`` (by its upload's sha256, read in the same query) and provider."""
+    if job.fresh or job.upload_id is None:
         return None
-    same = Q(upload__sha256=upload.sha256, service_provider=job.service_provider)
+    sha256 = Subquery(AudioUpload.objects.filter(pk=job.upload_id).values("sha256")[:1])
+    same = Q(upload__sha256=sha256, service_provider=job.service_provider) & ~Q(upload__sha256="")
     if not slashml_settings.REUSE_ACROSS_OWNERS:
         same &= Q(owner__isnull=True) if job.owner_id is None else Q(owner_id=job.owner_id)
     return same
 
 
+def look_around(job: TranscriptionJob) -> Surroundings:
+    """In one query: ``job``'s own upload row (cached on ``job``), its twin, and whether its upload is shared.
+
+    The query returns at most two rows: ``job`` itself with its upload, then the best twin,
+    or failing that another active job on the same upload row.
+    """
+    if job.upload_id is None:
+        return Surroundings(twin=None, upload_shared=False)
+    others = ~Q(pk=job.pk)
+    sharer = Q(upload_id=job.upload_id, status__in=ACTIVE_STATUSES) & others
+    ranks = [When(pk=job.pk, then=Value(OWN))]
+    wanted = Q(pk=job.pk) | sharer
+    same_audio = _same_audio(job)
+    if same_audio is not None:
+        ahead = Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lt=job.pk)
+        twin = same_audio & others
+        ranks += [
+            When(twin & Q(status=JobStatus.COMPLETED), then=Value(COMPLETED_TWIN)),
+            When(twin & Q(status__in=[JobStatus.QUEUED, JobStatus.IN_PROGRESS]) & ~Q(remote_id=""),
+                 then=Value(RUNNING_TWIN)),
+            When(twin & Q(status=JobStatus.PENDING) & ahead, then=Value(PENDING_TWIN)),
+        ]  # fmt: skip
+        wanted |= twin & (
+            Q(status=JobStatus.COMPLETED)
+            | (Q(status__in=[JobStatus.QUEUED, JobStatus.IN_PROGRESS]) & ~Q(remote_id=""))
+            | (Q(status=JobStatus.PENDING) & ahead)
+        )
+    rank = Case(*ranks, default=Value(SHARER), output_field=IntegerField())
+    found = list(
+        TranscriptionJob.objects.filter(wanted)
+        .select_related("upload")
+        .annotate(reuse_rank=rank)
+        .order_by("reuse_rank", "-completed_at", "submitted_at", "created_at", "pk")[:2]
+    )
+    if found and found[0].pk == job.pk:
+        job.upload = found.pop(0).upload
+    near = found[0] if found else None
+    if near is None or near.reuse_rank == SHARER:
+        return Surroundings(twin=None, upload_shared=near is not None)
+    action: Action = {COMPLETED_TWIN: "copy", RUNNING_TWIN: "follow"}.get(near.reuse_rank, "wait")  # type: ignore[assignment]
+    return Surroundings(twin=Twin(action, near), upload_shared=False)
+
+
 def find_twin(job: TranscriptionJob) -> Twin | None:
     """The twin ``job`` should share work with, or None if ``job`` must be submitted itself."""
-    same_audio = _same_audio(job)
-    if same_audio is None:
-        return None
-    ahead = Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lt=job.pk)
-    usable = (
-        Q(status=JobStatus.COMPLETED)
-        | (Q(status__in=[JobStatus.QUEUED, JobStatus.IN_PROGRESS]) & ~Q(remote_id=""))
-        | (Q(status=JobStatus.PENDING) & ahead)
-    )
-    rank = Case(
-        When(status=JobStatus.COMPLETED, then=Value(0)),
-        When(status=JobStatus.PENDING, then=Value(2)),
-        default=Value(1),
-        output_field=IntegerField(),
-    )
-    twin = (
-        TranscriptionJob.objects.filter(same_audio, usable)
-        .exclude(pk=job.pk)
-        .annotate(reuse_rank=rank)
-        .order_by("reuse_rank", "-completed_at", "submitted_at", "created_at", "pk")
-        .first()
-    )
-    if twin is None:
-        return None
-    if twin.status == JobStatus.COMPLETED:
-        return Twin("copy", twin)
-    if twin.status == JobStatus.PENDING:
-        return Twin("wait", twin)
-    return Twin("follow", twin)
+    return look_around(job).twin

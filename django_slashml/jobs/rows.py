@@ -14,9 +14,9 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, PositiveIntegerField, Q, When
 
-from django_slashml.models import TranscriptionJob
+from django_slashml.models import JobStatus, TranscriptionJob
 
 
 def _column(name: str) -> str:
@@ -30,25 +30,32 @@ def claim_returning(
     """The job with its lease taken by ``owner``, or None if it is not active, not due, or held by a live worker.
 
     An abandoned lease (still set when taken) counts one failure, as a worker that died mid-step.
+    Taking a PENDING job counts a submit attempt in the same statement, before anything is sent:
+    SlashML has no idempotency key, so a worker that dies mid-POST must still leave its count.
+    A step that ends up sending no submit gives the count back (:func:`~django_slashml.jobs.lifecycle.unsent_submit`).
     """
     if not returns_rows():
         return _claim_then_read(job_id, owner=owner, now=now, due_by=due_by, expires=expires, statuses=statuses)
     ops, meta = connection.ops, TranscriptionJob._meta
-    owner_col, expires_col, failures = (
+    owner_col, expires_col, failures, submits, status = (
         _column("lease_owner"),
         _column("lease_expires_at"),
         _column("consecutive_failures"),
+        _column("submit_attempts"),
+        _column("status"),
     )
     marks = ", ".join(["%s"] * len(statuses))
     sql = (
         f"UPDATE {ops.quote_name(meta.db_table)} SET {owner_col} = %s, {expires_col} = %s, "  # noqa: S608 (names are quoted, values are parameters)
-        f"{failures} = CASE WHEN {owner_col} = '' THEN {failures} ELSE {failures} + 1 END "
-        f"WHERE {_column('id')} = %s AND {_column('status')} IN ({marks}) AND {_column('next_poll_at')} <= %s "
+        f"{failures} = CASE WHEN {owner_col} = '' THEN {failures} ELSE {failures} + 1 END, "
+        f"{submits} = CASE WHEN {status} = %s THEN {submits} + 1 ELSE {submits} END "
+        f"WHERE {_column('id')} = %s AND {status} IN ({marks}) AND {_column('next_poll_at')} <= %s "
         f"AND ({expires_col} IS NULL OR {expires_col} <= %s) RETURNING *"
     )
     params = [
         owner,
         ops.adapt_datetimefield_value(expires),
+        JobStatus.PENDING,
         meta.pk.get_db_prep_value(job_id, connection),
         *statuses,
         ops.adapt_datetimefield_value(due_by),
@@ -82,6 +89,11 @@ def _claim_then_read(
             consecutive_failures=Case(
                 When(lease_owner="", then=F("consecutive_failures")),
                 default=F("consecutive_failures") + 1,
+            ),
+            submit_attempts=Case(
+                When(status=JobStatus.PENDING, then=F("submit_attempts") + 1),
+                default=F("submit_attempts"),
+                output_field=PositiveIntegerField(),
             ),
         )
     )
