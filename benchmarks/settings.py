@@ -67,6 +67,9 @@ CELERY_BROKER_URL = os.environ.get("SLASHML_BENCH_BROKER", "redis://127.0.0.1:63
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = None
+# Without it Celery's Django fixup closes the database connection before and after every task,
+# whatever CONN_MAX_AGE says: two new PostgreSQL connections per job step (docs/configuration.md).
+CELERY_DB_REUSE_MAX = int(os.environ.get("SLASHML_BENCH_DB_REUSE_MAX", "1000")) or None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 STORAGES = {

@@ -193,6 +193,9 @@ class TranscriptionJob(models.Model):
         default=False,
         help_text=_("Transcribe even if this provider already transcribed the same audio."),
     )
+    #: The upload's sha256, copied when the job is created, so the reuse lookup finds the same
+    #: audio with one index on this table instead of a join it cannot index.
+    audio_sha256 = models.CharField(verbose_name=_("audio sha256"), max_length=64, blank=True, editable=False)
     reused_from = models.ForeignKey(
         "self",
         verbose_name=_("reused from"),
@@ -280,6 +283,7 @@ class TranscriptionJob(models.Model):
             models.Index(fields=["-created_at"], name="slashml_job_created_idx"),
             models.Index(fields=["owner", "-created_at"], name="slashml_job_owner_idx"),
             models.Index(fields=["status", "-created_at"], name="slashml_job_status_idx"),
+            models.Index(fields=["audio_sha256", "service_provider"], name="slashml_job_audio_idx"),
             models.Index(
                 fields=["service_provider", "-completed_at"],
                 name="slashml_job_rate_idx",

@@ -173,6 +173,7 @@ def transcribe(
                 owner=owner,
                 metadata=metadata or {},
                 fresh=bool(fresh),
+                audio_sha256=upload.sha256 if upload else "",
                 audio_duration=upload.duration if upload else None,
                 next_poll_at=now,
                 deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),

@@ -1,7 +1,8 @@
 """Not paying twice for the same audio: finding an earlier job whose SlashML work a job can share.
 
 Two jobs are for the same audio when their uploads have the same sha256 (computed
-while the file was stored) and they ask the same provider. Just before a job would
+while the file was stored, and copied onto each job when it is created) and they ask
+the same provider. Just before a job would
 be submitted, one query reads the job's own upload row and, unless the job was created
 with ``fresh=True``, looks for such a twin, in this order:
 
@@ -27,10 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Case, IntegerField, Q, Subquery, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 
 from django_slashml.conf import slashml_settings
-from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 
 Action = Literal["copy", "follow", "wait"]
 
@@ -57,11 +58,10 @@ class Surroundings:
 
 
 def _same_audio(job: TranscriptionJob) -> Q | None:
-    """Jobs for the same audio as ``job`` (by its upload's sha256, read in the same query) and provider."""
-    if job.fresh or job.upload_id is None:
+    """Jobs for the same audio as ``job`` (by the sha256 each job copies from its upload) and provider."""
+    if job.fresh or job.upload_id is None or not job.audio_sha256:
         return None
-    sha256 = Subquery(AudioUpload.objects.filter(pk=job.upload_id).values("sha256")[:1])
-    same = Q(upload__sha256=sha256, service_provider=job.service_provider) & ~Q(upload__sha256="")
+    same = Q(audio_sha256=job.audio_sha256, service_provider=job.service_provider)
     if not slashml_settings.REUSE_ACROSS_OWNERS:
         same &= Q(owner__isnull=True) if job.owner_id is None else Q(owner_id=job.owner_id)
     return same
