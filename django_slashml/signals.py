@@ -17,13 +17,15 @@ What a receiver writes to the database commits or rolls back with the
 transition. A receiver that raises is logged and its own writes are rolled back
 (it runs in a savepoint); the transition and the other receivers stand. Put
 external side effects (email, HTTP calls) in ``transaction.on_commit`` so they
-happen only once the transition is committed.
+happen only once the transition is committed. A receiver that acts on only some
+transitions can say so with :func:`only_when`: the others then cost no savepoint.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.db import transaction
@@ -31,6 +33,7 @@ from django.dispatch import Signal
 
 __all__ = [
     "TransitionSignal",
+    "only_when",
     "transcription_completed",
     "transcription_failed",
     "transcription_reviewed",
@@ -38,6 +41,26 @@ __all__ = [
 ]
 
 logger = logging.getLogger("django_slashml.signals")
+
+Receiver = TypeVar("Receiver", bound=Callable[..., Any])
+
+
+def only_when(condition: Callable[..., bool]) -> Callable[[Receiver], Receiver]:
+    """Mark a receiver to run only when ``condition(**kwargs)`` holds (the signal's keyword arguments).
+
+    Every receiver runs in a savepoint of its own, two round trips on PostgreSQL; a receiver
+    whose condition is false is skipped before its savepoint is opened::
+
+        @receiver(transcription_status_changed, sender=TranscriptionJob)
+        @only_when(lambda old_status, **kwargs: old_status == "COMPLETED")
+        def left_completed(job, **kwargs): ...
+    """
+
+    def mark(receiver: Receiver) -> Receiver:
+        receiver.slashml_only_when = condition  # type: ignore[attr-defined]
+        return receiver
+
+    return mark
 
 
 class TransitionSignal(Signal):
@@ -59,6 +82,9 @@ class TransitionSignal(Signal):
             return []
         responses: list[tuple[Any, Any]] = []
         for receiver in self._sync_and_async_receivers(sender):
+            condition = getattr(receiver, "slashml_only_when", None)
+            if condition is not None and not condition(sender=sender, **named):
+                continue
             try:
                 with transaction.atomic():
                     response = receiver(signal=self, sender=sender, **named)

@@ -108,6 +108,30 @@ def test_a_receiver_that_raises_is_logged_and_the_transition_stands(caplog) -> N
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_receiver_only_for_some_transitions_is_skipped_without_a_savepoint() -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    seen: list[tuple[str, str]] = []
+
+    @signals.only_when(lambda old_status, **kwargs: old_status == JobStatus.COMPLETED)
+    def left_completed(sender: Any, job: TranscriptionJob, old_status: str, new_status: str, **kwargs: Any) -> None:
+        seen.append((old_status, new_status))
+
+    signals.transcription_status_changed.connect(left_completed, weak=False, dispatch_uid="left_completed")
+    try:
+        job = make_job()
+        with CaptureQueriesContext(connection) as completing:
+            assert lifecycle.complete(job, COMPLETED)
+        job_actions.retry(job)
+    finally:
+        signals.transcription_status_changed.disconnect(dispatch_uid="left_completed")
+    assert seen == [(JobStatus.COMPLETED, JobStatus.PENDING)], "called for the retry, not for the completion"
+    status_changed_savepoints = [q for q in completing.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    # The completion's receivers that ran: search indexing on transcription_completed only.
+    assert len(status_changed_savepoints) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_receiver_writes_commit_or_roll_back_with_the_transition() -> None:
     from django.db import transaction
 

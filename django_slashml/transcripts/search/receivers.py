@@ -22,6 +22,6 @@ def reindex(job: TranscriptionJob, **kwargs: Any) -> None:
 
 
 @receiver(signals.transcription_status_changed, sender=TranscriptionJob, dispatch_uid="slashml_search_left")
-def drop_when_leaving_completed(job: TranscriptionJob, old_status: str, **kwargs: Any) -> None:
-    if old_status == JobStatus.COMPLETED:
-        drop_job(job)
+@signals.only_when(lambda old_status, **kwargs: old_status == JobStatus.COMPLETED)
+def drop_when_leaving_completed(job: TranscriptionJob, **kwargs: Any) -> None:
+    drop_job(job)
