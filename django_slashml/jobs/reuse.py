@@ -36,7 +36,7 @@ from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 Action = Literal["copy", "follow", "wait"]
 
 #: How :func:`look_around` ranks the rows its one query finds; the lowest comes first.
-OWN, COMPLETED_TWIN, RUNNING_TWIN, PENDING_TWIN, SHARER = range(-1, 4)
+OWN, COMPLETED_TWIN, RUNNING_TWIN, PENDING_TWIN, SHARER, UNUSABLE = range(-1, 5)
 
 
 @dataclass(frozen=True)
@@ -70,31 +70,27 @@ def _same_audio(job: TranscriptionJob) -> Q | None:
 def look_around(job: TranscriptionJob) -> Surroundings:
     """In one query: ``job``'s own upload row (cached on ``job``), its twin, and whether its upload is shared.
 
-    The query returns at most two rows: ``job`` itself with its upload, then the best twin,
-    or failing that another active job on the same upload row.
+    The query returns at most two rows, ranked: ``job`` itself with its upload, then the best
+    twin, or failing that another active job on the same upload row. Candidates that can
+    be neither (a twin created later, or not yet known to SlashML) rank last.
     """
     if job.upload_id is None:
         return Surroundings(twin=None, upload_shared=False)
-    others = ~Q(pk=job.pk)
-    sharer = Q(upload_id=job.upload_id, status__in=ACTIVE_STATUSES) & others
+    on_upload = Q(upload_id=job.upload_id)
+    wanted = Q(pk=job.pk) | (on_upload & Q(status__in=ACTIVE_STATUSES))
     ranks = [When(pk=job.pk, then=Value(OWN))]
-    wanted = Q(pk=job.pk) | sharer
     same_audio = _same_audio(job)
     if same_audio is not None:
+        wanted |= same_audio & Q(status__in=[JobStatus.COMPLETED, *ACTIVE_STATUSES])
         ahead = Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lt=job.pk)
-        twin = same_audio & others
         ranks += [
-            When(twin & Q(status=JobStatus.COMPLETED), then=Value(COMPLETED_TWIN)),
-            When(twin & Q(status__in=[JobStatus.QUEUED, JobStatus.IN_PROGRESS]) & ~Q(remote_id=""),
-                 then=Value(RUNNING_TWIN)),
-            When(twin & Q(status=JobStatus.PENDING) & ahead, then=Value(PENDING_TWIN)),
-        ]  # fmt: skip
-        wanted |= twin & (
-            Q(status=JobStatus.COMPLETED)
-            | (Q(status__in=[JobStatus.QUEUED, JobStatus.IN_PROGRESS]) & ~Q(remote_id=""))
-            | (Q(status=JobStatus.PENDING) & ahead)
-        )
-    rank = Case(*ranks, default=Value(SHARER), output_field=IntegerField())
+            # Only the same-audio arm brings COMPLETED rows: the same upload's are active ones.
+            When(status=JobStatus.COMPLETED, then=Value(COMPLETED_TWIN)),
+            When(same_audio & ~Q(status=JobStatus.PENDING) & ~Q(remote_id=""), then=Value(RUNNING_TWIN)),
+            When(same_audio & Q(status=JobStatus.PENDING) & ahead, then=Value(PENDING_TWIN)),
+        ]
+    ranks.append(When(on_upload, then=Value(SHARER)))
+    rank = Case(*ranks, default=Value(UNUSABLE), output_field=IntegerField())
     found = list(
         TranscriptionJob.objects.filter(wanted)
         .select_related("upload")
@@ -104,8 +100,8 @@ def look_around(job: TranscriptionJob) -> Surroundings:
     if found and found[0].pk == job.pk:
         job.upload = found.pop(0).upload
     near = found[0] if found else None
-    if near is None or near.reuse_rank == SHARER:
-        return Surroundings(twin=None, upload_shared=near is not None)
+    if near is None or near.reuse_rank >= SHARER:
+        return Surroundings(twin=None, upload_shared=near is not None and near.reuse_rank == SHARER)
     action: Action = {COMPLETED_TWIN: "copy", RUNNING_TWIN: "follow"}.get(near.reuse_rank, "wait")  # type: ignore[assignment]
     return Surroundings(twin=Twin(action, near), upload_shared=False)
 
