@@ -81,12 +81,15 @@ class SandboxProcess:
 class WorkerProcess:
     """``celery worker -P prefork`` on the benchmark database and broker."""
 
-    def __init__(self, workdir: Path, name: str, *, slashml: dict[str, Any], concurrency: int) -> None:
+    def __init__(
+        self, workdir: Path, name: str, *, slashml: dict[str, Any], concurrency: int, env: dict[str, str] | None = None
+    ) -> None:
         self.log = workdir / f"worker-{name}.log"
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
             "SLASHML_BENCH_SLASHML": json.dumps(slashml),
+            **(env or {}),
         }
         command = [
             sys.executable, "-m", "celery", "-A", "benchmarks.celery_app", "worker", "-P", "prefork",

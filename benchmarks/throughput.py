@@ -13,7 +13,8 @@ from django.utils import timezone
 from django_slashml import transcribe
 from django_slashml.jobs import pipeline
 from django_slashml.models import JobStatus, TranscriptionJob
-from django_slashml.remote.client import reset_default_client
+from django_slashml.remote.client import get_client, reset_default_client
+from tests.statements import JobStatements, count_job_statements
 
 from .harness import SandboxProcess, WorkerProcess, empty_tables
 from .pipeline_runs import audio_files, run_jobs
@@ -68,6 +69,29 @@ def _profile_hot_path(bench: Any, sandbox: SandboxProcess, count: int) -> list[s
     return lines
 
 
+#: The runs: worker processes, event log, whether Celery keeps each process's database connection.
+RUNS = ((1, True, True), (2, True, True), (2, False, True), (2, True, False))
+
+
+def _statements_per_job(bench: Any, sandbox: SandboxProcess) -> dict[str, JobStatements]:
+    """Statements per job on this PostgreSQL, for an audio URL and for a stored file (tests/statements.py)."""
+    empty_tables()
+    sandbox.reset()
+    path = audio_files(bench.workdir / "statements-audio", 1, 0.5, tag="statements")[0]
+    with override_settings(SLASHML={**bench.slashml(sandbox.url), **INSTANT}):
+        reset_default_client()
+        with path.open("rb") as fileobj:  # a URL SlashML can fetch
+            upload = get_client().upload(
+                fileobj, filename=path.name, content_type="audio/wav", service_provider="assembly"
+            )
+        url = upload.url
+        counts = {"URL": count_job_statements(url, processing_wait=0.05),
+                  "file": count_job_statements(path, processing_wait=0.05)}  # fmt: skip
+        reset_default_client()
+    bench.flush()
+    return counts
+
+
 def run(bench: Any) -> Section:
     jobs = bench.options.throughput_jobs
     section = Section(
@@ -79,37 +103,52 @@ def run(bench: Any) -> Section:
             "at the last `completed_at`. The sandbox, PostgreSQL, Redis and the benchmark process share the "
             "same 2 cores as the worker."
         ),
-        headers=["worker processes", "event log", "jobs done", "wall time", "jobs per second"],
+        headers=["worker processes", "event log", "database connection", "jobs done", "wall time", "jobs per second"],
     )
     sandbox = SandboxProcess(bench.workdir, "throughput", processing_time=0)
-    rate_at: dict[tuple[int, bool], float] = {}
+    rate_at: dict[tuple[int, bool, bool], float] = {}
     try:
-        # The same run with SLASHML['EVENT_LOG'] off: what the event log (one INSERT per step) costs.
-        for processes, log in ((1, True), (2, True), (2, False)):
+        # The same run with SLASHML['EVENT_LOG'] off (what the log's one INSERT per step costs), and
+        # with Celery's default of closing the database connection around every task.
+        for processes, log, kept in RUNS:
             empty_tables()
             sandbox.reset()
-            tag = f"t{processes}{'' if log else '-nolog'}"
+            tag = f"t{processes}{'' if log else '-nolog'}{'' if kept else '-closed'}"
             files = audio_files(bench.workdir / "throughput-audio", jobs, 0.5, tag=tag)
             worker = WorkerProcess(
                 bench.workdir, f"throughput-{tag}",
                 slashml={**bench.slashml(sandbox.url), **INSTANT, "EVENT_LOG": log}, concurrency=processes,
+                env={"SLASHML_BENCH_DB_REUSE_MAX": "1000" if kept else "0"},
             )  # fmt: skip
             try:
                 finished = run_jobs(files, timeout=600)
             finally:
                 worker.stop()
-            rate_at[processes, log] = len(finished.completed_at) / finished.makespan
-            section.rows.append([str(processes), "on" if log else "off", f"{len(finished.completed_at)}/{jobs}",
-                                 f"{finished.makespan:.1f} s", f"{rate_at[processes, log]:.0f}"])  # fmt: skip
-        cost = 1 - rate_at[2, True] / rate_at[2, False]
+            rate = rate_at[processes, log, kept] = len(finished.completed_at) / finished.makespan
+            connection = "kept (CELERY_DB_REUSE_MAX)" if kept else "closed around each task (Celery's default)"
+            done = f"{len(finished.completed_at)}/{jobs}"
+            section.rows.append(
+                [str(processes), "on" if log else "off", connection, done, f"{finished.makespan:.1f} s", f"{rate:.0f}"]
+            )
+        on, off, closed = rate_at[2, True, True], rate_at[2, False, True], rate_at[2, True, False]
         section.notes.append(
-            f"The event log costs {100 * cost:.0f}% of the throughput with 2 workers ({rate_at[2, True]:.0f} against "
-            f"{rate_at[2, False]:.0f} jobs/s without it); one run on a shared machine, so a few percent are noise."
+            f"The event log costs {100 * (1 - on / off):.0f}% of the throughput with 2 workers ({on:.0f} against "
+            f"{off:.0f} jobs/s without it); one run, so a few percent are noise. Closing the database connection "
+            f"around every task, as Celery's Django fixup does unless CELERY_DB_REUSE_MAX is set, gives {closed:.0f}."
+        )
+        statements = _statements_per_job(bench, sandbox)
+        section.notes.append(
+            "SQL statements per job on PostgreSQL (create + submit step + poll step, event log and search on; "
+            "tests/statements.py): "
+            + "; ".join(f"{kind} {c.total} ({c.create} + {c.submit} + {c.poll})" for kind, c in statements.items())
         )
         sandbox.reset()
         section.notes += _profile_hot_path(bench, sandbox, min(jobs, 300))
     finally:
         sandbox.stop()
-    rate = rate_at[2, True]
+    rate = rate_at[2, True, True]
     section.targets.append(Target("at least 100 jobs/s with 2 workers", f"{rate:.0f} jobs/s", rate >= 100))
+    worst = max(c.total for c in statements.values())
+    per_kind = ", ".join(f"{c.total} for a {kind}" for kind, c in statements.items())
+    section.targets.append(Target("at most 8 SQL statements per job", per_kind, worst <= 8))
     return section

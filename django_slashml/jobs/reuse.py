@@ -90,19 +90,21 @@ def look_around(job: TranscriptionJob) -> Surroundings:
             When(same_audio & Q(status=JobStatus.PENDING) & ahead, then=Value(PENDING_TWIN)),
         ]
     ranks.append(When(on_upload, then=Value(SHARER)))
-    rank = Case(*ranks, default=Value(UNUSABLE), output_field=IntegerField())
     found = list(
         TranscriptionJob.objects.filter(wanted)
         .select_related("upload")
-        .annotate(reuse_rank=rank)
+        .annotate(reuse_rank=Case(*ranks, default=Value(UNUSABLE), output_field=IntegerField()))
         .order_by("reuse_rank", "-completed_at", "submitted_at", "created_at", "pk")[:2]
     )
     if found and found[0].pk == job.pk:
         job.upload = found.pop(0).upload
-    near = found[0] if found else None
-    if near is None or near.reuse_rank >= SHARER:
-        return Surroundings(twin=None, upload_shared=near is not None and near.reuse_rank == SHARER)
-    action: Action = {COMPLETED_TWIN: "copy", RUNNING_TWIN: "follow"}.get(near.reuse_rank, "wait")  # type: ignore[assignment]
+    if not found:
+        return Surroundings(twin=None, upload_shared=False)
+    near = found[0]
+    rank: int = near.reuse_rank  # type: ignore[attr-defined]  # the annotation above
+    if rank >= SHARER:
+        return Surroundings(twin=None, upload_shared=rank == SHARER)
+    action: Action = "copy" if rank == COMPLETED_TWIN else "follow" if rank == RUNNING_TWIN else "wait"
     return Surroundings(twin=Twin(action, near), upload_shared=False)
 
 
