@@ -16,6 +16,7 @@ from django_slashml.models import JobStatus, TranscriptionJob
 from django_slashml.remote.client import get_client, reset_default_client
 from tests.statements import JobStatements, count_job_statements
 
+from . import cpu
 from .harness import SandboxProcess, WorkerProcess, empty_tables
 from .pipeline_runs import audio_files, run_jobs
 from .report import Section, Target
@@ -107,6 +108,7 @@ def run(bench: Any) -> Section:
     )
     sandbox = SandboxProcess(bench.workdir, "throughput", processing_time=0)
     rate_at: dict[tuple[int, bool, bool], float] = {}
+    cpu_per_job: dict[str, float] = {}
     try:
         # The same run with SLASHML['EVENT_LOG'] off (what the log's one INSERT per step costs), and
         # with Celery's default of closing the database connection around every task.
@@ -120,10 +122,14 @@ def run(bench: Any) -> Section:
                 slashml={**bench.slashml(sandbox.url), **INSTANT, "EVENT_LOG": log}, concurrency=processes,
                 env={"SLASHML_BENCH_DB_REUSE_MAX": "1000" if kept else "0"},
             )  # fmt: skip
+            before = cpu.snapshot()
             try:
                 finished = run_jobs(files, timeout=600)
+                used = cpu.spent(before, cpu.snapshot())
             finally:
                 worker.stop()
+            if (processes, log, kept) == (2, True, True):
+                cpu_per_job = {label: 1000 * used[role] / jobs for label, role in cpu.ROLES}
             rate = rate_at[processes, log, kept] = len(finished.completed_at) / finished.makespan
             connection = "kept (CELERY_DB_REUSE_MAX)" if kept else "closed around each task (Celery's default)"
             done = f"{len(finished.completed_at)}/{jobs}"
@@ -136,6 +142,13 @@ def run(bench: Any) -> Section:
             f"{off:.0f} jobs/s without it); one run, so a few percent are noise. Closing the database connection "
             f"around every task, as Celery's Django fixup does unless CELERY_DB_REUSE_MAX is set, gives {closed:.0f}."
         )
+        if cpu_per_job:
+            total = sum(cpu_per_job.values())
+            section.notes.append(
+                f"CPU per job with 2 workers, event log on, connections kept: {total:.1f} ms on all processes ("
+                + ", ".join(f"{label} {ms:.1f}" for label, ms in cpu_per_job.items())
+                + f"). With 2 cores that allows at most {2000 / total:.0f} jobs/s; 100 jobs/s needs 20 ms."
+            )
         statements = _statements_per_job(bench, sandbox)
         section.notes.append(
             "SQL statements per job on PostgreSQL (create + submit step + poll step, event log and search on; "
