@@ -283,7 +283,9 @@ class TranscriptionJob(models.Model):
             models.Index(fields=["-created_at"], name="slashml_job_created_idx"),
             models.Index(fields=["owner", "-created_at"], name="slashml_job_owner_idx"),
             models.Index(fields=["status", "-created_at"], name="slashml_job_status_idx"),
-            models.Index(fields=["audio_sha256", "service_provider"], name="slashml_job_audio_idx"),
+            models.Index(
+                fields=["audio_sha256", "service_provider"], name="slashml_job_audio_idx", condition=~Q(audio_sha256="")
+            ),
             models.Index(
                 fields=["service_provider", "-completed_at"],
                 name="slashml_job_rate_idx",

@@ -70,33 +70,34 @@ class TransitionSignal(Signal):
         super().__init__()
         self.name = name
 
-    def _sync_and_async_receivers(self, sender: Any) -> list[Any]:
+    def _sync_and_async_receivers(self, sender: Any) -> list[tuple[Any, Any]]:
+        """(receiver as connected, what to call): async receivers are called through async_to_sync."""
         live = self._live_receivers(sender)
         if isinstance(live, tuple):  # Django >= 5.0: (sync, async)
             sync_receivers, async_receivers = live
-            return list(sync_receivers) + [async_to_sync(receiver) for receiver in async_receivers]
-        return [async_to_sync(r) if iscoroutinefunction(r) else r for r in live]  # Django 4.2
+            return [(r, r) for r in sync_receivers] + [(r, async_to_sync(r)) for r in async_receivers]
+        return [(r, async_to_sync(r) if iscoroutinefunction(r) else r) for r in live]  # Django 4.2
 
     def send_in_transaction(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         if not self.receivers:
             return []
         responses: list[tuple[Any, Any]] = []
-        for receiver in self._sync_and_async_receivers(sender):
-            condition = getattr(receiver, "slashml_only_when", None)
-            if condition is not None and not condition(sender=sender, **named):
-                continue
+        for connected, call in self._sync_and_async_receivers(sender):
+            condition = getattr(connected, "slashml_only_when", None)
             try:
+                if condition is not None and not condition(sender=sender, **named):
+                    continue
                 with transaction.atomic():
-                    response = receiver(signal=self, sender=sender, **named)
+                    response = call(signal=self, sender=sender, **named)
             except Exception as error:
                 logger.exception(
                     "A receiver of %s raised; its writes were rolled back, the transition stands.",
                     self.name,
-                    extra={"receiver": repr(receiver)},
+                    extra={"receiver": repr(connected)},
                 )
-                responses.append((receiver, error))
+                responses.append((connected, error))
             else:
-                responses.append((receiver, response))
+                responses.append((connected, response))
         return responses
 
 

@@ -35,6 +35,7 @@ def test_the_same_audio_again_gets_the_finished_transcript_in_a_job_of_its_own(
     assert (second.text, second.words, second.confidence) == (first.text, first.words, first.confidence)
     assert second.remote_id == first.remote_id and second.completed_at
     assert calls(slashml, "upload") == 1 and calls(slashml, "submit") == 1
+    assert (first.submit_attempts, second.submit_attempts) == (1, 0), "a copy sends SlashML nothing"
     completed = [kwargs["job"].pk for name, kwargs in signal_log if name == "transcription_completed"]
     assert completed == [first.pk, second.pk], "the caller's receivers hear about their own job"
 
@@ -58,6 +59,7 @@ def test_a_running_job_is_followed_instead_of_submitted_twice(slashml, speech_pa
     second.refresh_from_db()
     assert second.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
     assert second.remote_id == first.remote_id and second.reused_from_id == first.pk and second.submitted_at
+    assert second.submit_attempts == 0, "following sends SlashML nothing"
     first, second = drive(first), drive(second)
     assert first.status == second.status == JobStatus.COMPLETED and first.text == second.text
     assert calls(slashml, "submit") == 1 and calls(slashml, "upload") == 1
@@ -70,6 +72,7 @@ def test_of_two_jobs_started_together_the_older_submits_and_the_younger_waits_fo
     assert younger.status == JobStatus.PENDING and younger.lease_owner == ""
     assert younger.last_response == {"waiting_for_job": str(older.pk)}
     assert younger.consecutive_failures == 0, "waiting is not a failed attempt"
+    assert younger.submit_attempts == 0, "the claim's count is given back: nothing was sent"
     assert pipeline.advance(older.pk) == Step.SUBMITTED, "the older one never waits for the younger"
     make_due(younger)
     assert pipeline.advance(younger.pk) in (Step.FOLLOWING, Step.REUSED)

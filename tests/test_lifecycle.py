@@ -134,6 +134,40 @@ def test_a_receiver_only_for_some_transitions_is_skipped_without_a_savepoint() -
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_condition_that_raises_is_logged_like_its_receiver_and_the_transition_stands(caplog) -> None:
+    @signals.only_when(lambda old_status, **kwargs: old_status == JobStatus.COMPLETED)
+    def needs_old_status(sender: Any, job: TranscriptionJob, **kwargs: Any) -> None:
+        raise AssertionError("not called: transcription_completed has no old_status")
+
+    signals.transcription_completed.connect(needs_old_status, weak=False, dispatch_uid="needs_old_status")
+    try:
+        job = make_job()
+        assert lifecycle.complete(job, COMPLETED)
+    finally:
+        signals.transcription_completed.disconnect(dispatch_uid="needs_old_status")
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED
+    assert "A receiver of transcription_completed raised" in caplog.text and "old_status" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_async_receiver_keeps_its_condition() -> None:
+    seen: list[str] = []
+
+    @signals.only_when(lambda new_status, **kwargs: new_status == JobStatus.CANCELLED)
+    async def on_cancel(sender: Any, job: TranscriptionJob, new_status: str, **kwargs: Any) -> None:
+        seen.append(new_status)
+
+    signals.transcription_status_changed.connect(on_cancel, weak=False, dispatch_uid="on_cancel")
+    try:
+        assert lifecycle.complete(make_job(), COMPLETED)
+        job_actions.cancel(make_job())
+    finally:
+        signals.transcription_status_changed.disconnect(dispatch_uid="on_cancel")
+    assert seen == [JobStatus.CANCELLED]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_receiver_writes_commit_or_roll_back_with_the_transition() -> None:
     from django.db import transaction
 

@@ -85,6 +85,21 @@ def test_too_many_transient_failures_end_in_error(settings, slashml, sandbox, sp
     assert "500" in job.error_message
 
 
+def test_a_submit_cut_off_without_an_answer_still_counts_as_sent(slashml, speech_path, monkeypatch) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from django_slashml.remote.client import SlashMLClient
+
+    def cut_off(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise SoftTimeLimitExceeded()  # the task's soft time limit, mid-POST: SlashML may have the job
+
+    monkeypatch.setattr(SlashMLClient, "submit", cut_off)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.RETRYING
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.submit_attempts == 1
+
+
 def test_permanent_failure_ends_the_job_at_once(settings, slashml, sandbox, speech_path) -> None:
     settings.SLASHML = {**sandbox_settings(sandbox), "API_KEY": "wrong-key-123456"}
     job = drive(transcribe(speech_path))

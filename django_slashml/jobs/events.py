@@ -26,13 +26,15 @@ from django_slashml.conf import slashml_settings
 from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.remote import calls
 
-__all__ = ["bounded", "enabled", "flush", "note", "record", "step", "transitioned"]
+__all__ = ["bounded", "enabled", "flush", "note", "record", "sending_submit", "step", "submit_sent", "transitioned"]
 
 
 @dataclass
 class _Step:
     attempt: int
     pending: list[JobEvent] = field(default_factory=list)
+    #: The step began a submit POST (whatever came of it: SlashML may hold the job).
+    submit_sent: bool = False
 
 
 _current: ContextVar[_Step | None] = ContextVar("slashml_step", default=None)
@@ -67,6 +69,19 @@ def step(job: TranscriptionJob) -> Iterator[None]:
 def _attempt() -> int:
     current = _current.get()
     return current.attempt if current else 1
+
+
+def sending_submit() -> None:
+    """Remember that the current step is about to POST the submit, before it is sent."""
+    current = _current.get()
+    if current is not None:
+        current.submit_sent = True
+
+
+def submit_sent() -> bool:
+    """Whether the current step began a submit POST (False outside a step)."""
+    current = _current.get()
+    return current is not None and current.submit_sent
 
 
 def note(job: TranscriptionJob, kind: str, **fields: Any) -> None:

@@ -20,7 +20,6 @@ from django_slashml import signals
 from django_slashml.jobs import events, speed
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
-from django_slashml.remote import calls
 from django_slashml.remote.responses import RemoteJob
 
 logger = job_logger("django_slashml.jobs.lifecycle")
@@ -95,8 +94,10 @@ def unsent_submit(job: TranscriptionJob) -> dict[str, int]:
     The claim counts it before anything is sent (:func:`~django_slashml.jobs.rows.claim_returning`),
     so a worker that dies mid-POST still leaves its count; a step that shared a twin's work,
     waited for an upload or failed before its POST writes the count back with its own write.
+    Whether the POST began is what the pipeline noted just before it (:func:`events.sending_submit`),
+    not what the client answered: a submit cut off by a time limit may still have reached SlashML.
     """
-    if job.status != JobStatus.PENDING or any(call.endpoint == "submit" for call in calls.calls_made()):
+    if job.status != JobStatus.PENDING or events.submit_sent():
         return {}
     return {"submit_attempts": max(0, job.submit_attempts - 1)}
 
@@ -206,17 +207,14 @@ def adopt(
     *,
     lease_owner: str,
     next_poll_at: datetime | None = None,
-    **fields: Any,
 ) -> bool:
     """PENDING -> the status of ``source``, an earlier job for the same audio and provider.
 
     A COMPLETED source's transcript is copied (SlashML's text and words; a reviewer's
     correction stays with its own job); an active source's remote job is followed, and
-    this job polls it from ``next_poll_at``. Nothing is sent to SlashML. ``fields`` are the
-    step's own (its submit count).
+    this job polls it from ``next_poll_at``. Nothing is sent to SlashML.
     """
     shared: dict[str, Any] = {
-        **fields,
         "reused_from": source,
         "remote_id": source.remote_id,
         "remote_status": source.remote_status,

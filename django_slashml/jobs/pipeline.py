@@ -273,6 +273,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     audio_url = _audio_url_for(job, upload_shared=around.upload_shared)
     if audio_url is None:
         return _wait_for_upload(job, lease)
+    events.sending_submit()  # counted from here on, whatever comes of the POST
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
         lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)

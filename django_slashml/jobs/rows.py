@@ -84,8 +84,7 @@ def _claim_then_read(
         TranscriptionJob.objects.filter(pk=job_id, status__in=statuses, next_poll_at__lte=due_by)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
         .update(
-            lease_owner=owner,
-            lease_expires_at=expires,
+            # Before lease_owner: MySQL assigns left to right, and the CASE must read the old owner.
             consecutive_failures=Case(
                 When(lease_owner="", then=F("consecutive_failures")),
                 default=F("consecutive_failures") + 1,
@@ -95,6 +94,8 @@ def _claim_then_read(
                 default=F("submit_attempts"),
                 output_field=PositiveIntegerField(),
             ),
+            lease_owner=owner,
+            lease_expires_at=expires,
         )
     )
     return TranscriptionJob.objects.get(pk=job_id) if taken else None

@@ -1,4 +1,9 @@
-"""Each job carries its upload's sha256, so the reuse lookup is one index probe (issue 19)."""
+"""Each job carries its upload's sha256, so the reuse lookup is one index probe (issue 19).
+
+One transaction: the column, its backfill from each job's upload (one UPDATE of every job with
+an upload) and the index. On a large job table run it with web and workers stopped: code from
+before this migration cannot create jobs once the column exists.
+"""
 
 from django.db import migrations, models
 from django.db.models import OuterRef, Subquery
@@ -26,6 +31,10 @@ class Migration(migrations.Migration):
         migrations.RunPython(copy_upload_hashes, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name="transcriptionjob",
-            index=models.Index(fields=["audio_sha256", "service_provider"], name="slashml_job_audio_idx"),
+            index=models.Index(
+                condition=models.Q(("audio_sha256", ""), _negated=True),
+                fields=["audio_sha256", "service_provider"],
+                name="slashml_job_audio_idx",
+            ),
         ),
     ]

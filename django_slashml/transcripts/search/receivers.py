@@ -23,5 +23,6 @@ def reindex(job: TranscriptionJob, **kwargs: Any) -> None:
 
 @receiver(signals.transcription_status_changed, sender=TranscriptionJob, dispatch_uid="slashml_search_left")
 @signals.only_when(lambda old_status, **kwargs: old_status == JobStatus.COMPLETED)
-def drop_when_leaving_completed(job: TranscriptionJob, **kwargs: Any) -> None:
-    drop_job(job)
+def drop_when_leaving_completed(job: TranscriptionJob, old_status: str, **kwargs: Any) -> None:
+    if old_status == JobStatus.COMPLETED:  # also when sent by plain send(), which knows no only_when
+        drop_job(job)
