@@ -54,9 +54,9 @@ def _fill(total: int) -> None:
             INSERT INTO {table} (id, service_provider, status, remote_id, remote_status, text, words,
                 error_message, metadata, fresh, review_state, corrected_text, poll_count,
                 consecutive_failures, submit_attempts, lease_owner, created_at, updated_at, completed_at,
-                audio_url)
+                audio_url, audio_sha256)
             SELECT gen_random_uuid(), 'assembly', 'COMPLETED', 'r' || i, 'COMPLETED', '', '[]', '', '{{}}',
-                false, 'unreviewed', '', 1, 0, 1, '', now() - i * interval '1 second', now(), now(), ''
+                false, 'unreviewed', '', 1, 0, 1, '', now() - i * interval '1 second', now(), now(), '', ''
             FROM generate_series(1, %s) i
             """,  # noqa: S608
             [total],
