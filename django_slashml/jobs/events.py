@@ -4,8 +4,9 @@ A step (:func:`django_slashml.jobs.pipeline.advance`) runs inside :func:`step`: 
 SlashML client notes its HTTP calls (:mod:`django_slashml.remote.calls`) and the step
 notes its back-offs and reuse here, all in memory. The write that ends the step (a
 transition in :mod:`~django_slashml.jobs.lifecycle`, or the pipeline's release of the
-lease) calls :func:`flush` inside its transaction: one ``INSERT`` of every event of the
-step, so an event commits exactly when its change does, at the cost of one statement.
+lease) carries them (:mod:`~django_slashml.jobs.closing`): one ``INSERT`` of every event of
+the step in its transaction, so an event commits exactly when its change does; on
+PostgreSQL the INSERT is part of the UPDATE's own statement.
 A step whose write loses the race (its lease was taken) leaves no events, as it leaves
 no change. ``SLASHML['EVENT_LOG'] = False`` writes none at all.
 """
@@ -26,7 +27,18 @@ from django_slashml.conf import slashml_settings
 from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.remote import calls
 
-__all__ = ["bounded", "enabled", "flush", "note", "record", "sending_submit", "step", "submit_sent", "transitioned"]
+__all__ = [
+    "bounded",
+    "enabled",
+    "note",
+    "record",
+    "sending_submit",
+    "step",
+    "step_rows",
+    "submit_sent",
+    "transition_row",
+    "written",
+]
 
 
 @dataclass
@@ -109,36 +121,43 @@ def _from_call(job_id: Any, call: calls.Call, attempt: int) -> JobEvent:
     )
 
 
-def flush(job: TranscriptionJob, extra: Iterable[JobEvent] = ()) -> None:
-    """Write the step's calls and notes, and ``extra``, in one INSERT; call it inside the step's transaction."""
-    made = calls.taking()
+def step_rows(job: TranscriptionJob, also: Iterable[JobEvent] = ()) -> list[JobEvent]:
+    """The rows the step's closing write carries: its calls and notes so far, and ``also``.
+
+    Nothing is taken yet: a write that loses its race leaves them for a later try
+    (:func:`~django_slashml.jobs.closing.write`). None with the log off.
+    """
+    if not enabled():
+        return []
+    attempt = _attempt()
     current = _current.get()
-    pending = current.pending[:] if current else []
+    pending = current.pending if current else []
+    return [_from_call(job.pk, call, attempt) for call in calls.calls_made()] + pending + list(also)
+
+
+def written() -> None:
+    """The step's closing write has taken its events: each is written once."""
+    calls.taking()
+    current = _current.get()
     if current:
         current.pending.clear()
-    if not enabled():
-        return
-    attempt = _attempt()
-    rows = [_from_call(job.pk, call, attempt) for call in made] + pending + list(extra)
-    if rows:
-        JobEvent.objects.bulk_create(rows)
 
 
-def transitioned(job: TranscriptionJob, old_status: str, new_status: str) -> None:
-    """The step's events and the transition's own: kind ``completed`` for the one into COMPLETED."""
+def transition_row(
+    job: TranscriptionJob, old_status: str, new_status: str, *, remote_status: str, error_message: str
+) -> JobEvent:
+    """The transition's own event, kind ``completed`` for the one into COMPLETED; written with the UPDATE."""
     kind = EventKind.COMPLETED if new_status == JobStatus.COMPLETED else EventKind.TRANSITION
-    detail = job.error_message[:2000] if new_status == JobStatus.ERROR else ""
-    event = JobEvent(
+    return JobEvent(
         job_id=job.pk,
         kind=kind,
         at=timezone.now(),
         attempt=_attempt(),
         old_status=old_status,
         new_status=new_status,
-        remote_status=job.remote_status,
-        detail=detail,
+        remote_status=remote_status,
+        detail=error_message[:2000] if new_status == JobStatus.ERROR else "",
     )
-    flush(job, [event])
 
 
 def record(job_ids: Iterable[Any], kind: str, **fields: Any) -> None:

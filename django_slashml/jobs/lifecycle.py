@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
-from django_slashml.jobs import events, speed
+from django_slashml.jobs import closing, events, speed
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
@@ -72,17 +72,21 @@ def transition(
         # status this object holds is tried first: it is right whenever nobody moved the
         # job since it was read (always, under a lease), and saves reading it again.
         guesses: list[str | None] = [job.status] if job.status in sources else []
+        remote_status = fields.get("remote_status", job.remote_status)
+        error_message = fields.get("error_message", job.error_message)
         for guess in [*guesses, None, None, None]:
             current = guess or TranscriptionJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
             if current not in sources:
                 return False
             rows = TranscriptionJob.objects.filter(status=current, **conditions)
-            if rows.update(status=new_status, updated_at=now, **fields) == 1:
+            event = events.transition_row(
+                job, current, new_status, remote_status=remote_status, error_message=error_message
+            )
+            if closing.write(job, rows, {"status": new_status, "updated_at": now, **fields}, also=[event]):
                 break
         else:
             return False
         _written(job, held_by is not None, status=new_status, updated_at=now, **fields)
-        events.transitioned(job, current, new_status)
         _announce(job, old_status=current, new_status=new_status)
     logger.info("Job %s: %s -> %s", job.pk, current, new_status, extra={"slashml_job_id": job.pk})
     return True

@@ -26,7 +26,7 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import events, lifecycle, reuse, rows, speed
+from django_slashml.jobs import closing, events, lifecycle, reuse, rows, speed
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
 from django_slashml.logs import about_job, job_logger
@@ -95,12 +95,9 @@ def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
 
 def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
     """Write ``fields`` and the step's events, and let go of the lease; False if another worker took the job."""
+    fields.update(lifecycle.unsent_submit(job), **lifecycle.LEASE_CLEARED, updated_at=timezone.now())
     with transaction.atomic():
-        fields.update(lifecycle.unsent_submit(job))
-        released = bool(_leased(lease).update(**fields, **lifecycle.LEASE_CLEARED, updated_at=timezone.now()))
-        if released:
-            events.flush(job)
-    return released
+        return closing.write(job, _leased(lease), fields)
 
 
 def _out_of_attempts(failures: int) -> bool:
@@ -114,7 +111,7 @@ def advance(job_id: UUID | str) -> Step:
     if lease is None or lease.job is None:
         return Step.SKIPPED
     job = lease.job
-    with about_job(job.pk), events.step(job):
+    with about_job(job.pk), events.step(job), closing.step():
         return _advance(job, lease)
 
 
@@ -252,16 +249,19 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
             )
         raise
     now = timezone.now()
-    claim: dict[str, Any] = {}
-    if claimed_until is not None:
+    uploaded = {
+        "remote_url": remote.url,
+        "remote_uploaded_at": now,
+        "remote_expires_at": now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
+    }
+    row = AudioUpload.objects.filter(pk=upload.pk)
+    if claimed_until is None:  # nobody waits for it: written with the step's own write
+        closing.defer(row, **uploaded)
+    else:  # other jobs wait for the URL: theirs at once, with the claim let go
         ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
-        claim["remote_upload_claimed_until"] = Case(ours, default=F("remote_upload_claimed_until"))
-    AudioUpload.objects.filter(pk=upload.pk).update(
-        **claim,
-        remote_url=remote.url,
-        remote_uploaded_at=now,
-        remote_expires_at=now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
-    )
+        row.update(remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")), **uploaded)
+    for name, value in uploaded.items():  # the submit reads them from here
+        setattr(upload, name, value)
     logger.info("Uploaded %s to SlashML", upload.pk)  # JobLogger puts the job's id in front
     return remote.url
 

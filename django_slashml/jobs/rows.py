@@ -1,22 +1,30 @@
-"""A job's lease taken and its row read in one statement: ``UPDATE ... RETURNING``.
+"""The job row's hand-written SQL: the statements every step runs, each in one round trip.
 
-Django's ``QuerySet.update`` returns a count, not rows, so taking the lease and then
+A job's lease taken and its row read in one statement, ``UPDATE ... RETURNING``: Django's
+``QuerySet.update`` returns a count, not rows, so taking the lease and then
 reading the job cost two round trips per step. PostgreSQL and SQLite (3.35 and later)
 both return the updated row; :meth:`~django.db.models.query.QuerySet.raw` turns it into
 a model instance with every field's converters applied, as a normal query would. Other
 databases (an older SQLite) take the lease and read the row in two statements.
+
+The write that ends a step, with its events and companions (:func:`update_with_companions`):
+one statement on PostgreSQL, built around the UPDATE that Django compiles.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 from uuid import UUID
 
-from django.db import connection
-from django.db.models import Case, F, PositiveIntegerField, Q, When
+from django.db import connection, connections
+from django.db.models import Case, F, PositiveIntegerField, Q, QuerySet, When
+from django.db.models.sql.subqueries import UpdateQuery
 
-from django_slashml.models import JobStatus, TranscriptionJob
+from django_slashml.models import JobEvent, JobStatus, TranscriptionJob
 
 
 def _column(name: str) -> str:
@@ -99,3 +107,85 @@ def _claim_then_read(
         )
     )
     return TranscriptionJob.objects.get(pk=job_id) if taken else None
+
+
+# -- the write that ends a step -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Companion:
+    """An UPDATE that rides along with a job's closing write (:mod:`~django_slashml.jobs.closing`)."""
+
+    queryset: QuerySet[Any]
+    fields: dict[str, Any]
+
+
+def update_with_companions(
+    queryset: QuerySet[TranscriptionJob],
+    fields: dict[str, Any],
+    *,
+    events: Sequence[JobEvent] = (),
+    companions: Sequence[Companion] = (),
+) -> int:
+    """UPDATE ``queryset`` with ``fields``, INSERT ``events`` if a row was updated, run ``companions``.
+
+    Returns the number of job rows updated. On PostgreSQL this is one statement: the job's
+    UPDATE in a data-modifying CTE that the events' INSERT reads (so they are written only when
+    it wins), and each companion UPDATE in a CTE of its own. Elsewhere, one statement each.
+    """
+    db = connections[queryset.db]
+    if db.vendor != "postgresql" or not (events or companions):
+        updated = queryset.update(**fields)
+        for companion in companions:
+            companion.queryset.update(**companion.fields)
+        if updated and events:
+            JobEvent.objects.bulk_create(events)
+        return updated
+    update_sql, params = _update_sql(queryset, fields)
+    parts = [f"moved AS ({update_sql} RETURNING 1)"]
+    values: list[Any] = list(params)
+    if events:
+        table = db.ops.quote_name(JobEvent._meta.db_table)
+        columns = ", ".join(db.ops.quote_name(field.column) for field in _event_fields())
+        parts.append(
+            f"logged AS (INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608 (names are quoted, values are parameters)
+            f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WHERE EXISTS (SELECT 1 FROM moved))"
+        )
+        values.append(_events_json(events))
+    for index, companion in enumerate(companions):
+        sql, companion_params = _update_sql(companion.queryset, companion.fields)
+        parts.append(f"also{index} AS ({sql})")
+        values += companion_params
+    with db.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT count(*) FROM moved", values)  # noqa: S608 (compiled by Django)
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _update_sql(queryset: QuerySet[Any], fields: dict[str, Any]) -> tuple[str, Sequence[Any]]:
+    """The SQL that ``queryset.update(**fields)`` would run, compiled by Django the same way."""
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values(fields)
+    query.annotations = {}
+    sql, params = query.get_compiler(queryset.db).as_sql()
+    return sql, params
+
+
+def _event_fields() -> list[Any]:
+    meta = JobEvent._meta
+    return [field for field in meta.concrete_fields if field is not meta.auto_field]
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()  # full precision: DjangoJSONEncoder would cut it to milliseconds
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _events_json(events: Sequence[JobEvent]) -> str:
+    """The events as a JSON array of rows keyed by column, for ``jsonb_populate_recordset``."""
+    fields = _event_fields()
+    records = [{field.column: field.value_from_object(event) for field in fields} for event in events]
+    return json.dumps(records, default=_json_value, ensure_ascii=False)

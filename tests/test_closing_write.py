@@ -1,0 +1,113 @@
+"""The write that ends a step carries the step's events and the rows it deferred (issue 19).
+
+On PostgreSQL (the services tier) that is one statement built around Django's own UPDATE;
+on SQLite the same writes are separate statements. Both must leave the same rows behind.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from django.db import transaction
+
+from django_slashml import transcribe
+from django_slashml.jobs import closing, pipeline, rows
+from django_slashml.jobs.pipeline import Step
+from django_slashml.models import AudioUpload, EventKind, JobEvent, JobStatus, TranscriptionJob
+
+pytestmark = [pytest.mark.django_db, pytest.mark.services]
+
+FIELDS = [field.name for field in JobEvent._meta.concrete_fields if not field.primary_key]
+
+
+def _event(job: TranscriptionJob, **fields: Any) -> JobEvent:
+    return JobEvent(
+        job_id=job.pk,
+        kind=EventKind.STATUS,
+        at=datetime(2026, 12, 6, 18, 30, 1, 123456, tzinfo=UTC),
+        attempt=3,
+        http_method="GET",
+        endpoint="status",
+        http_status=200,
+        remote_status="IN_PROGRESS",
+        duration_ms=12.345,
+        backoff_seconds=None,
+        detail="ünïcode and 'quotes' and \"doubles\"",
+        answer={"id": "r1", "words": [{"text": "a", "start": 0, "end": 10, "confidence": 0.5}], "text": None},
+        **fields,
+    )
+
+
+def _stored(event_id: int) -> dict[str, Any]:
+    return JobEvent.objects.filter(pk=event_id).values(*FIELDS).get()
+
+
+def test_events_written_with_the_update_are_the_rows_bulk_create_writes(slashml) -> None:
+    job = transcribe("https://example.com/a.wav")
+    reference = _event(job)
+    JobEvent.objects.bulk_create([reference])
+    expected = _stored(JobEvent.objects.get().pk)
+    with transaction.atomic():
+        updated = rows.update_with_companions(
+            TranscriptionJob.objects.filter(pk=job.pk), {"metadata": {"seen": True}}, events=[_event(job)]
+        )
+    assert updated == 1
+    written = JobEvent.objects.order_by("-pk").first()
+    assert written is not None and written.pk != reference.pk and _stored(written.pk) == expected
+    assert expected["at"].microsecond == 123456 and expected["answer"]["text"] is None
+
+
+def test_an_update_that_finds_no_row_writes_no_event_but_still_writes_its_companions(slashml, speech_path) -> None:
+    job = transcribe(speech_path)
+    companion = rows.Companion(AudioUpload.objects.filter(pk=job.upload_id), {"remote_url": "https://cdn.example/u"})
+    with transaction.atomic():
+        updated = rows.update_with_companions(
+            TranscriptionJob.objects.filter(pk=job.pk, lease_owner="nobody"),
+            {"metadata": {"seen": True}},
+            events=[_event(job)],
+            companions=[companion],
+        )
+    assert updated == 0
+    assert not JobEvent.objects.exists()
+    job.refresh_from_db()
+    assert job.metadata != {"seen": True}
+    assert AudioUpload.objects.get(pk=job.upload_id).remote_url == "https://cdn.example/u"
+
+
+def test_a_lone_uploads_url_lands_with_the_submit_and_its_event(slashml, speech_path) -> None:
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.SUBMITTED
+    upload = AudioUpload.objects.get(pk=job.upload_id)
+    assert "/upload/" in upload.remote_url and upload.remote_expires_at is not None
+    kinds = set(JobEvent.objects.filter(job=job).values_list("kind", flat=True))
+    assert {EventKind.UPLOAD, EventKind.SUBMIT, EventKind.TRANSITION} <= kinds
+
+
+def test_a_step_that_loses_its_lease_keeps_slashmls_copy_of_the_upload(slashml, speech_path, monkeypatch) -> None:
+    """The upload happened and SlashML holds the file: the next attempt submits it without sending it again."""
+    job = transcribe(speech_path)
+    real_claim = pipeline.claim
+
+    def claim_then_lose(job_id: Any) -> Any:
+        lease = real_claim(job_id)
+        TranscriptionJob.objects.filter(pk=job_id).update(lease_owner="another-worker")
+        return lease
+
+    monkeypatch.setattr(pipeline, "claim", claim_then_lose)
+    assert pipeline.advance(job.pk) == Step.LOST_LEASE
+    assert AudioUpload.objects.get(pk=job.upload_id).remote_url
+    assert not JobEvent.objects.filter(job=job).exists()
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING
+
+
+def test_a_deferred_write_left_by_a_step_that_ended_without_its_write_is_written_on_the_way_out(slashml) -> None:
+    job = transcribe("https://example.com/a.wav")
+    other = uuid4().hex
+    with closing.step():
+        closing.defer(TranscriptionJob.objects.filter(pk=job.pk), metadata={"left": other})
+    job.refresh_from_db()
+    assert job.metadata == {"left": other}
