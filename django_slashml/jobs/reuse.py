@@ -25,13 +25,15 @@ the only case in which uploading the file to SlashML needs the upload's claim.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db import connection
+from django.db.models import Model
 
 from django_slashml.conf import slashml_settings
-from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
 
 Action = Literal["copy", "follow", "wait"]
 
@@ -57,14 +59,81 @@ class Surroundings:
     upload_shared: bool
 
 
-def _same_audio(job: TranscriptionJob) -> Q | None:
-    """Jobs for the same audio as ``job`` (by the sha256 each job copies from its upload) and provider."""
+def _quoted(model: type[Model], name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _same_audio(job: TranscriptionJob) -> tuple[str, list[Any]] | None:
+    """SQL for jobs of the same audio as ``job`` (by the sha256 each job copies from its upload) and provider."""
     if job.fresh or job.upload_id is None or not job.audio_sha256:
         return None
-    same = Q(audio_sha256=job.audio_sha256, service_provider=job.service_provider)
-    if not slashml_settings.REUSE_ACROSS_OWNERS:
-        same &= Q(owner__isnull=True) if job.owner_id is None else Q(owner_id=job.owner_id)
-    return same
+    col = functools.partial(_quoted, TranscriptionJob)
+    sql = f"j.{col('audio_sha256')} = %s AND j.{col('service_provider')} = %s"
+    params: list[Any] = [job.audio_sha256, job.service_provider]
+    if slashml_settings.REUSE_ACROSS_OWNERS:
+        return f"({sql})", params
+    if job.owner_id is None:
+        return f"({sql} AND j.{col('owner')} IS NULL)", params
+    return f"({sql} AND j.{col('owner')} = %s)", [*params, job.owner_id]
+
+
+def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
+    """The one query of :func:`look_around`, written out: Django compiled its Case/When anew for every
+    job, three times the cost of running it. It returns every column of the jobs it ranks, ``reuse_rank``,
+    and ``job``'s upload row under ``upload__<column>``."""
+    ops, job_meta, upload_meta = connection.ops, TranscriptionJob._meta, AudioUpload._meta
+    col = functools.partial(_quoted, TranscriptionJob)
+    pk = job_meta.pk.get_db_prep_value(job.pk, connection)  # type: ignore[union-attr]
+    upload_id = upload_meta.pk.get_db_prep_value(job.upload_id, connection)  # type: ignore[union-attr]
+    status, remote_id = f"j.{col('status')}", f"j.{col('remote_id')}"
+    on_upload = f"j.{col('upload')} = %s"
+    active = ", ".join(["%s"] * len(ACTIVE_STATUSES))
+    wanted = f"j.{col('id')} = %s OR ({on_upload} AND {status} IN ({active}))"
+    wanted_params: list[Any] = [pk, upload_id, *ACTIVE_STATUSES]
+    ranks = [f"WHEN j.{col('id')} = %s THEN {OWN}"]
+    rank_params: list[Any] = [pk]
+    same_audio = _same_audio(job)
+    if same_audio is not None:
+        same, same_params = same_audio
+        wanted += f" OR ({same} AND {status} IN (%s, {active}))"
+        wanted_params += [*same_params, JobStatus.COMPLETED, *ACTIVE_STATUSES]
+        created = ops.adapt_datetimefield_value(job.created_at)
+        ahead = f"(j.{col('created_at')} < %s OR (j.{col('created_at')} = %s AND j.{col('id')} < %s))"
+        ranks += [
+            # Only the same-audio arm brings COMPLETED rows: the same upload's are active ones.
+            f"WHEN {status} = %s THEN {COMPLETED_TWIN}",
+            f"WHEN {same} AND {status} <> %s AND {remote_id} <> '' THEN {RUNNING_TWIN}",
+            f"WHEN {same} AND {status} = %s AND {ahead} THEN {PENDING_TWIN}",
+        ]
+        rank_params += [JobStatus.COMPLETED, *same_params, JobStatus.PENDING, *same_params]
+        rank_params += [JobStatus.PENDING, created, created, pk]
+    ranks.append(f"WHEN {on_upload} THEN {SHARER}")
+    rank_params.append(upload_id)
+    uploads = ", ".join(
+        f"u.{ops.quote_name(field.column)} AS {ops.quote_name('upload__' + field.column)}"
+        for field in upload_meta.concrete_fields
+    )
+    sql = (
+        f"SELECT j.*, {uploads}, CASE {' '.join(ranks)} ELSE {UNUSABLE} END AS reuse_rank "  # noqa: S608 (names are quoted, values are parameters)
+        f"FROM {ops.quote_name(job_meta.db_table)} j "
+        f"LEFT JOIN {ops.quote_name(upload_meta.db_table)} u ON u.{_quoted(AudioUpload, 'id')} = j.{col('upload')} "
+        f"WHERE {wanted} ORDER BY reuse_rank, j.{col('completed_at')} DESC, j.{col('submitted_at')}, "
+        f"j.{col('created_at')}, j.{col('id')} LIMIT 2"
+    )
+    return sql, [*rank_params, *wanted_params]
+
+
+def _upload_of(row: TranscriptionJob) -> AudioUpload:
+    """The upload row read under ``upload__<column>``, with each field's converters, as the ORM reads it."""
+    fields = AudioUpload._meta.concrete_fields
+    values = []
+    for field in fields:
+        value = getattr(row, "upload__" + field.column)
+        column = field.get_col(AudioUpload._meta.db_table)
+        for convert in [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]:
+            value = convert(value, column, connection)
+        values.append(value)
+    return AudioUpload.from_db(connection.alias, [field.attname for field in fields], values)
 
 
 def look_around(job: TranscriptionJob) -> Surroundings:
@@ -76,32 +145,13 @@ def look_around(job: TranscriptionJob) -> Surroundings:
     """
     if job.upload_id is None:
         return Surroundings(twin=None, upload_shared=False)
-    on_upload = Q(upload_id=job.upload_id)
-    wanted = Q(pk=job.pk) | (on_upload & Q(status__in=ACTIVE_STATUSES))
-    ranks = [When(pk=job.pk, then=Value(OWN))]
-    same_audio = _same_audio(job)
-    if same_audio is not None:
-        wanted |= same_audio & Q(status__in=[JobStatus.COMPLETED, *ACTIVE_STATUSES])
-        ahead = Q(created_at__lt=job.created_at) | Q(created_at=job.created_at, pk__lt=job.pk)
-        ranks += [
-            # Only the same-audio arm brings COMPLETED rows: the same upload's are active ones.
-            When(status=JobStatus.COMPLETED, then=Value(COMPLETED_TWIN)),
-            When(same_audio & ~Q(status=JobStatus.PENDING) & ~Q(remote_id=""), then=Value(RUNNING_TWIN)),
-            When(same_audio & Q(status=JobStatus.PENDING) & ahead, then=Value(PENDING_TWIN)),
-        ]
-    ranks.append(When(on_upload, then=Value(SHARER)))
-    found = list(
-        TranscriptionJob.objects.filter(wanted)
-        .select_related("upload")
-        .annotate(reuse_rank=Case(*ranks, default=Value(UNUSABLE), output_field=IntegerField()))
-        .order_by("reuse_rank", "-completed_at", "submitted_at", "created_at", "pk")[:2]
-    )
+    found = list(TranscriptionJob.objects.raw(*_lookup_sql(job)))
     if found and found[0].pk == job.pk:
-        job.upload = found.pop(0).upload
+        job.upload = _upload_of(found.pop(0))
     if not found:
         return Surroundings(twin=None, upload_shared=False)
     near = found[0]
-    rank: int = near.reuse_rank  # type: ignore[attr-defined]  # the annotation above
+    rank: int = near.reuse_rank  # type: ignore[attr-defined]  # a column of the query
     if rank >= SHARER:
         return Surroundings(twin=None, upload_shared=rank == SHARER)
     action: Action = "copy" if rank == COMPLETED_TWIN else "follow" if rank == RUNNING_TWIN else "wait"
