@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.db import connection
-from django.db.models import Model
 
 from django_slashml.conf import slashml_settings
+from django_slashml.jobs.rows import quoted_column
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
 
 Action = Literal["copy", "follow", "wait"]
@@ -59,15 +59,11 @@ class Surroundings:
     upload_shared: bool
 
 
-def _quoted(model: type[Model], name: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
-
-
 def _same_audio(job: TranscriptionJob) -> tuple[str, list[Any]] | None:
     """SQL for jobs of the same audio as ``job`` (by the sha256 each job copies from its upload) and provider."""
     if job.fresh or job.upload_id is None or not job.audio_sha256:
         return None
-    col = functools.partial(_quoted, TranscriptionJob)
+    col = functools.partial(quoted_column, TranscriptionJob)
     sql = f"j.{col('audio_sha256')} = %s AND j.{col('service_provider')} = %s"
     params: list[Any] = [job.audio_sha256, job.service_provider]
     if slashml_settings.REUSE_ACROSS_OWNERS:
@@ -82,9 +78,9 @@ def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
     job, three times the cost of running it. It returns every column of the jobs it ranks, ``reuse_rank``,
     and ``job``'s upload row under ``upload__<column>``."""
     ops, job_meta, upload_meta = connection.ops, TranscriptionJob._meta, AudioUpload._meta
-    col = functools.partial(_quoted, TranscriptionJob)
-    pk = job_meta.pk.get_db_prep_value(job.pk, connection)  # type: ignore[union-attr]
-    upload_id = upload_meta.pk.get_db_prep_value(job.upload_id, connection)  # type: ignore[union-attr]
+    col = functools.partial(quoted_column, TranscriptionJob)
+    pk = job_meta.pk.get_db_prep_value(job.pk, connection)
+    upload_id = upload_meta.pk.get_db_prep_value(job.upload_id, connection)
     status, remote_id = f"j.{col('status')}", f"j.{col('remote_id')}"
     on_upload = f"j.{col('upload')} = %s"
     active = ", ".join(["%s"] * len(ACTIVE_STATUSES))
@@ -110,13 +106,14 @@ def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
     ranks.append(f"WHEN {on_upload} THEN {SHARER}")
     rank_params.append(upload_id)
     uploads = ", ".join(
-        f"u.{ops.quote_name(field.column)} AS {ops.quote_name('upload__' + field.column)}"
+        f"u.{ops.quote_name(str(field.column))} AS {ops.quote_name(f'upload__{field.column}')}"
         for field in upload_meta.concrete_fields
     )
     sql = (
         f"SELECT j.*, {uploads}, CASE {' '.join(ranks)} ELSE {UNUSABLE} END AS reuse_rank "  # noqa: S608 (names are quoted, values are parameters)
         f"FROM {ops.quote_name(job_meta.db_table)} j "
-        f"LEFT JOIN {ops.quote_name(upload_meta.db_table)} u ON u.{_quoted(AudioUpload, 'id')} = j.{col('upload')} "
+        f"LEFT JOIN {ops.quote_name(upload_meta.db_table)} u "
+        f"ON u.{quoted_column(AudioUpload, 'id')} = j.{col('upload')} "
         f"WHERE {wanted} ORDER BY reuse_rank, j.{col('completed_at')} DESC, j.{col('submitted_at')}, "
         f"j.{col('created_at')}, j.{col('id')} LIMIT 2"
     )
@@ -128,7 +125,7 @@ def _upload_of(row: TranscriptionJob) -> AudioUpload:
     fields = AudioUpload._meta.concrete_fields
     values = []
     for field in fields:
-        value = getattr(row, "upload__" + field.column)
+        value = getattr(row, f"upload__{field.column}")
         column = field.get_col(AudioUpload._meta.db_table)
         for convert in [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]:
             value = convert(value, column, connection)

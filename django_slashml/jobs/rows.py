@@ -21,15 +21,20 @@ from typing import Any, cast
 from uuid import UUID
 
 from django.db import connection, connections
-from django.db.models import Case, F, PositiveIntegerField, Q, QuerySet, When
+from django.db.models import Case, F, Model, PositiveIntegerField, Q, QuerySet, When
 from django.db.models.sql.subqueries import UpdateQuery
 
 from django_slashml.models import JobEvent, JobStatus, TranscriptionJob
 
 
-def _column(name: str) -> str:
-    field = TranscriptionJob._meta.get_field(name)
+def quoted_column(model: type[Model], name: str) -> str:
+    """The database column of ``model``'s field ``name``, quoted for hand-written SQL."""
+    field = model._meta.get_field(name)
     return connection.ops.quote_name(str(getattr(field, "column", name)))
+
+
+def _column(name: str) -> str:
+    return quoted_column(TranscriptionJob, name)
 
 
 def claim_returning(
