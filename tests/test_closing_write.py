@@ -11,7 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from django.db import transaction
+from django.db import router, transaction
 
 from django_slashml import transcribe
 from django_slashml.jobs import closing, pipeline, rows
@@ -41,23 +41,31 @@ def _event(job: TranscriptionJob, **fields: Any) -> JobEvent:
     )
 
 
+def _bare_event(job: TranscriptionJob) -> JobEvent:
+    """Every nullable column empty: NULLs must stay NULLs, not JSON nulls or zeros."""
+    return JobEvent(job_id=job.pk, kind=EventKind.TRANSIENT_ERROR, at=datetime(2026, 12, 6, tzinfo=UTC))
+
+
 def _stored(event_id: int) -> dict[str, Any]:
     return JobEvent.objects.filter(pk=event_id).values(*FIELDS).get()
 
 
 def test_events_written_with_the_update_are_the_rows_bulk_create_writes(slashml) -> None:
     job = transcribe("https://example.com/a.wav")
-    reference = _event(job)
-    JobEvent.objects.bulk_create([reference])
-    expected = _stored(JobEvent.objects.get().pk)
+    references = [_event(job), _bare_event(job)]
+    JobEvent.objects.bulk_create(references)
+    expected = [_stored(reference.pk) for reference in references]
     with transaction.atomic():
         updated = rows.update_with_companions(
-            TranscriptionJob.objects.filter(pk=job.pk), {"metadata": {"seen": True}}, events=[_event(job)]
+            TranscriptionJob.objects.filter(pk=job.pk),
+            {"metadata": {"seen": True}},
+            events=[_event(job), _bare_event(job)],
         )
     assert updated == 1
-    written = JobEvent.objects.order_by("-pk").first()
-    assert written is not None and written.pk != reference.pk and _stored(written.pk) == expected
-    assert expected["at"].microsecond == 123456 and expected["answer"]["text"] is None
+    written = JobEvent.objects.exclude(pk__in=[reference.pk for reference in references]).order_by("pk")
+    assert [_stored(event.pk) for event in written] == expected
+    assert expected[0]["at"].microsecond == 123456 and expected[0]["answer"]["text"] is None
+    assert expected[1]["answer"] is None and expected[1]["http_status"] is None
 
 
 def test_an_update_that_finds_no_row_writes_no_event_but_still_writes_its_companions(slashml, speech_path) -> None:
@@ -104,10 +112,46 @@ def test_a_step_that_loses_its_lease_keeps_slashmls_copy_of_the_upload(slashml, 
     assert job.status == JobStatus.PENDING
 
 
-def test_a_deferred_write_left_by_a_step_that_ended_without_its_write_is_written_on_the_way_out(slashml) -> None:
-    job = transcribe("https://example.com/a.wav")
-    other = uuid4().hex
+def test_a_deferred_write_left_by_a_step_that_ended_without_its_write_is_written_on_the_way_out(
+    slashml, speech_path
+) -> None:
+    job = transcribe(speech_path)
+    url = f"https://cdn.example/{uuid4().hex}"
     with closing.step():
-        closing.defer(TranscriptionJob.objects.filter(pk=job.pk), metadata={"left": other})
-    job.refresh_from_db()
-    assert job.metadata == {"left": other}
+        closing.defer(AudioUpload.objects.filter(pk=job.upload_id), remote_url=url)
+        assert AudioUpload.objects.get(pk=job.upload_id).remote_url == ""
+    assert AudioUpload.objects.get(pk=job.upload_id).remote_url == url
+
+
+def test_the_job_table_is_not_a_deferred_write(slashml) -> None:
+    """Two changes to one row in one PostgreSQL statement keep only one of them."""
+    job = transcribe("https://example.com/a.wav")
+    with closing.step(), pytest.raises(ValueError, match="closing write itself"):
+        closing.defer(TranscriptionJob.objects.filter(pk=job.pk), metadata={"lost": True})
+
+
+class WritesAreNotReads:
+    """A primary/replica router in miniature: asked for a job's or an upload's read database by a write, it fails."""
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        if model in (TranscriptionJob, AudioUpload):
+            raise AssertionError(f"asked the read database for a write to {model.__name__}")
+        return None
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        return None
+
+
+def test_the_closing_write_goes_to_the_database_the_router_writes_to(slashml, speech_path, monkeypatch) -> None:
+    job = transcribe(speech_path)
+    monkeypatch.setattr(router, "routers", [WritesAreNotReads()])
+    companion = rows.Companion(AudioUpload.objects.filter(pk=job.upload_id), {"remote_url": "https://cdn.example/r"})
+    with transaction.atomic():
+        updated = rows.update_with_companions(
+            TranscriptionJob.objects.filter(pk=job.pk), {"metadata": {"routed": True}}, events=[_event(job)],
+            companions=[companion],
+        )  # fmt: skip
+    monkeypatch.undo()
+    assert updated == 1
+    assert TranscriptionJob.objects.get(pk=job.pk).metadata == {"routed": True}
+    assert JobEvent.objects.filter(job=job).count() == 1

@@ -40,10 +40,8 @@ def _closing_write(events: bool = True, companions: int = 0) -> int:
     return 1 if _postgresql() else 1 + int(events) + companions
 
 
-@pytest.mark.parametrize(("event_log", "per_step"), [(True, 1), (False, 0)], ids=["event log on", "event log off"])
-def test_a_job_from_a_url_costs_a_handful_of_statements(
-    settings, slashml, sandbox, speech_path, event_log, per_step
-) -> None:
+@pytest.mark.parametrize("event_log", [True, False], ids=["event log on", "event log off"])
+def test_a_job_from_a_url_costs_a_handful_of_statements(settings, slashml, sandbox, speech_path, event_log) -> None:
     from django_slashml.remote.client import SlashMLClient
 
     with speech_path.open("rb") as fileobj:  # a URL SlashML can fetch, as test_pipeline makes one

@@ -44,7 +44,12 @@ def step() -> Iterator[None]:
 
 
 def defer(queryset: QuerySet[Any], **fields: Any) -> None:
-    """Write ``fields`` to ``queryset`` with the step's closing write; at once outside a step."""
+    """Write ``fields`` to ``queryset`` with the step's closing write; at once outside a step.
+
+    Not for the job table: two changes to one row in one PostgreSQL statement keep only one.
+    """
+    if queryset.model is TranscriptionJob:
+        raise ValueError("Write a job's own fields with the closing write itself, not as a deferred write.")
     deferred = _deferred.get()
     if deferred is None:
         queryset.update(**fields)
@@ -62,7 +67,8 @@ def write(
     """UPDATE ``queryset`` (``job``'s row, with the caller's conditions) with ``fields``; whether it won.
 
     The step's events and ``also`` are written only if it won; the deferred writes are written either way
-    (an upload SlashML holds stays usable whoever finishes the job). Call it inside a transaction.
+    (an upload SlashML holds stays usable whoever finishes the job) and go with this transaction: if it
+    rolls back, so do they, and the next attempt uploads again. Call it inside a transaction.
     """
     logged = events.step_rows(job, also)
     deferred = _deferred.get() or []

@@ -32,6 +32,7 @@ __all__ = [
     "enabled",
     "note",
     "record",
+    "save",
     "sending_submit",
     "step",
     "step_rows",
@@ -164,6 +165,10 @@ def record(job_ids: Iterable[Any], kind: str, **fields: Any) -> None:
     """Write one event of ``kind`` for each job, outside a step (the sweeper's re-dispatch): one INSERT."""
     if not enabled():
         return
-    rows = [JobEvent(job_id=job_id, kind=kind, **fields) for job_id in job_ids]
-    if rows:
+    save([JobEvent(job_id=job_id, kind=kind, **fields) for job_id in job_ids])
+
+
+def save(rows: list[JobEvent]) -> None:
+    """Write ``rows`` now, in one INSERT (none with the log off): events of no step's closing write."""
+    if rows and enabled():
         JobEvent.objects.bulk_create(rows)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_slashml import signals
 from django_slashml.jobs import closing, events, speed
 from django_slashml.logs import job_logger
-from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
 
 logger = job_logger("django_slashml.jobs.lifecycle")
@@ -64,7 +64,8 @@ def transition(
     now = timezone.now()
     sources = _sources(new_status, allowed_from)
     conditions: dict[str, Any] = {"pk": job.pk}
-    if held_by is not None:
+    leased = held_by is not None
+    if leased:
         conditions["lease_owner"] = held_by
         fields = {**unsent_submit(job), **fields}
     with transaction.atomic():
@@ -72,24 +73,34 @@ def transition(
         # status this object holds is tried first: it is right whenever nobody moved the
         # job since it was read (always, under a lease), and saves reading it again.
         guesses: list[str | None] = [job.status] if job.status in sources else []
-        remote_status = fields.get("remote_status", job.remote_status)
-        error_message = fields.get("error_message", job.error_message)
         for guess in [*guesses, None, None, None]:
             current = guess or TranscriptionJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
             if current not in sources:
                 return False
             rows = TranscriptionJob.objects.filter(status=current, **conditions)
-            event = events.transition_row(
-                job, current, new_status, remote_status=remote_status, error_message=error_message
-            )
-            if closing.write(job, rows, {"status": new_status, "updated_at": now, **fields}, also=[event]):
+            # Under a lease the row is this object plus ``fields``, so the transition's event rides with the
+            # UPDATE; without one (a person's action) it is written once the row has been read back.
+            also = [_transition_event(job, current, new_status, fields)] if leased else []
+            if closing.write(job, rows, {"status": new_status, "updated_at": now, **fields}, also=also):
                 break
         else:
             return False
-        _written(job, held_by is not None, status=new_status, updated_at=now, **fields)
+        _written(job, leased, status=new_status, updated_at=now, **fields)
+        if not leased:
+            events.save([_transition_event(job, current, new_status, {})])
         _announce(job, old_status=current, new_status=new_status)
     logger.info("Job %s: %s -> %s", job.pk, current, new_status, extra={"slashml_job_id": job.pk})
     return True
+
+
+def _transition_event(job: TranscriptionJob, old_status: str, new_status: str, fields: dict[str, Any]) -> JobEvent:
+    return events.transition_row(
+        job,
+        old_status,
+        new_status,
+        remote_status=fields.get("remote_status", job.remote_status),
+        error_message=fields.get("error_message", job.error_message),
+    )
 
 
 def unsent_submit(job: TranscriptionJob) -> dict[str, int]:

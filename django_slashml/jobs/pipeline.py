@@ -260,8 +260,8 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
     else:  # other jobs wait for the URL: theirs at once, with the claim let go
         ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
         row.update(remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")), **uploaded)
-    for name, value in uploaded.items():  # the submit reads them from here
-        setattr(upload, name, value)
+    for column, value in uploaded.items():  # the submit reads them from here
+        setattr(upload, column, value)
     logger.info("Uploaded %s to SlashML", upload.pk)  # JobLogger puts the job's id in front
     return remote.url
 

@@ -70,7 +70,8 @@ def _same_audio(job: TranscriptionJob) -> tuple[str, list[Any]] | None:
         return f"({sql})", params
     if job.owner_id is None:
         return f"({sql} AND j.{col('owner')} IS NULL)", params
-    return f"({sql} AND j.{col('owner')} = %s)", [*params, job.owner_id]
+    owner = TranscriptionJob._meta.get_field("owner").get_db_prep_value(job.owner_id, connection)
+    return f"({sql} AND j.{col('owner')} = %s)", [*params, owner]
 
 
 def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
@@ -120,8 +121,10 @@ def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
     return sql, [*rank_params, *wanted_params]
 
 
-def _upload_of(row: TranscriptionJob) -> AudioUpload:
+def _upload_of(row: TranscriptionJob) -> AudioUpload | None:
     """The upload row read under ``upload__<column>``, with each field's converters, as the ORM reads it."""
+    if getattr(row, f"upload__{AudioUpload._meta.pk.column}") is None:
+        return None  # deleted since the job was read
     fields = AudioUpload._meta.concrete_fields
     values = []
     for field in fields:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import connection, connections
+from django.db import connection, connections, router
 from django.db.models import Case, F, Model, PositiveIntegerField, Q, QuerySet, When
 from django.db.models.sql.subqueries import UpdateQuery
 
@@ -138,18 +138,25 @@ def update_with_companions(
     UPDATE in a data-modifying CTE that the events' INSERT reads (so they are written only when
     it wins), and each companion UPDATE in a CTE of its own. Elsewhere, one statement each.
     """
-    db = connections[queryset.db]
-    if db.vendor != "postgresql" or not (events or companions):
+    alias = _write_alias(queryset)
+    db = connections[alias]
+    # What shares the job's database goes into its statement; anything a router sends elsewhere stays apart.
+    inline = [c for c in companions if _write_alias(c.queryset) == alias]
+    apart = [c for c in companions if c not in inline]
+    for companion in apart:
+        companion.queryset.update(**companion.fields)
+    together = events and router.db_for_write(JobEvent) == alias
+    if db.vendor != "postgresql" or not (together or inline):
         updated = queryset.update(**fields)
-        for companion in companions:
+        for companion in inline:
             companion.queryset.update(**companion.fields)
         if updated and events:
             JobEvent.objects.bulk_create(events)
         return updated
-    update_sql, params = _update_sql(queryset, fields)
+    update_sql, params = _update_sql(queryset.using(alias), fields)
     parts = [f"moved AS ({update_sql} RETURNING 1)"]
     values: list[Any] = list(params)
-    if events:
+    if together:
         table = db.ops.quote_name(JobEvent._meta.db_table)
         columns = ", ".join(db.ops.quote_name(field.column) for field in _event_fields())
         parts.append(
@@ -157,14 +164,22 @@ def update_with_companions(
             f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WHERE EXISTS (SELECT 1 FROM moved))"
         )
         values.append(_events_json(events))
-    for index, companion in enumerate(companions):
-        sql, companion_params = _update_sql(companion.queryset, companion.fields)
+    for index, companion in enumerate(inline):
+        sql, companion_params = _update_sql(companion.queryset.using(alias), companion.fields)
         parts.append(f"also{index} AS ({sql})")
         values += companion_params
     with db.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT count(*) FROM moved", values)  # noqa: S608 (compiled by Django)
         row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    updated = int(row[0]) if row else 0
+    if updated and events and not together:
+        JobEvent.objects.bulk_create(events)
+    return updated
+
+
+def _write_alias(queryset: QuerySet[Any]) -> str:
+    """The database ``queryset.update()`` would write to: the one it names, else the router's."""
+    return getattr(queryset, "_db", None) or router.db_for_write(queryset.model)
 
 
 def _update_sql(queryset: QuerySet[Any], fields: dict[str, Any]) -> tuple[str, Sequence[Any]]:
@@ -178,7 +193,12 @@ def _update_sql(queryset: QuerySet[Any], fields: dict[str, Any]) -> tuple[str, S
 
 def _event_fields() -> list[Any]:
     meta = JobEvent._meta
-    return [field for field in meta.concrete_fields if field is not meta.auto_field]
+    # As bulk_create: neither the id the database assigns nor a column it generates.
+    return [
+        field
+        for field in meta.concrete_fields
+        if field is not meta.auto_field and not getattr(field, "generated", False)
+    ]
 
 
 def _json_value(value: object) -> object:

@@ -33,7 +33,7 @@ END_TO_END = [
     "tests/test_configuration.py",
     "tests/test_optional_dependencies.py",
     "tests/test_bad_input.py",  # the URL guard leans on ipaddress, whose tables differ between Pythons
-    "tests/test_closing_write.py",  # built around the UPDATE each Django compiles
+    "tests/test_closing_write.py",  # the closing write's statements apart (SQLite) on each Django
     "tests/test_dedupe.py",  # the reuse lookup's written-out SQL and its converters
 ]
 
