@@ -32,6 +32,7 @@ from typing import Any, Literal
 from django.db import connection
 
 from django_slashml.conf import slashml_settings
+from django_slashml.jobs import rows
 from django_slashml.jobs.rows import quoted_column
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
 
@@ -121,21 +122,6 @@ def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
     return sql, [*rank_params, *wanted_params]
 
 
-def _upload_of(row: TranscriptionJob) -> AudioUpload | None:
-    """The upload row read under ``upload__<column>``, with each field's converters, as the ORM reads it."""
-    if getattr(row, f"upload__{AudioUpload._meta.pk.column}") is None:
-        return None  # deleted since the job was read
-    fields = AudioUpload._meta.concrete_fields
-    values = []
-    for field in fields:
-        value = getattr(row, f"upload__{field.column}")
-        column = field.get_col(AudioUpload._meta.db_table)
-        for convert in [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]:
-            value = convert(value, column, connection)
-        values.append(value)
-    return AudioUpload.from_db(connection.alias, [field.attname for field in fields], values)
-
-
 def look_around(job: TranscriptionJob) -> Surroundings:
     """In one query: ``job``'s own upload row (cached on ``job``), its twin, and whether its upload is shared.
 
@@ -145,17 +131,19 @@ def look_around(job: TranscriptionJob) -> Surroundings:
     """
     if job.upload_id is None:
         return Surroundings(twin=None, upload_shared=False)
-    found = list(TranscriptionJob.objects.raw(*_lookup_sql(job)))
-    if found and found[0].pk == job.pk:
-        job.upload = _upload_of(found.pop(0))
+    found = rows.select(*_lookup_sql(job))
+    if found and found[0]["reuse_rank"] == OWN:
+        own = found.pop(0)
+        # None when the upload was deleted since the job was read, as select_related would say.
+        has_upload = own[f"upload__{AudioUpload._meta.pk.column}"] is not None
+        job.upload = rows.instance_of(AudioUpload, own, prefix="upload__") if has_upload else None
     if not found:
         return Surroundings(twin=None, upload_shared=False)
-    near = found[0]
-    rank: int = near.reuse_rank  # type: ignore[attr-defined]  # a column of the query
+    rank = found[0]["reuse_rank"]
     if rank >= SHARER:
         return Surroundings(twin=None, upload_shared=rank == SHARER)
     action: Action = "copy" if rank == COMPLETED_TWIN else "follow" if rank == RUNNING_TWIN else "wait"
-    return Surroundings(twin=Twin(action, near), upload_shared=False)
+    return Surroundings(twin=Twin(action, rows.instance_of(TranscriptionJob, found[0])), upload_shared=False)
 
 
 def find_twin(job: TranscriptionJob) -> Twin | None:

@@ -14,10 +14,10 @@ one statement on PostgreSQL, built around the UPDATE that Django compiles.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from django.db import connection, connections, router
@@ -25,6 +25,8 @@ from django.db.models import Case, F, Model, PositiveIntegerField, Q, QuerySet, 
 from django.db.models.sql.subqueries import UpdateQuery
 
 from django_slashml.models import JobEvent, JobStatus, TranscriptionJob
+
+_M = TypeVar("_M", bound=Model)
 
 
 def quoted_column(model: type[Model], name: str) -> str:
@@ -74,8 +76,50 @@ def claim_returning(
         ops.adapt_datetimefield_value(due_by),
         ops.adapt_datetimefield_value(now),
     ]
-    rows = list(TranscriptionJob.objects.raw(sql, params))
-    return rows[0] if rows else None
+    found = select(sql, params)
+    return instance_of(TranscriptionJob, found[0]) if found else None
+
+
+def select(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """The rows of hand-written SQL, each as its columns by name, as the database driver returns them."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+_Converter = Callable[[Any, Any, Any], Any]
+_converters: dict[tuple[type[Model], str, str], list[tuple[Any, Any, list[_Converter]]]] = {}
+
+
+def _fields_with_converters(model: type[Model]) -> list[tuple[Any, Any, list[_Converter]]]:
+    """Each concrete field of ``model``, its column expression and converters, as Django's compiler applies them."""
+    key = (model, connection.alias, connection.vendor)
+    if key not in _converters:
+        found = []
+        for field in model._meta.concrete_fields:
+            column = field.get_col(model._meta.db_table)
+            found.append(
+                (field, column, [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)])
+            )
+        _converters[key] = found
+    return _converters[key]
+
+
+def instance_of(model: type[_M], columns: dict[str, Any], *, prefix: str = "") -> _M:
+    """The ``model`` instance held in ``columns`` (under ``prefix`` + each column's name), read as the ORM reads it.
+
+    Cheaper than :meth:`~django.db.models.query.QuerySet.raw`, which works out its columns, their
+    order and converters anew for every query: a step runs two or three of these.
+    """
+    names, values = [], []
+    for field, column, converters in _fields_with_converters(model):
+        value = columns[prefix + field.column]
+        for convert in converters:
+            value = convert(value, column, connection)
+        names.append(field.attname)
+        values.append(value)
+    return model.from_db(connection.alias, names, values)
 
 
 def returns_rows() -> bool:
