@@ -28,7 +28,7 @@ INSTANT = {"POLL_INITIAL_DELAY": 0.02, "POLL_MIN_INTERVAL": 0.02, "POLL_LEARNED_
 BUCKETS = {
     "HTTP to SlashML (requests, incl. waiting for the sandbox)": ("requests/sessions.py", "request"),
     "SQL (PostgreSQL round trips)": ("django/db/backends/utils.py", "_execute"),
-    "storage (reading the stored audio)": ("django_slashml/streaming.py", "read"),
+    "storage (reading the stored audio)": ("django_slashml/audio/streaming.py", "read"),
     "signals (sending transcription_completed etc.)": ("django_slashml/signals.py", "send_in_transaction"),
 }
 

@@ -29,6 +29,18 @@ def drive(job: TranscriptionJob, *, timeout: float = 20.0) -> TranscriptionJob:
     raise AssertionError(f"job still {job.status} after {timeout}s")
 
 
+def lose_the_lease_once_claimed(monkeypatch: Any) -> None:
+    """Another worker takes each job right after this one claims it, as when a step runs past its lease."""
+    real_claim = pipeline.claim
+
+    def claim_then_lose(job_id: Any) -> Any:
+        lease = real_claim(job_id)
+        TranscriptionJob.objects.filter(pk=job_id).update(lease_owner="another-worker")
+        return lease
+
+    monkeypatch.setattr(pipeline, "claim", claim_then_lose)
+
+
 def make_due(job: TranscriptionJob) -> None:
     TranscriptionJob.objects.filter(pk=job.pk).update(next_poll_at=timezone.now() - timedelta(seconds=1))
 

@@ -18,6 +18,8 @@ from django_slashml.jobs import closing, pipeline, rows
 from django_slashml.jobs.pipeline import Step
 from django_slashml.models import AudioUpload, EventKind, JobEvent, JobStatus, TranscriptionJob
 
+from .helpers import lose_the_lease_once_claimed
+
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
 
 FIELDS = [field.name for field in JobEvent._meta.concrete_fields if not field.primary_key]
@@ -97,14 +99,7 @@ def test_a_lone_uploads_url_lands_with_the_submit_and_its_event(slashml, speech_
 def test_a_step_that_loses_its_lease_keeps_slashmls_copy_of_the_upload(slashml, speech_path, monkeypatch) -> None:
     """The upload happened and SlashML holds the file: the next attempt submits it without sending it again."""
     job = transcribe(speech_path)
-    real_claim = pipeline.claim
-
-    def claim_then_lose(job_id: Any) -> Any:
-        lease = real_claim(job_id)
-        TranscriptionJob.objects.filter(pk=job_id).update(lease_owner="another-worker")
-        return lease
-
-    monkeypatch.setattr(pipeline, "claim", claim_then_lose)
+    lose_the_lease_once_claimed(monkeypatch)
     assert pipeline.advance(job.pk) == Step.LOST_LEASE
     assert AudioUpload.objects.get(pk=job.upload_id).remote_url
     assert not JobEvent.objects.filter(job=job).exists()

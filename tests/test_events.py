@@ -17,7 +17,7 @@ from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJ
 from django_slashml.testing import fake_settings, fake_slashml, sandbox_settings
 from django_slashml.transcripts.review import review
 
-from .helpers import drive, make_due
+from .helpers import drive, lose_the_lease_once_claimed, make_due
 
 #: Also on PostgreSQL in the services tier, where a step's events are part of its UPDATE's statement.
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
@@ -99,14 +99,7 @@ def test_a_step_that_lost_its_lease_writes_no_event(slashml, speech_path, monkey
     TranscriptionJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, next_poll_at=None)
     make_due(job)
     before = job.events.count()
-    real_claim = pipeline.claim
-
-    def claim_then_lose(job_id: Any) -> Any:
-        lease = real_claim(job_id)
-        TranscriptionJob.objects.filter(pk=job_id).update(lease_owner="another-worker")
-        return lease
-
-    monkeypatch.setattr(pipeline, "claim", claim_then_lose)
+    lose_the_lease_once_claimed(monkeypatch)
     assert pipeline.advance(job.pk) == Step.LOST_LEASE
     assert job.events.count() == before
 
