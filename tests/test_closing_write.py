@@ -150,3 +150,31 @@ def test_the_closing_write_goes_to_the_database_the_router_writes_to(slashml, sp
     assert updated == 1
     assert TranscriptionJob.objects.get(pk=job.pk).metadata == {"routed": True}
     assert JobEvent.objects.filter(job=job).count() == 1
+
+
+class RecordsWrites:
+    """A router that sends everything to the default database and notes which models were asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    def db_for_read(self, model: Any, **hints: Any) -> str | None:
+        return None
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        self.asked.append(model)
+        return None
+
+
+def test_the_claim_and_the_reuse_lookup_run_where_the_router_writes_jobs(slashml, speech_path, monkeypatch) -> None:
+    """Both are hand-written SQL; a replica may lag, so they ask for the jobs' write database, not the default."""
+    from django_slashml.jobs import reuse
+
+    job = transcribe(speech_path)
+    recorder = RecordsWrites()
+    monkeypatch.setattr(router, "routers", [recorder])
+    lease = pipeline.claim(job.pk)
+    assert lease is not None and lease.job is not None and lease.job._state.db == "default"
+    assert recorder.asked.count(TranscriptionJob) == 1
+    assert reuse.look_around(lease.job).twin is None
+    assert recorder.asked.count(TranscriptionJob) == 2

@@ -96,7 +96,7 @@ def test_a_database_without_update_returning_takes_the_lease_in_two_statements(
 ) -> None:
     from django_slashml.jobs import rows
 
-    monkeypatch.setattr(rows, "returns_rows", lambda: False)
+    monkeypatch.setattr(rows, "returns_rows", lambda db=None: False)
     settings.SLASHML = sandbox_settings(sandbox)
     slashml.set_faults(processing_time=0.05)
     create, submit, poll = astuple(count_job_statements(speech_path))

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
-from django_slashml.jobs import closing, events, speed
+from django_slashml.jobs import closing, events, rows, speed
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
@@ -68,7 +68,7 @@ def transition(
     if leased:
         conditions["lease_owner"] = held_by
         fields = {**unsent_submit(job), **fields}
-    with transaction.atomic():
+    with transaction.atomic(using=rows.jobs_db().alias):  # where the closing write goes
         # Pinning the status in the UPDATE makes old_status exact even under a race. The
         # status this object holds is tried first: it is right whenever nobody moved the
         # job since it was read (always, under a lease), and saves reading it again.
@@ -77,11 +77,11 @@ def transition(
             current = guess or TranscriptionJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
             if current not in sources:
                 return False
-            rows = TranscriptionJob.objects.filter(status=current, **conditions)
+            matching = TranscriptionJob.objects.filter(status=current, **conditions)
             # Under a lease the row is this object plus ``fields``, so the transition's event rides with the
             # UPDATE; without one (a person's action) it is written once the row has been read back.
             also = [_transition_event(job, current, new_status, fields)] if leased else []
-            if closing.write(job, rows, {"status": new_status, "updated_at": now, **fields}, also=also):
+            if closing.write(job, matching, {"status": new_status, "updated_at": now, **fields}, also=also):
                 break
         else:
             return False

@@ -96,7 +96,7 @@ def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
 def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
     """Write ``fields`` and the step's events, and let go of the lease; False if another worker took the job."""
     fields.update(lifecycle.unsent_submit(job), **lifecycle.LEASE_CLEARED, updated_at=timezone.now())
-    with transaction.atomic():
+    with transaction.atomic(using=rows.jobs_db().alias):
         return closing.write(job, _leased(lease), fields)
 
 

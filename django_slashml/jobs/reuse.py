@@ -29,7 +29,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_slashml.conf import slashml_settings
 from django_slashml.jobs import rows
@@ -60,29 +60,29 @@ class Surroundings:
     upload_shared: bool
 
 
-def _same_audio(job: TranscriptionJob) -> tuple[str, list[Any]] | None:
+def _same_audio(job: TranscriptionJob, db: BaseDatabaseWrapper) -> tuple[str, list[Any]] | None:
     """SQL for jobs of the same audio as ``job`` (by the sha256 each job copies from its upload) and provider."""
     if job.fresh or job.upload_id is None or not job.audio_sha256:
         return None
-    col = functools.partial(quoted_column, TranscriptionJob)
+    col = functools.partial(quoted_column, TranscriptionJob, db=db)
     sql = f"j.{col('audio_sha256')} = %s AND j.{col('service_provider')} = %s"
     params: list[Any] = [job.audio_sha256, job.service_provider]
     if slashml_settings.REUSE_ACROSS_OWNERS:
         return f"({sql})", params
     if job.owner_id is None:
         return f"({sql} AND j.{col('owner')} IS NULL)", params
-    owner = TranscriptionJob._meta.get_field("owner").get_db_prep_value(job.owner_id, connection)
+    owner = TranscriptionJob._meta.get_field("owner").get_db_prep_value(job.owner_id, db)
     return f"({sql} AND j.{col('owner')} = %s)", [*params, owner]
 
 
-def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
+def _lookup_sql(job: TranscriptionJob, db: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
     """The one query of :func:`look_around`, written out: Django compiled its Case/When anew for every
     job, three times the cost of running it. It returns every column of the jobs it ranks, ``reuse_rank``,
     and ``job``'s upload row under ``upload__<column>``."""
-    ops, job_meta, upload_meta = connection.ops, TranscriptionJob._meta, AudioUpload._meta
-    col = functools.partial(quoted_column, TranscriptionJob)
-    pk = job_meta.pk.get_db_prep_value(job.pk, connection)
-    upload_id = upload_meta.pk.get_db_prep_value(job.upload_id, connection)
+    ops, job_meta, upload_meta = db.ops, TranscriptionJob._meta, AudioUpload._meta
+    col = functools.partial(quoted_column, TranscriptionJob, db=db)
+    pk = job_meta.pk.get_db_prep_value(job.pk, db)
+    upload_id = upload_meta.pk.get_db_prep_value(job.upload_id, db)
     status, remote_id = f"j.{col('status')}", f"j.{col('remote_id')}"
     on_upload = f"j.{col('upload')} = %s"
     active = ", ".join(["%s"] * len(ACTIVE_STATUSES))
@@ -90,7 +90,7 @@ def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
     wanted_params: list[Any] = [pk, upload_id, *ACTIVE_STATUSES]
     ranks = [f"WHEN j.{col('id')} = %s THEN {OWN}"]
     rank_params: list[Any] = [pk]
-    same_audio = _same_audio(job)
+    same_audio = _same_audio(job, db)
     if same_audio is not None:
         same, same_params = same_audio
         wanted += f" OR ({same} AND {status} IN (%s, {active}))"
@@ -115,7 +115,7 @@ def _lookup_sql(job: TranscriptionJob) -> tuple[str, list[Any]]:
         f"SELECT j.*, {uploads}, CASE {' '.join(ranks)} ELSE {UNUSABLE} END AS reuse_rank "  # noqa: S608 (names are quoted, values are parameters)
         f"FROM {ops.quote_name(job_meta.db_table)} j "
         f"LEFT JOIN {ops.quote_name(upload_meta.db_table)} u "
-        f"ON u.{quoted_column(AudioUpload, 'id')} = j.{col('upload')} "
+        f"ON u.{quoted_column(AudioUpload, 'id', db)} = j.{col('upload')} "
         f"WHERE {wanted} ORDER BY reuse_rank, j.{col('completed_at')} DESC, j.{col('submitted_at')}, "
         f"j.{col('created_at')}, j.{col('id')} LIMIT 2"
     )
@@ -131,19 +131,20 @@ def look_around(job: TranscriptionJob) -> Surroundings:
     """
     if job.upload_id is None:
         return Surroundings(twin=None, upload_shared=False)
-    found = rows.select(*_lookup_sql(job))
+    db = rows.jobs_db()
+    found = rows.select(db, *_lookup_sql(job, db))
     if found and found[0]["reuse_rank"] == OWN:
         own = found.pop(0)
         # None when the upload was deleted since the job was read, as select_related would say.
         has_upload = own[f"upload__{AudioUpload._meta.pk.column}"] is not None
-        job.upload = rows.instance_of(AudioUpload, own, prefix="upload__") if has_upload else None
+        job.upload = rows.instance_of(db, AudioUpload, own, prefix="upload__") if has_upload else None
     if not found:
         return Surroundings(twin=None, upload_shared=False)
     rank = found[0]["reuse_rank"]
     if rank >= SHARER:
         return Surroundings(twin=None, upload_shared=rank == SHARER)
     action: Action = "copy" if rank == COMPLETED_TWIN else "follow" if rank == RUNNING_TWIN else "wait"
-    return Surroundings(twin=Twin(action, rows.instance_of(TranscriptionJob, found[0])), upload_shared=False)
+    return Surroundings(twin=Twin(action, rows.instance_of(db, TranscriptionJob, found[0])), upload_shared=False)
 
 
 def find_twin(job: TranscriptionJob) -> Twin | None:

@@ -3,9 +3,10 @@
 A job's lease taken and its row read in one statement, ``UPDATE ... RETURNING``: Django's
 ``QuerySet.update`` returns a count, not rows, so taking the lease and then
 reading the job cost two round trips per step. PostgreSQL and SQLite (3.35 and later)
-both return the updated row; :meth:`~django.db.models.query.QuerySet.raw` turns it into
-a model instance with every field's converters applied, as a normal query would. Other
-databases (an older SQLite) take the lease and read the row in two statements.
+both return the updated row; :func:`instance_of` turns it into a model instance with every
+field's converters applied, as a normal query would. Other databases (an older SQLite) take
+the lease and read the row in two statements. All of it runs on :func:`jobs_db`, the
+database the project's router writes jobs to.
 
 The write that ends a step, with its events and companions (:func:`update_with_companions`):
 one statement on PostgreSQL, built around the UPDATE that Django compiles.
@@ -19,8 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
-from django.db import connection, connections, router
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, F, Model, PositiveIntegerField, Q, QuerySet, When
 from django.db.models.sql.subqueries import UpdateQuery
 
@@ -29,14 +32,15 @@ from django_slashml.models import JobEvent, JobStatus, TranscriptionJob
 _M = TypeVar("_M", bound=Model)
 
 
-def quoted_column(model: type[Model], name: str) -> str:
+def jobs_db() -> BaseDatabaseWrapper:
+    """The connection the hand-written SQL runs on: where the router writes jobs (a replica may lag)."""
+    return connections[router.db_for_write(TranscriptionJob)]
+
+
+def quoted_column(model: type[Model], name: str, db: BaseDatabaseWrapper) -> str:
     """The database column of ``model``'s field ``name``, quoted for hand-written SQL."""
     field = model._meta.get_field(name)
-    return connection.ops.quote_name(str(getattr(field, "column", name)))
-
-
-def _column(name: str) -> str:
-    return quoted_column(TranscriptionJob, name)
+    return db.ops.quote_name(str(getattr(field, "column", name)))
 
 
 def claim_returning(
@@ -49,9 +53,14 @@ def claim_returning(
     SlashML has no idempotency key, so a worker that dies mid-POST must still leave its count.
     A step that ends up sending no submit gives the count back (:func:`~django_slashml.jobs.lifecycle.unsent_submit`).
     """
-    if not returns_rows():
+    db = jobs_db()
+    if not returns_rows(db):
         return _claim_then_read(job_id, owner=owner, now=now, due_by=due_by, expires=expires, statuses=statuses)
-    ops, meta = connection.ops, TranscriptionJob._meta
+    ops, meta = db.ops, TranscriptionJob._meta
+
+    def _column(name: str) -> str:
+        return quoted_column(TranscriptionJob, name, db)
+
     owner_col, expires_col, failures, submits, status = (
         _column("lease_owner"),
         _column("lease_expires_at"),
@@ -71,62 +80,63 @@ def claim_returning(
         owner,
         ops.adapt_datetimefield_value(expires),
         JobStatus.PENDING,
-        meta.pk.get_db_prep_value(job_id, connection),
+        meta.pk.get_db_prep_value(job_id, db),
         *statuses,
         ops.adapt_datetimefield_value(due_by),
         ops.adapt_datetimefield_value(now),
     ]
-    found = select(sql, params)
-    return instance_of(TranscriptionJob, found[0]) if found else None
+    found = select(db, sql, params)
+    return instance_of(db, TranscriptionJob, found[0]) if found else None
 
 
-def select(sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+def select(db: BaseDatabaseWrapper, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
     """The rows of hand-written SQL, each as its columns by name, as the database driver returns them."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 _Converter = Callable[[Any, Any, Any], Any]
-_converters: dict[tuple[type[Model], str, str], list[tuple[Any, Any, list[_Converter]]]] = {}
+_FieldConverters = list[tuple[Any, Any, list[_Converter]]]
+#: By connection object (one per thread and alias: its operations are bound to it), then by model.
+_converters: WeakKeyDictionary[BaseDatabaseWrapper, dict[type[Model], _FieldConverters]] = WeakKeyDictionary()
 
 
-def _fields_with_converters(model: type[Model]) -> list[tuple[Any, Any, list[_Converter]]]:
+def _fields_with_converters(db: BaseDatabaseWrapper, model: type[Model]) -> _FieldConverters:
     """Each concrete field of ``model``, its column expression and converters, as Django's compiler applies them."""
-    key = (model, connection.alias, connection.vendor)
-    if key not in _converters:
+    by_model = _converters.setdefault(db, {})
+    if model not in by_model:
         found = []
         for field in model._meta.concrete_fields:
             column = field.get_col(model._meta.db_table)
-            found.append(
-                (field, column, [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)])
-            )
-        _converters[key] = found
-    return _converters[key]
+            found.append((field, column, [*db.ops.get_db_converters(column), *column.get_db_converters(db)]))
+        by_model[model] = found
+    return by_model[model]
 
 
-def instance_of(model: type[_M], columns: dict[str, Any], *, prefix: str = "") -> _M:
+def instance_of(db: BaseDatabaseWrapper, model: type[_M], columns: dict[str, Any], *, prefix: str = "") -> _M:
     """The ``model`` instance held in ``columns`` (under ``prefix`` + each column's name), read as the ORM reads it.
 
     Cheaper than :meth:`~django.db.models.query.QuerySet.raw`, which works out its columns, their
     order and converters anew for every query: a step runs two or three of these.
     """
     names, values = [], []
-    for field, column, converters in _fields_with_converters(model):
+    for field, column, converters in _fields_with_converters(db, model):
         value = columns[prefix + field.column]
         for convert in converters:
-            value = convert(value, column, connection)
+            value = convert(value, column, db)
         names.append(field.attname)
         values.append(value)
-    return model.from_db(connection.alias, names, values)
+    return model.from_db(db.alias, names, values)
 
 
-def returns_rows() -> bool:
+def returns_rows(db: BaseDatabaseWrapper | None = None) -> bool:
     """Whether the database returns rows from an UPDATE: PostgreSQL, and SQLite from 3.35 on."""
-    if connection.vendor == "postgresql":
+    vendor = (db or jobs_db()).vendor
+    if vendor == "postgresql":
         return True
-    if connection.vendor == "sqlite":
+    if vendor == "sqlite":
         import sqlite3
 
         return sqlite3.sqlite_version_info >= (3, 35)
@@ -186,7 +196,7 @@ def update_with_companions(
     db = connections[alias]
     # What shares the job's database goes into its statement; anything a router sends elsewhere stays apart.
     inline = [c for c in companions if _write_alias(c.queryset) == alias]
-    apart = [c for c in companions if c not in inline]
+    apart = [c for c in companions if _write_alias(c.queryset) != alias]
     for companion in apart:
         companion.queryset.update(**companion.fields)
     together = events and router.db_for_write(JobEvent) == alias
