@@ -178,3 +178,26 @@ def test_the_claim_and_the_reuse_lookup_run_where_the_router_writes_jobs(slashml
     assert recorder.asked.count(TranscriptionJob) == 1
     assert reuse.look_around(lease.job).twin is None
     assert recorder.asked.count(TranscriptionJob) == 2
+
+
+def test_an_upload_deleted_since_the_job_was_read_reads_as_none(slashml, speech_path) -> None:
+    """As select_related would say: the pipeline then fails the job with a message about its audio."""
+    from django_slashml.jobs import reuse
+
+    job = transcribe(speech_path)
+    AudioUpload.objects.filter(pk=job.upload_id).delete()  # the job's row is set to no upload
+    reuse.look_around(job)
+    assert job.upload is None
+
+
+def test_a_persons_transition_records_the_rows_own_remote_status(slashml) -> None:
+    """Without a lease the object in hand may be stale: the event is written once the row is read back."""
+    from django_slashml.jobs import actions
+
+    job = transcribe("https://example.com/a.wav")
+    TranscriptionJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, remote_status="QUEUED")
+    job.refresh_from_db()
+    TranscriptionJob.objects.filter(pk=job.pk).update(status=JobStatus.IN_PROGRESS, remote_status="IN_PROGRESS")
+    actions.cancel(job)  # still believes QUEUED
+    event = JobEvent.objects.get(job=job, new_status=JobStatus.CANCELLED)
+    assert (event.old_status, event.remote_status) == (JobStatus.IN_PROGRESS, "IN_PROGRESS")
