@@ -33,7 +33,6 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_slashml.conf import slashml_settings
 from django_slashml.jobs import rows
-from django_slashml.jobs.rows import quoted_column
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, JobStatus, TranscriptionJob
 
 Action = Literal["copy", "follow", "wait"]
@@ -64,7 +63,7 @@ def _same_audio(job: TranscriptionJob, db: BaseDatabaseWrapper) -> tuple[str, li
     """SQL for jobs of the same audio as ``job`` (by the sha256 each job copies from its upload) and provider."""
     if job.fresh or job.upload_id is None or not job.audio_sha256:
         return None
-    col = functools.partial(quoted_column, TranscriptionJob, db=db)
+    col = functools.partial(rows.quoted_column, TranscriptionJob, db=db)
     sql = f"j.{col('audio_sha256')} = %s AND j.{col('service_provider')} = %s"
     params: list[Any] = [job.audio_sha256, job.service_provider]
     if slashml_settings.REUSE_ACROSS_OWNERS:
@@ -80,7 +79,7 @@ def _lookup_sql(job: TranscriptionJob, db: BaseDatabaseWrapper) -> tuple[str, li
     job, three times the cost of running it. It returns every column of the jobs it ranks, ``reuse_rank``,
     and ``job``'s upload row under ``upload__<column>``."""
     ops, job_meta, upload_meta = db.ops, TranscriptionJob._meta, AudioUpload._meta
-    col = functools.partial(quoted_column, TranscriptionJob, db=db)
+    col = functools.partial(rows.quoted_column, TranscriptionJob, db=db)
     pk = job_meta.pk.get_db_prep_value(job.pk, db)
     upload_id = upload_meta.pk.get_db_prep_value(job.upload_id, db)
     status, remote_id = f"j.{col('status')}", f"j.{col('remote_id')}"
@@ -115,7 +114,7 @@ def _lookup_sql(job: TranscriptionJob, db: BaseDatabaseWrapper) -> tuple[str, li
         f"SELECT j.*, {uploads}, CASE {' '.join(ranks)} ELSE {UNUSABLE} END AS reuse_rank "  # noqa: S608 (names are quoted, values are parameters)
         f"FROM {ops.quote_name(job_meta.db_table)} j "
         f"LEFT JOIN {ops.quote_name(upload_meta.db_table)} u "
-        f"ON u.{quoted_column(AudioUpload, 'id', db)} = j.{col('upload')} "
+        f"ON u.{rows.quoted_column(AudioUpload, 'id', db)} = j.{col('upload')} "
         f"WHERE {wanted} ORDER BY reuse_rank, j.{col('completed_at')} DESC, j.{col('submitted_at')}, "
         f"j.{col('created_at')}, j.{col('id')} LIMIT 2"
     )

@@ -131,9 +131,9 @@ def instance_of(db: BaseDatabaseWrapper, model: type[_M], columns: dict[str, Any
     return model.from_db(db.alias, names, values)
 
 
-def returns_rows(db: BaseDatabaseWrapper | None = None) -> bool:
+def returns_rows(db: BaseDatabaseWrapper) -> bool:
     """Whether the database returns rows from an UPDATE: PostgreSQL, and SQLite from 3.35 on."""
-    vendor = (db or jobs_db()).vendor
+    vendor = db.vendor
     if vendor == "postgresql":
         return True
     if vendor == "sqlite":
@@ -199,18 +199,31 @@ def update_with_companions(
     apart = [c for c in companions if _write_alias(c.queryset) != alias]
     for companion in apart:
         companion.queryset.update(**companion.fields)
-    together = events and router.db_for_write(JobEvent) == alias
-    if db.vendor != "postgresql" or not (together or inline):
+    together = bool(events) and router.db_for_write(JobEvent) == alias
+    one_statement = db.vendor == "postgresql" and (together or bool(inline))
+    if one_statement:
+        updated = _in_one_statement(db, queryset.using(alias), fields, events if together else (), inline)
+    else:
         updated = queryset.update(**fields)
         for companion in inline:
             companion.queryset.update(**companion.fields)
-        if updated and events:
-            JobEvent.objects.bulk_create(events)
-        return updated
-    update_sql, params = _update_sql(queryset.using(alias), fields)
+    if updated and events and not (one_statement and together):
+        JobEvent.objects.bulk_create(events)
+    return updated
+
+
+def _in_one_statement(
+    db: BaseDatabaseWrapper,
+    queryset: QuerySet[TranscriptionJob],
+    fields: dict[str, Any],
+    events: Sequence[JobEvent],
+    companions: Sequence[Companion],
+) -> int:
+    """PostgreSQL: the job's UPDATE as a CTE, ``events`` inserted only if it updated a row, ``companions`` beside."""
+    update_sql, params = _update_sql(queryset, fields)
     parts = [f"moved AS ({update_sql} RETURNING 1)"]
     values: list[Any] = list(params)
-    if together:
+    if events:
         table = db.ops.quote_name(JobEvent._meta.db_table)
         columns = ", ".join(db.ops.quote_name(field.column) for field in _event_fields())
         parts.append(
@@ -218,17 +231,14 @@ def update_with_companions(
             f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb) WHERE EXISTS (SELECT 1 FROM moved))"
         )
         values.append(_events_json(events))
-    for index, companion in enumerate(inline):
-        sql, companion_params = _update_sql(companion.queryset.using(alias), companion.fields)
+    for index, companion in enumerate(companions):
+        sql, companion_params = _update_sql(companion.queryset.using(db.alias), companion.fields)
         parts.append(f"also{index} AS ({sql})")
         values += companion_params
     with db.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(parts)} SELECT count(*) FROM moved", values)  # noqa: S608 (compiled by Django)
         row = cursor.fetchone()
-    updated = int(row[0]) if row else 0
-    if updated and events and not together:
-        JobEvent.objects.bulk_create(events)
-    return updated
+    return int(row[0]) if row else 0
 
 
 def _write_alias(queryset: QuerySet[Any]) -> str:
