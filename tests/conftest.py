@@ -83,6 +83,7 @@ def sandbox_control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
         upload_url_key="uploaded_url",
         transcription_data=False,
         echo_credentials=False,
+        finished_at_submit=False,
     )
     control.set_faults(processing_time=0.2)
     yield control

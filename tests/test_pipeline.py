@@ -57,6 +57,48 @@ def test_remote_error_ends_the_job_with_the_providers_reason(slashml, speech_pat
     assert len(failed) == 1 and failed[0]["error"] == job.error_message
 
 
+def _finished_at_submit(slashml) -> None:
+    """SlashML finishes each job before it answers the submit, which then says COMPLETED (or ERROR)."""
+    slashml.set_faults(processing_time=0)
+    slashml.set_quirks(finished_at_submit=True)
+
+
+def test_a_submit_answered_completed_keeps_slashmls_id_and_fetches_the_word_timings_at_once(
+    slashml, speech_path, signal_log
+) -> None:
+    _finished_at_submit(slashml)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.COMPLETED  # one step: no poll message needed
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED and job.remote_id and job.submitted_at
+    assert [w["text"] for w in job.words] == SPEECH_SCRIPT  # the submit's answer had only the text
+    assert job.poll_count == 1 and job.lease_owner == "" and job.next_poll_at is None
+    assert {name: slashml.stats()["calls"][name] for name in ("submit", "status")} == {"submit": 1, "status": 1}
+    assert [name for name, _ in signal_log].count("transcription_completed") == 1
+
+
+def test_a_submit_answered_error_keeps_slashmls_id(slashml, speech_path) -> None:
+    _finished_at_submit(slashml)
+    slashml.set_faults(processing_time=0, job_error_rate=1.0)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.FAILED
+    job.refresh_from_db()
+    assert job.status == JobStatus.ERROR and job.remote_id and "could not process" in job.error_message
+    assert slashml.stats()["calls"].get("status", 0) == 0
+
+
+def test_a_failed_fetch_after_a_finished_submit_leaves_a_submitted_job_that_polls(slashml, speech_path) -> None:
+    _finished_at_submit(slashml)
+    slashml.set_faults(processing_time=0, script=[{"endpoint": "status", "fault": "500"}])
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.SUBMITTED
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.remote_id
+    job = drive(job)
+    assert job.status == JobStatus.COMPLETED and [w["text"] for w in job.words] == SPEECH_SCRIPT
+    assert slashml.stats()["calls"]["submit"] == 1  # never sent twice
+
+
 def test_transient_failures_back_off_then_succeed(slashml, speech_path) -> None:
     slashml.set_faults(
         script=[{"endpoint": "submit", "fault": "500", "count": 2}, {"endpoint": "status", "fault": "429"}]

@@ -275,20 +275,47 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
         return _wait_for_upload(job, lease)
     events.sending_submit()  # counted from here on, whatever comes of the POST
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
-    if remote.is_failed:
-        lifecycle.fail(job, _remote_failure(remote), lease_owner=lease.owner, last_response=remote.stored_raw)
-        return Step.FAILED
-    if remote.is_completed:
-        lifecycle.complete(job, remote, lease_owner=lease.owner)
-        return Step.COMPLETED
+    if remote.is_completed or remote.is_failed:
+        return _finished_at_submit(job, lease, remote)
+    return _submitted(job, lease, remote)
+
+
+def _submitted(job: TranscriptionJob, lease: Lease, remote: RemoteJob, **polled: Any) -> Step:
     duration = speed.audio_seconds(job, remote.audio_duration)
     rate = speed.learned_rate(job.service_provider)
     # A learned first poll may come early: a job found running brackets the provider's speed.
     due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None))
-    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
+    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due, **polled):
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
     return Step.LOST_LEASE
+
+
+def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob) -> Step:
+    """SlashML finished the job before it answered the submit.
+
+    Its id is kept as for any submitted job. The submit's answer has the text but not
+    the word timings, so one status call fetches the whole transcript in this same step.
+    """
+    submitted: dict[str, Any] = {"submitted_at": timezone.now()}
+    if remote.id:
+        submitted["remote_id"] = remote.id
+    if remote.is_completed and remote.words is None and remote.id:
+        try:
+            remote = get_client().status(remote.id, service_provider=job.service_provider)
+        except SlashMLError:
+            # The job is SlashML's now: it is recorded, and its poll fetches the transcript.
+            return _submitted(job, lease, remote)
+        submitted["poll_count"] = job.poll_count + 1
+    if remote.is_completed:
+        completed = lifecycle.complete(job, remote, lease_owner=lease.owner, **submitted)
+        return Step.COMPLETED if completed else Step.LOST_LEASE
+    if remote.is_failed:
+        failure = _remote_failure(remote)
+        lifecycle.fail(job, failure, lease_owner=lease.owner, last_response=remote.stored_raw, **submitted)
+        return Step.FAILED
+    # The status call found it running after all: an ordinary submitted job from here on.
+    return _submitted(job, lease, remote, poll_count=submitted["poll_count"])
 
 
 def _wait_for_upload(job: TranscriptionJob, lease: Lease) -> Step:

@@ -55,6 +55,7 @@ class ControlEndpoints(RequestHandlerBase):
             "upload_url_key": ("uploaded_url", "upload_url"),
             "transcription_data": (True, False),
             "echo_credentials": (True, False),
+            "finished_at_submit": (True, False),
         }
         for key, value in changes.items():
             if key not in allowed or value not in allowed[key]:
