@@ -1,5 +1,9 @@
 """The benchmark workers' Celery app: django-slashml's tasks, the blocking baseline, and
-a tally of how long tasks keep a worker slot busy (kept in Redis, read by the driver)."""
+a tally of how long tasks keep a worker slot busy (kept in Redis, read by the driver).
+
+The tally costs a Redis round trip per task, so only the workers that are asked for it
+(``SLASHML_BENCH_TALLY_TASKS=1``, the occupancy section's) keep it: the throughput section
+measures the app, not its instruments."""
 
 from __future__ import annotations
 
@@ -30,12 +34,10 @@ def tally() -> redis.Redis:
     return _redis
 
 
-@task_prerun.connect
 def _start_clock(task_id: str, **kwargs: Any) -> None:
     _started[task_id] = time.monotonic()
 
 
-@task_postrun.connect
 def _stop_clock(task_id: str, **kwargs: Any) -> None:
     started = _started.pop(task_id, None)
     if started is not None:
@@ -43,6 +45,11 @@ def _stop_clock(task_id: str, **kwargs: Any) -> None:
         pipe.incrbyfloat(BUSY_KEY, time.monotonic() - started)
         pipe.incr(TASKS_KEY)
         pipe.execute()
+
+
+if os.environ.get("SLASHML_BENCH_TALLY_TASKS") == "1":
+    task_prerun.connect(_start_clock, weak=False)
+    task_postrun.connect(_stop_clock, weak=False)
 
 
 @app.task(name="benchmarks.vendor_transcribe", acks_late=True, ignore_result=True)

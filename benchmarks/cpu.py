@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 ROLES = (
-    ("worker processes (Celery children)", "celery-child"),
-    ("Celery's main process", "celery-main"),
+    ("prefork's children (run the tasks)", "celery-child"),
+    ("Celery workers' main processes (with -P solo, the whole worker)", "celery-main"),
     ("PostgreSQL", "postgres"),
     ("benchmark driver (creates jobs, waits)", "driver"),
     ("sandbox (SlashML)", "sandbox"),

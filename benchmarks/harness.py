@@ -79,10 +79,18 @@ class SandboxProcess:
 
 
 class WorkerProcess:
-    """``celery worker -P prefork`` on the benchmark database and broker."""
+    """``celery worker`` on the benchmark database and broker: ``-P prefork -c N`` (a main process
+    that hands each message to one of N children) or ``-P solo`` (one process that takes and runs them)."""
 
     def __init__(
-        self, workdir: Path, name: str, *, slashml: dict[str, Any], concurrency: int, env: dict[str, str] | None = None
+        self,
+        workdir: Path,
+        name: str,
+        *,
+        slashml: dict[str, Any],
+        concurrency: int,
+        env: dict[str, str] | None = None,
+        pool: str = "prefork",
     ) -> None:
         self.log = workdir / f"worker-{name}.log"
         env = {
@@ -92,7 +100,7 @@ class WorkerProcess:
             **(env or {}),
         }
         command = [
-            sys.executable, "-m", "celery", "-A", "benchmarks.celery_app", "worker", "-P", "prefork",
+            sys.executable, "-m", "celery", "-A", "benchmarks.celery_app", "worker", "-P", pool,
             "-c", str(concurrency), "-l", "INFO", "-n", f"bench-{name}-{os.getpid()}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
@@ -112,6 +120,26 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=30)
+
+
+class Workers:
+    """The worker processes of one run: ``processes`` children of one prefork worker, or as many solo workers."""
+
+    def __init__(
+        self, workdir: Path, name: str, *, pool: str, processes: int, slashml: dict[str, Any], env: dict[str, str]
+    ) -> None:
+        if pool == "prefork":
+            self.running = [WorkerProcess(workdir, name, slashml=slashml, concurrency=processes, env=env)]
+        else:
+            self.running = []
+            for index in range(processes):
+                self.running.append(
+                    WorkerProcess(workdir, f"{name}-{index}", slashml=slashml, concurrency=1, env=env, pool=pool)
+                )
+
+    def stop(self) -> None:
+        for worker in self.running:
+            worker.stop()
 
 
 def fresh_database(name: str) -> None:
