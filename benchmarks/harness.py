@@ -3,6 +3,7 @@ PostgreSQL database, Redis tallies and audio files of a chosen length."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -128,18 +129,26 @@ class Workers:
     def __init__(
         self, workdir: Path, name: str, *, pool: str, processes: int, slashml: dict[str, Any], env: dict[str, str]
     ) -> None:
-        if pool == "prefork":
-            self.running = [WorkerProcess(workdir, name, slashml=slashml, concurrency=processes, env=env)]
-        else:
-            self.running = []
-            for index in range(processes):
-                self.running.append(
-                    WorkerProcess(workdir, f"{name}-{index}", slashml=slashml, concurrency=1, env=env, pool=pool)
-                )
+        if pool not in ("prefork", "solo"):
+            raise ValueError(f"pool {pool!r}: choose prefork or solo")
+        env = {"SLASHML_BENCH_TALLY_TASKS": "0", **env}
+        self.running: list[WorkerProcess] = []
+        try:
+            if pool == "prefork":
+                self.running.append(WorkerProcess(workdir, name, slashml=slashml, concurrency=processes, env=env))
+            else:
+                for index in range(processes):
+                    self.running.append(
+                        WorkerProcess(workdir, f"{name}-{index}", slashml=slashml, concurrency=1, env=env, pool=pool)
+                    )
+        except BaseException:
+            self.stop()  # the ones that started
+            raise
 
     def stop(self) -> None:
         for worker in self.running:
-            worker.stop()
+            with contextlib.suppress(Exception):
+                worker.stop()
 
 
 def fresh_database(name: str) -> None:

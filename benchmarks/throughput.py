@@ -91,11 +91,13 @@ class Run:
         return f"{self.processes} solo {'worker' if self.processes == 1 else 'workers'}"
 
 
-#: The target's run: 2 processes that take and run tasks, one per core, nothing between them and Redis.
-TARGET = Run("solo", 2)
-#: Celery's default pool with 2 children (a third process routes the messages), and the same run with
-#: the event log off, and with Celery's default of closing the database connection around every task.
-RUNS = (Run("solo", 1), TARGET, Run("prefork", 2), Run("solo", 2, log=False), Run("solo", 2, kept=False))
+#: Two processes that take and run the tasks, one per core, nothing between them and Redis.
+SOLO = Run("solo", 2)
+#: Celery's default pool: one worker with 2 children, and a third process that routes the messages.
+PREFORK = Run("prefork", 2)
+#: SOLO with the event log off, and with Celery's default of closing the database connection around every task.
+NO_LOG, CLOSED = Run("solo", 2, log=False), Run("solo", 2, kept=False)
+RUNS = (Run("solo", 1), SOLO, PREFORK, NO_LOG, CLOSED)
 
 
 def _cpu_note(run: Run, used: dict[str, float]) -> str:
@@ -135,7 +137,10 @@ def run(bench: Any) -> Section:
             "call, save the transcript and send the signals), SlashML answering at once. The clock starts "
             "when the transaction that created the jobs commits (every message is published then) and stops "
             "at the last `completed_at`. The sandbox, PostgreSQL, Redis and the benchmark process share the "
-            "same 2 cores as the worker."
+            "same 2 cores as the workers. Solo workers take their own messages from Redis and run them; a prefork "
+            "worker's main process hands each to a child. These workers keep no per-task tally (the occupancy "
+            "section's do: a Redis round trip per task), so the figures are not comparable with runs of this page "
+            "before that change (60 jobs/s with prefork and 2 children, on the last one)."
         ),
         headers=["workers", "event log", "database connection", "jobs done", "wall time", "jobs per second"],
     )
@@ -165,8 +170,7 @@ def run(bench: Any) -> Section:
             section.rows.append(
                 [run.workers, "on" if run.log else "off", connection, done, f"{finished.makespan:.1f} s", f"{rate:.0f}"]
             )
-        on, off = rate_at[TARGET], rate_at[Run("solo", 2, log=False)]
-        closed, prefork = rate_at[Run("solo", 2, kept=False)], rate_at[Run("prefork", 2)]
+        on, off, closed, prefork = rate_at[SOLO], rate_at[NO_LOG], rate_at[CLOSED], rate_at[PREFORK]
         cost = (
             f"costs {100 * (1 - on / off):.0f}% of the throughput"
             if on < off
@@ -188,10 +192,15 @@ def run(bench: Any) -> Section:
         section.notes += _profile_hot_path(bench, sandbox, min(jobs, 300))
     finally:
         sandbox.stop()
-    rate = rate_at[TARGET]
-    section.targets.append(
-        Target("at least 100 jobs/s with 2 worker processes", f"{rate:.0f} jobs/s ({TARGET.workers})", rate >= 100)
-    )
+    for run, caveat in ((SOLO, "no task time limits; on Redis"), (PREFORK, "Celery's default pool")):
+        rate = rate_at[run]
+        section.targets.append(
+            Target(
+                f"at least 100 jobs/s with 2 worker processes: {run.workers} ({caveat})",
+                f"{rate:.0f} jobs/s",
+                rate >= 100,
+            )
+        )
     worst = max(c.total for c in statements.values())
     per_kind = ", ".join(f"{c.total} for a {kind}" for kind, c in statements.items())
     section.targets.append(Target("at most 8 SQL statements per job", per_kind, worst <= 8))

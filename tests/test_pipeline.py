@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from django_slashml import transcribe
+from django_slashml.exceptions import TransientAPIError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.pipeline import Step
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.remote.client import get_client
 from django_slashml.testing import sandbox_settings
 
 from .conftest import SPEECH_SCRIPT
@@ -57,10 +60,15 @@ def test_remote_error_ends_the_job_with_the_providers_reason(slashml, speech_pat
     assert len(failed) == 1 and failed[0]["error"] == job.error_message
 
 
-def _finished_at_submit(slashml) -> None:
+def _finished_at_submit(slashml, **faults) -> None:
     """SlashML finishes each job before it answers the submit, which then says COMPLETED (or ERROR)."""
-    slashml.set_faults(processing_time=0)
+    slashml.set_faults(processing_time=0, **faults)
     slashml.set_quirks(finished_at_submit=True)
+
+
+def _calls(slashml) -> dict[str, int]:
+    calls = slashml.stats()["calls"]
+    return {name: calls.get(name, 0) for name in ("submit", "status")}
 
 
 def test_a_submit_answered_completed_keeps_slashmls_id_and_fetches_the_word_timings_at_once(
@@ -68,35 +76,88 @@ def test_a_submit_answered_completed_keeps_slashmls_id_and_fetches_the_word_timi
 ) -> None:
     _finished_at_submit(slashml)
     job = transcribe(speech_path)
+    before_submit = timezone.now()
     assert pipeline.advance(job.pk) == Step.COMPLETED  # one step: no poll message needed
     job.refresh_from_db()
-    assert job.status == JobStatus.COMPLETED and job.remote_id and job.submitted_at
+    assert job.status == JobStatus.COMPLETED and job.remote_id
     assert [w["text"] for w in job.words] == SPEECH_SCRIPT  # the submit's answer had only the text
     assert job.poll_count == 1 and job.lease_owner == "" and job.next_poll_at is None
-    assert {name: slashml.stats()["calls"][name] for name in ("submit", "status")} == {"submit": 1, "status": 1}
+    # Its time counts from the submit's POST, during which SlashML did the work.
+    assert before_submit <= job.submitted_at <= job.completed_at and job.processing_rate is not None
+    assert _calls(slashml) == {"submit": 1, "status": 1}
+    moves = [(kw["old_status"], kw["new_status"]) for name, kw in signal_log if name == "transcription_status_changed"]
+    assert moves == [("PENDING", "QUEUED"), ("QUEUED", "COMPLETED")]
     assert [name for name, _ in signal_log].count("transcription_completed") == 1
 
 
 def test_a_submit_answered_error_keeps_slashmls_id(slashml, speech_path) -> None:
-    _finished_at_submit(slashml)
-    slashml.set_faults(processing_time=0, job_error_rate=1.0)
+    _finished_at_submit(slashml, job_error_rate=1.0)
     job = transcribe(speech_path)
     assert pipeline.advance(job.pk) == Step.FAILED
     job.refresh_from_db()
-    assert job.status == JobStatus.ERROR and job.remote_id and "could not process" in job.error_message
-    assert slashml.stats()["calls"].get("status", 0) == 0
+    assert job.status == JobStatus.ERROR and job.remote_id and job.remote_status == "ERROR"
+    assert "could not process" in job.error_message
+    assert _calls(slashml) == {"submit": 1, "status": 0}
 
 
-def test_a_failed_fetch_after_a_finished_submit_leaves_a_submitted_job_that_polls(slashml, speech_path) -> None:
+@pytest.mark.parametrize("error", [RuntimeError("a bug, or a soft time limit"), TransientAPIError("SlashML 503")])
+def test_whatever_breaks_after_a_finished_submit_the_job_is_never_submitted_again(
+    slashml, speech_path, monkeypatch, error
+) -> None:
     _finished_at_submit(slashml)
-    slashml.set_faults(processing_time=0, script=[{"endpoint": "status", "fault": "500"}])
+    client = get_client()
+    real_status = client.status
+    monkeypatch.setattr(client, "status", lambda *args, **kwargs: (_ for _ in ()).throw(error))
     job = transcribe(speech_path)
-    assert pipeline.advance(job.pk) == Step.SUBMITTED
+    assert pipeline.advance(job.pk) == Step.RETRYING
     job.refresh_from_db()
-    assert job.status == JobStatus.QUEUED and job.remote_id
+    assert job.status == JobStatus.QUEUED and job.remote_id and job.lease_owner == ""
+    monkeypatch.setattr(client, "status", real_status)
+    make_due(job)
     job = drive(job)
     assert job.status == JobStatus.COMPLETED and [w["text"] for w in job.words] == SPEECH_SCRIPT
-    assert slashml.stats()["calls"]["submit"] == 1  # never sent twice
+    assert _calls(slashml)["submit"] == 1
+
+
+def test_a_lease_lost_while_fetching_a_finished_submit_leaves_the_job_to_its_new_holder(
+    slashml, speech_path, monkeypatch
+) -> None:
+    _finished_at_submit(slashml)
+    client = get_client()
+    real_status = client.status
+
+    def another_worker_takes_it(*args, **kwargs):
+        TranscriptionJob.objects.filter(pk=job.pk).update(lease_owner="another-worker")
+        return real_status(*args, **kwargs)
+
+    monkeypatch.setattr(client, "status", another_worker_takes_it)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.LOST_LEASE
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.remote_id  # the new holder polls it, never submits
+    assert job.lease_owner == "another-worker"
+
+
+def test_a_lease_that_ran_out_during_the_upload_sends_no_submit(settings, slashml, sandbox, speech_path, monkeypatch):
+    settings.SLASHML = sandbox_settings(sandbox, LEASE_SECONDS=0.3)
+    client = get_client()
+    real_upload = client.upload
+
+    def slow_upload(*args, **kwargs):
+        time.sleep(0.4)  # past the lease: under -P solo no time limit stops the step
+        return real_upload(*args, **kwargs)
+
+    monkeypatch.setattr(client, "upload", slow_upload)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.LOST_LEASE
+    assert _calls(slashml)["submit"] == 0
+    assert AudioUpload.objects.get(pk=job.upload_id).remote_url  # SlashML's copy is kept for the next try
+    monkeypatch.setattr(client, "upload", real_upload)
+    settings.SLASHML = sandbox_settings(sandbox)
+    make_due(job)
+    job = drive(job)
+    assert job.status == JobStatus.COMPLETED
+    assert slashml.stats()["calls"]["upload"] == 1 and _calls(slashml)["submit"] == 1
 
 
 def test_transient_failures_back_off_then_succeed(slashml, speech_path) -> None:

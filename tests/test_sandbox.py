@@ -228,6 +228,15 @@ def test_quirks_switch_on_and_off(api, sandbox_control) -> None:
     assert response.status_code == 400
 
 
+def test_finished_at_submit_answers_the_submit_with_the_text_and_no_words(api, sandbox_control) -> None:
+    sandbox_control.set_faults(processing_time=0)
+    sandbox_control.set_quirks(finished_at_submit=True)
+    answer = api.submit(api.upload().json()["uploaded_url"]).json()
+    assert answer["status"] == "COMPLETED" and answer["text"].split() == SPEECH_SCRIPT and "words" not in answer
+    sandbox_control.set_faults(processing_time=5)
+    assert api.submit(api.upload().json()["uploaded_url"]).json()["status"] in ("QUEUED", "IN_PROGESS")
+
+
 # -- fault switches, each through the admin endpoint ------------------------------------------
 
 

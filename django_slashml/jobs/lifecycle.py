@@ -151,9 +151,19 @@ def _remote_fields(remote: RemoteJob) -> dict[str, Any]:
 
 
 def mark_submitted(
-    job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime, **polled: Any
+    job: TranscriptionJob,
+    remote: RemoteJob,
+    *,
+    lease_owner: str,
+    next_poll_at: datetime,
+    submitted_at: datetime | None = None,
+    keep_lease: bool = False,
 ) -> bool:
-    """PENDING -> QUEUED/IN_PROGRESS once SlashML has accepted the job; ``polled``: a status call's count."""
+    """PENDING -> QUEUED/IN_PROGRESS once SlashML has accepted the job.
+
+    ``keep_lease``: the step goes on to poll the job at once (SlashML answered the submit with
+    a finished job), so the write keeps the lease that the poll's own write lets go of.
+    """
     target = JobStatus.IN_PROGRESS if remote.status == JobStatus.IN_PROGRESS else JobStatus.QUEUED
     return transition(
         job,
@@ -161,12 +171,11 @@ def mark_submitted(
         allowed_from=[JobStatus.PENDING],
         held_by=lease_owner,
         remote_id=remote.id,
-        submitted_at=timezone.now(),
+        submitted_at=submitted_at or timezone.now(),
         next_poll_at=next_poll_at,
         consecutive_failures=0,
         **_remote_fields(remote),
-        **polled,
-        **LEASE_CLEARED,
+        **({} if keep_lease else LEASE_CLEARED),
     )
 
 
@@ -187,20 +196,17 @@ def mark_in_progress(
     )
 
 
-def _processing_rate(
-    job: TranscriptionJob, remote: RemoteJob, now: datetime, submitted_at: datetime | None
-) -> float | None:
+def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) -> float | None:
     """What this completion teaches the poll schedule; nothing for a job that followed another's."""
-    if submitted_at is None or job.reused_from_id is not None:
+    if job.submitted_at is None or job.reused_from_id is not None:
         return None
     duration = speed.audio_seconds(job, remote.audio_duration)
-    done_after = (now - submitted_at).total_seconds()
+    done_after = (now - job.submitted_at).total_seconds()
     return speed.observed_rate(done_after=done_after, running_after=job.running_after, duration=duration)
 
 
 def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None, **polled: Any) -> bool:
-    """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count, and
-    SlashML's id when the submit itself found the job done)."""
+    """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count)."""
     words = [word.as_dict() for word in remote.words or []]
     now = timezone.now()
     return transition(
@@ -212,7 +218,7 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
         words=words,
         confidence=remote.confidence,
         completed_at=now,
-        processing_rate=_processing_rate(job, remote, now, polled.get("submitted_at", job.submitted_at)),
+        processing_rate=_processing_rate(job, remote, now),
         next_poll_at=None,
         error_message="",
         consecutive_failures=0,

@@ -2,7 +2,8 @@
 
 A step is, for a PENDING job, sharing an earlier job's work on the same audio
 (:mod:`~django_slashml.jobs.reuse`) or getting the audio to SlashML (a presigned storage
-URL, SlashML's still-fresh upload, or a streamed upload) and submitting; for a
+URL, SlashML's still-fresh upload, or a streamed upload) and submitting (and, when
+SlashML answers the submit with a finished job, fetching it at once); for a
 running one, one status call. Every step starts by taking the job's lease with a conditional UPDATE, so a
 redelivered or duplicated message finds the job taken (or not yet due) and does
 nothing. Nothing here sleeps: the next step's time is written to the row and a
@@ -62,6 +63,11 @@ class Lease:
     owner: str
     #: The row as the claim left it (read by the same statement).
     job: TranscriptionJob | None = field(default=None, compare=False, repr=False)
+
+    def expired(self) -> bool:
+        """Whether the lease's time is up by this worker's clock, which wrote its expiry when claiming it."""
+        expires = self.job.lease_expires_at if self.job is not None else None
+        return expires is not None and expires <= timezone.now()
 
 
 def claim(job_id: UUID | str) -> Lease | None:
@@ -273,49 +279,53 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     audio_url = _audio_url_for(job, upload_shared=around.upload_shared)
     if audio_url is None:
         return _wait_for_upload(job, lease)
+    if lease.expired():
+        # The step ran past its lease (a slow upload, with no time limit to stop it, as under
+        # ``-P solo``): another worker may hold the job now, and a submit would be a second one.
+        logger.warning("Job %s: the lease ran out before the submit; leaving the job to its new holder.", job.pk)
+        return Step.LOST_LEASE
     events.sending_submit()  # counted from here on, whatever comes of the POST
+    sent_at = timezone.now()
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
-    if remote.is_completed or remote.is_failed:
-        return _finished_at_submit(job, lease, remote)
-    return _submitted(job, lease, remote)
-
-
-def _submitted(job: TranscriptionJob, lease: Lease, remote: RemoteJob, **polled: Any) -> Step:
+    if remote.is_failed:
+        failure = _remote_failure(remote)
+        # An ERROR answer may carry no id (the vendor's client makes one of a 500).
+        remote_id = {"remote_id": remote.id} if remote.id else {}
+        failed = lifecycle.fail(
+            job,
+            failure,
+            lease_owner=lease.owner,
+            last_response=remote.stored_raw,
+            remote_status=remote.status[:40],
+            **remote_id,
+        )
+        return Step.FAILED if failed else Step.LOST_LEASE
+    if remote.is_completed:
+        return _finished_at_submit(job, lease, remote, sent_at)
     duration = speed.audio_seconds(job, remote.audio_duration)
     rate = speed.learned_rate(job.service_provider)
     # A learned first poll may come early: a job found running brackets the provider's speed.
     due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None))
-    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due, **polled):
+    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
     return Step.LOST_LEASE
 
 
-def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob) -> Step:
+def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: datetime) -> Step:
     """SlashML finished the job before it answered the submit.
 
-    Its id is kept as for any submitted job. The submit's answer has the text but not
-    the word timings, so one status call fetches the whole transcript in this same step.
+    The job is written as submitted first, with SlashML's id, so nothing that happens after
+    can submit it again. Then, still under its lease, the step polls it like any job due now:
+    the submit's answer has the text but not the word timings. Its processing time counts
+    from when the submit was sent, as SlashML did the work while answering it.
     """
-    submitted: dict[str, Any] = {"submitted_at": timezone.now()}
-    if remote.id:
-        submitted["remote_id"] = remote.id
-    if remote.is_completed and remote.words is None and remote.id:
-        try:
-            remote = get_client().status(remote.id, service_provider=job.service_provider)
-        except SlashMLError:
-            # The job is SlashML's now: it is recorded, and its poll fetches the transcript.
-            return _submitted(job, lease, remote)
-        submitted["poll_count"] = job.poll_count + 1
-    if remote.is_completed:
-        completed = lifecycle.complete(job, remote, lease_owner=lease.owner, **submitted)
-        return Step.COMPLETED if completed else Step.LOST_LEASE
-    if remote.is_failed:
-        failure = _remote_failure(remote)
-        lifecycle.fail(job, failure, lease_owner=lease.owner, last_response=remote.stored_raw, **submitted)
-        return Step.FAILED
-    # The status call found it running after all: an ordinary submitted job from here on.
-    return _submitted(job, lease, remote, poll_count=submitted["poll_count"])
+    now = timezone.now()
+    if not lifecycle.mark_submitted(
+        job, remote, lease_owner=lease.owner, next_poll_at=now, submitted_at=sent_at, keep_lease=True
+    ):
+        return Step.LOST_LEASE
+    return _poll(job, lease)
 
 
 def _wait_for_upload(job: TranscriptionJob, lease: Lease) -> Step:

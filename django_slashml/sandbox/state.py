@@ -108,8 +108,8 @@ class SandboxState:
             "transcription_data": False,
             # Not SlashML's behaviour: a hostile test of the client's redaction.
             "echo_credentials": False,
-            # The submit waits for the engine, so with no processing time it answers COMPLETED (with the
-            # text, as a submit's body has no words). SlashML's docs show IN_PROGESS; a fast provider may not.
+            # Not SlashML's documented behaviour: the submit waits for the engine, so with no processing time
+            # it answers COMPLETED (with the text; a submit's body has no words), for tests of that answer.
             "finished_at_submit": False,
         }
         self._lock = threading.RLock()
