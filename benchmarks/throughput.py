@@ -162,7 +162,7 @@ def run(bench: Any) -> Section:
                 used = cpu.spent(before, cpu.snapshot())
             finally:
                 workers.stop()
-            if run.log and run.kept and run.processes == 2:
+            if run in (SOLO, PREFORK):
                 section.notes.append(_cpu_note(run, {label: 1000 * used[role] / jobs for label, role in cpu.ROLES}))
             rate = rate_at[run] = len(finished.completed_at) / finished.makespan
             connection = "kept (CELERY_DB_REUSE_MAX)" if run.kept else "closed around each task (Celery's default)"

@@ -143,8 +143,13 @@ def _announce(job: TranscriptionJob, *, old_status: str, new_status: str) -> Non
 # -- transitions the pipeline makes -------------------------------------------
 
 
+def remote_answer(remote: RemoteJob) -> dict[str, Any]:
+    """SlashML's status and answer as a job's row keeps them (the status cut to its column)."""
+    return {"remote_status": remote.status[:40], "last_response": remote.stored_raw}
+
+
 def _remote_fields(remote: RemoteJob) -> dict[str, Any]:
-    fields: dict[str, Any] = {"remote_status": remote.status[:40], "last_response": remote.stored_raw}
+    fields = remote_answer(remote)
     if remote.audio_duration is not None:
         fields["audio_duration"] = remote.audio_duration
     return fields

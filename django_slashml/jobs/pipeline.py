@@ -291,14 +291,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
         failure = _remote_failure(remote)
         # An ERROR answer may carry no id (the vendor's client makes one of a 500).
         remote_id = {"remote_id": remote.id} if remote.id else {}
-        failed = lifecycle.fail(
-            job,
-            failure,
-            lease_owner=lease.owner,
-            last_response=remote.stored_raw,
-            remote_status=remote.status[:40],
-            **remote_id,
-        )
+        failed = lifecycle.fail(job, failure, lease_owner=lease.owner, **lifecycle.remote_answer(remote), **remote_id)
         return Step.FAILED if failed else Step.LOST_LEASE
     if remote.is_completed:
         return _finished_at_submit(job, lease, remote, sent_at)
@@ -320,9 +313,8 @@ def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, 
     the submit's answer has the text but not the word timings. Its processing time counts
     from when the submit was sent, as SlashML did the work while answering it.
     """
-    now = timezone.now()
     if not lifecycle.mark_submitted(
-        job, remote, lease_owner=lease.owner, next_poll_at=now, submitted_at=sent_at, keep_lease=True
+        job, remote, lease_owner=lease.owner, next_poll_at=timezone.now(), submitted_at=sent_at, keep_lease=True
     ):
         return Step.LOST_LEASE
     return _poll(job, lease)
@@ -422,8 +414,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             job,
             lease,
             next_poll_at=due,
-            remote_status=remote.status[:40],
-            last_response=remote.stored_raw,
+            **lifecycle.remote_answer(remote),
             consecutive_failures=0,
             poll_count=polls,
             running_after=elapsed,

@@ -195,10 +195,12 @@ def update_with_companions(
     alias = _write_alias(queryset)
     db = connections[alias]
     # What shares the job's database goes into its statement; anything a router sends elsewhere stays apart.
-    inline = [c for c in companions if _write_alias(c.queryset) == alias]
-    apart = [c for c in companions if _write_alias(c.queryset) != alias]
-    for companion in apart:
-        companion.queryset.update(**companion.fields)
+    inline: list[Companion] = []
+    for companion in companions:
+        if _write_alias(companion.queryset) == alias:
+            inline.append(companion)
+        else:
+            companion.queryset.update(**companion.fields)
     together = bool(events) and router.db_for_write(JobEvent) == alias
     one_statement = db.vendor == "postgresql" and (together or bool(inline))
     if one_statement:
