@@ -17,7 +17,7 @@ from django_slashml.remote.client import get_client
 from django_slashml.testing import sandbox_settings
 
 from .conftest import SPEECH_SCRIPT
-from .helpers import drive, make_due
+from .helpers import drive, lose_the_lease_once_claimed, make_due
 
 pytestmark = pytest.mark.django_db
 
@@ -58,6 +58,31 @@ def test_remote_error_ends_the_job_with_the_providers_reason(slashml, speech_pat
     assert "could not process this audio" in job.error_message
     failed = [kw for name, kw in signal_log if name == "transcription_failed"]
     assert len(failed) == 1 and failed[0]["error"] == job.error_message
+    # The row and its last event say what SlashML said, not what it said before it failed.
+    assert job.remote_status == "ERROR" and job.last_response["status"] == "ERROR"
+    assert job.events.get(new_status=JobStatus.ERROR).remote_status == "ERROR"
+
+
+@pytest.mark.parametrize("ending", ["remote error", "deadline", "not found", "gave up"])
+def test_a_failure_whose_write_lost_the_lease_leaves_the_job_to_its_new_holder(
+    settings, slashml, sandbox, speech_path, monkeypatch, ending
+) -> None:
+    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=1)
+    if ending == "remote error":  # SlashML decides when it takes the job
+        slashml.set_faults(job_error_rate=1.0)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.SUBMITTED
+    make_due(job)
+    if ending == "deadline":
+        TranscriptionJob.objects.filter(pk=job.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    elif ending == "not found":
+        TranscriptionJob.objects.filter(pk=job.pk).update(remote_id="no-such-job")
+    else:
+        slashml.set_faults(script=[{"endpoint": "status", "fault": "500"}])
+    lose_the_lease_once_claimed(monkeypatch)
+    assert pipeline.advance(job.pk) == Step.LOST_LEASE
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.error_message == "" and job.lease_owner == "another-worker"
 
 
 def _finished_at_submit(slashml, **faults) -> None:

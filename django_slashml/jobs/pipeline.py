@@ -106,6 +106,11 @@ def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
         return closing.write(job, _leased(lease), fields)
 
 
+def _fail(job: TranscriptionJob, lease: Lease, message: str, *, step: Step = Step.FAILED, **fields: Any) -> Step:
+    """End the job in ERROR under ``lease``: ``step`` if this worker wrote it, LOST_LEASE if another took the job."""
+    return step if lifecycle.fail(job, message, lease_owner=lease.owner, **fields) else Step.LOST_LEASE
+
+
 def _out_of_attempts(failures: int) -> bool:
     """Whether ``failures`` in a row are enough to give up: the job gives up after MAX_TRANSIENT_FAILURES."""
     return failures >= slashml_settings.MAX_TRANSIENT_FAILURES
@@ -124,22 +129,21 @@ def advance(job_id: UUID | str) -> Step:
 def _advance(job: TranscriptionJob, lease: Lease) -> Step:
     s = slashml_settings
     if _out_of_attempts(job.consecutive_failures):  # workers died mid-step that often
-        lifecycle.fail(
+        return _fail(
             job,
+            lease,
             f"Gave up after {job.consecutive_failures} failed attempts in a row "
             f"(SLASHML['MAX_TRANSIENT_FAILURES'] = {s.MAX_TRANSIENT_FAILURES}). "
             "Check that SlashML and the workers are healthy, then retry the job.",
-            lease_owner=lease.owner,
         )
-        return Step.FAILED
     if job.deadline_at and timezone.now() >= job.deadline_at:
-        lifecycle.fail(
+        return _fail(
             job,
+            lease,
             f"Timed out: SlashML did not finish within {timedelta(seconds=int(s.JOB_DEADLINE))} "
             "(SLASHML['JOB_DEADLINE']). Retry the job, or raise the deadline for long audio.",
-            lease_owner=lease.owner,
+            step=Step.TIMED_OUT,
         )
-        return Step.TIMED_OUT
     try:
         if job.status == JobStatus.PENDING:
             return _start(job, lease)
@@ -147,11 +151,9 @@ def _advance(job: TranscriptionJob, lease: Lease) -> Step:
     except TransientAPIError as exc:
         return _back_off(job, lease, str(exc), retry_after=exc.retry_after)
     except PermanentAPIError as exc:
-        lifecycle.fail(job, str(exc), lease_owner=lease.owner, last_response=_error_body(exc))
-        return Step.FAILED
+        return _fail(job, lease, str(exc), last_response=_error_body(exc))
     except SlashMLError as exc:
-        lifecycle.fail(job, str(exc), lease_owner=lease.owner)
-        return Step.FAILED
+        return _fail(job, lease, str(exc))
     except Exception as exc:  # a bug or a soft time limit: retry, bounded by MAX_TRANSIENT_FAILURES
         logger.exception("Unexpected error while working on job %s", job.pk)
         return _back_off(job, lease, f"{type(exc).__name__}: {exc}")
@@ -290,9 +292,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     if remote.is_failed:
         failure = _remote_failure(remote)
         # An ERROR answer may carry no id (the vendor's client makes one of a 500).
-        remote_id = {"remote_id": remote.id} if remote.id else {}
-        failed = lifecycle.fail(job, failure, lease_owner=lease.owner, **lifecycle.remote_answer(remote), **remote_id)
-        return Step.FAILED if failed else Step.LOST_LEASE
+        return _fail(job, lease, failure, **lifecycle.remote_answer(remote), remote_id=remote.id or job.remote_id)
     if remote.is_completed:
         return _finished_at_submit(job, lease, remote, sent_at)
     duration = speed.audio_seconds(job, remote.audio_duration)
@@ -389,9 +389,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
         completed = lifecycle.complete(job, remote, lease_owner=lease.owner, poll_count=polls)
         return Step.COMPLETED if completed else Step.LOST_LEASE
     if remote.is_failed:
-        failure = _remote_failure(remote)
-        lifecycle.fail(job, failure, lease_owner=lease.owner, last_response=remote.stored_raw, poll_count=polls)
-        return Step.FAILED
+        return _fail(job, lease, _remote_failure(remote), **lifecycle.remote_answer(remote), poll_count=polls)
     if not remote.status_is_known:
         logger.warning(
             "SlashML sent an unknown status %r for job %s; treating it as still running. Body: %r",
@@ -434,12 +432,7 @@ def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after:
     if _out_of_attempts(failures):
         events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, detail=message[:2000])
         _leased(lease).update(consecutive_failures=failures)  # the count the admin shows matches the message
-        lifecycle.fail(
-            job,
-            f"Gave up after {failures} failed attempts in a row; the last one: {message}",
-            lease_owner=lease.owner,
-        )
-        return Step.FAILED
+        return _fail(job, lease, f"Gave up after {failures} failed attempts in a row; the last one: {message}")
     due = _next_step_at(job, retry_delay(failures, retry_after=retry_after))
     backoff = round((due - timezone.now()).total_seconds(), 3)
     events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, backoff_seconds=backoff, detail=message[:2000])
