@@ -6,18 +6,55 @@ not counted: the figures are a floor where connections come and go.
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections import Counter
 from pathlib import Path
 
-ROLES = (
-    ("prefork's children (run the tasks)", "celery-child"),
-    ("Celery workers' main processes (with -P solo, the whole worker)", "celery-main"),
+#: The roles every run has, besides the Celery workers' (:func:`roles`).
+_OTHER_ROLES = (
     ("PostgreSQL", "postgres"),
     ("benchmark driver (creates jobs, waits)", "driver"),
     ("sandbox (SlashML)", "sandbox"),
     ("Redis", "redis"),
 )
+
+
+def roles(pool: str) -> tuple[tuple[str, str], ...]:
+    """Each role's label and key for a run of Celery's ``pool`` (``prefork`` or ``solo``)."""
+    if pool == "prefork":
+        workers = (
+            ("prefork's children (run the tasks)", "celery-child"),
+            ("prefork's main process (takes the messages, hands them to a child)", "celery-main"),
+        )
+    else:
+        workers = (("solo workers (take the messages and run the tasks)", "celery-main"),)
+    return workers + _OTHER_ROLES
+
+
+def _reference_work() -> None:
+    answer = {
+        "id": "0" * 36,
+        "status": "COMPLETED",
+        "words": [{"word": f"word{index}", "start": index / 10, "end": index / 10 + 0.05} for index in range(50)],
+    }
+    for _ in range(200):
+        json.loads(json.dumps(answer))
+
+
+def reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python workload, best of 5: how fast this machine is right now.
+
+    The same code's throughput moves with the machine's speed (a shared virtual machine); this
+    puts a number on it, to compare one run of the page with another.
+    """
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        _reference_work()
+        best = min(best, time.process_time() - started)
+    return 1000 * best
 
 
 def _command(pid: str) -> str:

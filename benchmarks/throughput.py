@@ -146,6 +146,7 @@ def run(bench: Any) -> Section:
     )
     sandbox = SandboxProcess(bench.workdir, "throughput", processing_time=0)
     rate_at: dict[Run, float] = {}
+    reference_before = cpu.reference_ms()
     try:
         for run in RUNS:
             empty_tables()
@@ -163,24 +164,28 @@ def run(bench: Any) -> Section:
             finally:
                 workers.stop()
             if run in (SOLO, PREFORK):
-                section.notes.append(_cpu_note(run, {label: 1000 * used[role] / jobs for label, role in cpu.ROLES}))
+                per_job = {label: 1000 * used[role] / jobs for label, role in cpu.roles(run.pool)}
+                section.notes.append(_cpu_note(run, per_job))
             rate = rate_at[run] = len(finished.completed_at) / finished.makespan
             connection = "kept (CELERY_DB_REUSE_MAX)" if run.kept else "closed around each task (Celery's default)"
             done = f"{len(finished.completed_at)}/{jobs}"
             section.rows.append(
                 [run.workers, "on" if run.log else "off", connection, done, f"{finished.makespan:.1f} s", f"{rate:.0f}"]
             )
+        reference_after = cpu.reference_ms()
         on, off, closed, prefork = rate_at[SOLO], rate_at[NO_LOG], rate_at[CLOSED], rate_at[PREFORK]
-        cost = (
-            f"costs {100 * (1 - on / off):.0f}% of the throughput"
-            if on < off
-            else "costs nothing measurable (it is part of each step's UPDATE on PostgreSQL)"
+        section.notes.append(
+            f"With the event log off, 2 solo workers carried {off:.0f} jobs/s, against {on:.0f} with it on: one run "
+            "of each, so this does not establish what the log costs (the machine's speed moves a run by more; see "
+            "the next note). Closing the database connection around every task, as Celery's Django fixup does unless "
+            f"CELERY_DB_REUSE_MAX is set, gives {closed:.0f}. Celery's default prefork pool with 2 children gives "
+            f"{prefork:.0f}; it runs a third process, which takes every message from Redis and hands it to a child."
         )
         section.notes.append(
-            f"The event log {cost} with 2 solo workers ({on:.0f} against {off:.0f} jobs/s without it); one run, so a "
-            "few percent are noise. Closing the database connection around every task, as Celery's Django fixup does "
-            f"unless CELERY_DB_REUSE_MAX is set, gives {closed:.0f}. Celery's default prefork pool with 2 children "
-            f"gives {prefork:.0f}: its main process takes every message from Redis and hands it to a child."
+            f"This machine's speed during the runs: a fixed pure-Python workload (benchmarks/cpu.py) took "
+            f"{reference_before:.1f} ms of CPU before the first run and {reference_after:.1f} ms after the last "
+            "(best of 5 each). The same code carries fewer jobs a second on a slower machine: compare this before "
+            "comparing two runs of this page."
         )
         statements = _statements_per_job(bench, sandbox)
         section.notes.append(
