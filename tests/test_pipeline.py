@@ -63,26 +63,42 @@ def test_remote_error_ends_the_job_with_the_providers_reason(slashml, speech_pat
     assert job.events.get(new_status=JobStatus.ERROR).remote_status == "ERROR"
 
 
-@pytest.mark.parametrize("ending", ["remote error", "deadline", "not found", "gave up"])
-def test_a_failure_whose_write_lost_the_lease_leaves_the_job_to_its_new_holder(
-    settings, slashml, sandbox, speech_path, monkeypatch, ending
+def _until_slashml_says_error(job: TranscriptionJob) -> None:
+    deadline = time.monotonic() + 10
+    while not get_client().status(job.remote_id, service_provider=job.service_provider).is_failed:
+        assert time.monotonic() < deadline, "the sandbox never ended the job in ERROR"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("ending", "status_calls"),
+    [("remote error", 1), ("deadline", 0), ("not found", 1), ("gave up", 1), ("retrying", 1)],
+)
+def test_a_step_whose_write_lost_the_lease_leaves_the_job_to_its_new_holder(
+    settings, slashml, sandbox, speech_path, monkeypatch, ending, status_calls
 ) -> None:
-    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=1)
+    settings.SLASHML = sandbox_settings(sandbox, MAX_TRANSIENT_FAILURES=3 if ending == "retrying" else 1)
     if ending == "remote error":  # SlashML decides when it takes the job
         slashml.set_faults(job_error_rate=1.0)
     job = transcribe(speech_path)
     assert pipeline.advance(job.pk) == Step.SUBMITTED
+    job.refresh_from_db()
     make_due(job)
-    if ending == "deadline":
+    if ending == "remote error":
+        _until_slashml_says_error(job)
+    elif ending == "deadline":
         TranscriptionJob.objects.filter(pk=job.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
     elif ending == "not found":
         TranscriptionJob.objects.filter(pk=job.pk).update(remote_id="no-such-job")
     else:
         slashml.set_faults(script=[{"endpoint": "status", "fault": "500"}])
+    before = _calls(slashml)["status"]
     lose_the_lease_once_claimed(monkeypatch)
     assert pipeline.advance(job.pk) == Step.LOST_LEASE
+    assert _calls(slashml)["status"] == before + status_calls  # the step got as far as its ending
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED and job.error_message == "" and job.lease_owner == "another-worker"
+    assert job.consecutive_failures == 0 and job.poll_count == 0  # none of the step's writes landed
 
 
 def _finished_at_submit(slashml, **faults) -> None:

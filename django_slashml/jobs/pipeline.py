@@ -107,7 +107,11 @@ def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
 
 
 def _fail(job: TranscriptionJob, lease: Lease, message: str, *, step: Step = Step.FAILED, **fields: Any) -> Step:
-    """End the job in ERROR under ``lease``: ``step`` if this worker wrote it, LOST_LEASE if another took the job."""
+    """End the job in ERROR under ``lease``: ``step`` if this worker wrote it, else LOST_LEASE.
+
+    Else: another worker took the job (the lease ran out), or it is no longer active (a person
+    cancelled it), as for every other write of a step.
+    """
     return step if lifecycle.fail(job, message, lease_owner=lease.owner, **fields) else Step.LOST_LEASE
 
 
@@ -291,8 +295,10 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
         failure = _remote_failure(remote)
-        # An ERROR answer may carry no id (the vendor's client makes one of a 500).
-        return _fail(job, lease, failure, **lifecycle.remote_answer(remote), remote_id=remote.id or job.remote_id)
+        answer: dict[str, Any] = lifecycle.remote_answer(remote)
+        if remote.id:  # an ERROR answer may carry none (the vendor's client makes one of a 500)
+            answer["remote_id"] = remote.id
+        return _fail(job, lease, failure, **answer)
     if remote.is_completed:
         return _finished_at_submit(job, lease, remote, sent_at)
     duration = speed.audio_seconds(job, remote.audio_duration)
@@ -443,7 +449,8 @@ def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after:
         consecutive_failures=failures,
         last_response={"transient_error": message, "attempt": failures},
     )
+    if not released:
+        return Step.LOST_LEASE
     logger.info("Job %s: transient failure %d (%s); next try at %s", job.pk, failures, message, due.isoformat())
-    if released:
-        nudge_when_due(job.pk, job.status, due)
+    nudge_when_due(job.pk, job.status, due)
     return Step.RETRYING
