@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,17 +32,31 @@ def audio_files(folder: Path, count: int, seconds: float, *, tag: str) -> list[P
     return [wav(folder / f"{tag}-{index}.wav", seconds, seed=hash((tag, index))) for index in range(count)]
 
 
-def run_jobs(files: list[Path], *, timeout: float) -> Finished:
-    """Create one job per file in one transaction, so every message goes out at commit, then wait."""
+def run_jobs(
+    files: list[Path],
+    *,
+    timeout: float,
+    before_commit: Callable[[], None] | None = None,
+    while_waiting: Callable[[], None] | None = None,
+) -> Finished:
+    """Create one job per file in one transaction, so every message goes out at commit, then wait.
+
+    ``before_commit`` runs once the jobs are created, just before the clock starts;
+    ``while_waiting`` runs every tenth of a second until they are done (gauges, say).
+    """
     with transaction.atomic():
         for path in files:
             transcribe(path, service_provider="assembly")
+        if before_commit is not None:
+            before_commit()
         started = time.time()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         active = TranscriptionJob.objects.exclude(status__in=[JobStatus.COMPLETED, JobStatus.ERROR]).count()
         if not active:
             break
+        if while_waiting is not None:
+            while_waiting()
         time.sleep(0.1)
     else:
         raise RuntimeError(f"{active} jobs were still active after {timeout:.0f} s")

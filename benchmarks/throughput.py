@@ -5,6 +5,7 @@ from __future__ import annotations
 import cProfile
 import pstats
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +101,29 @@ NO_LOG, CLOSED = Run("solo", 2, log=False), Run("solo", 2, kept=False)
 RUNS = (Run("solo", 1), SOLO, PREFORK, NO_LOG, CLOSED)
 
 
+class _Gauges:
+    """What a run measures besides its clock: CPU from the commit on, and the machine's speed while it waits."""
+
+    def __init__(self) -> None:
+        self.speed = cpu.SpeedGauge()
+        self._at_commit: dict[tuple[str, str], float] = {}
+
+    def at_commit(self) -> None:
+        self._at_commit = cpu.snapshot()
+
+    def cpu_used(self) -> Counter[str]:
+        """CPU seconds by process kind since the commit, without the speed gauge's own."""
+        used = cpu.spent(self._at_commit, cpu.snapshot())
+        used["driver"] -= self.speed.spent_seconds
+        return used
+
+    def speed_text(self) -> str:
+        samples = self.speed.samples
+        if not samples:
+            return "n/a"
+        return f"{self.speed.median():.1f} (median of {len(samples)}, {min(samples):.1f} to {max(samples):.1f})"
+
+
 def _cpu_note(run: Run, used: dict[str, float]) -> str:
     total = sum(used.values())
     split = ", ".join(f"{label} {ms:.1f}" for label, ms in used.items() if ms >= 0.05)
@@ -140,13 +164,22 @@ def run(bench: Any) -> Section:
             "same 2 cores as the workers. Solo workers take their own messages from Redis and run them; a prefork "
             "worker's main process hands each to a child. These workers keep no per-task tally (the occupancy "
             "section's do: a Redis round trip per task), so the figures are not comparable with runs of this page "
-            "before that change (60 jobs/s with prefork and 2 children, on the last one)."
+            "before that change (60 jobs/s with prefork and 2 children, on the last one). CPU per job counts from the "
+            "commit, so creating the jobs is not in it, nor the speed gauge's own work."
         ),
-        headers=["workers", "event log", "database connection", "jobs done", "wall time", "jobs per second"],
+        headers=[
+            "workers",
+            "event log",
+            "database connection",
+            "jobs done",
+            "wall time",
+            "jobs per second",
+            "machine speed (Python workload, ms)",
+        ],
     )
     sandbox = SandboxProcess(bench.workdir, "throughput", processing_time=0)
     rate_at: dict[Run, float] = {}
-    reference_before = cpu.reference_ms()
+    reference_before, ticks_before = cpu.reference_ms(), cpu.cpu_ticks()
     try:
         for run in RUNS:
             empty_tables()
@@ -157,35 +190,39 @@ def run(bench: Any) -> Section:
                 slashml={**bench.slashml(sandbox.url), **INSTANT, "EVENT_LOG": run.log},
                 env={"SLASHML_BENCH_DB_REUSE_MAX": "1000" if run.kept else "0"},
             )  # fmt: skip
-            before = cpu.snapshot()
+            gauges = _Gauges()
             try:
-                finished = run_jobs(files, timeout=600)
-                used = cpu.spent(before, cpu.snapshot())
+                finished = run_jobs(files, timeout=600, before_commit=gauges.at_commit, while_waiting=gauges.speed)
+                used = gauges.cpu_used()
             finally:
                 workers.stop()
             if run in (SOLO, PREFORK):
-                per_job = {label: 1000 * used[role] / jobs for label, role in cpu.roles(run.pool)}
+                per_job = {
+                    label: 1000 * sum(used[kind] for kind in kinds) / jobs for label, kinds in cpu.roles(run.pool)
+                }
                 section.notes.append(_cpu_note(run, per_job))
             rate = rate_at[run] = len(finished.completed_at) / finished.makespan
             connection = "kept (CELERY_DB_REUSE_MAX)" if run.kept else "closed around each task (Celery's default)"
             done = f"{len(finished.completed_at)}/{jobs}"
             section.rows.append(
-                [run.workers, "on" if run.log else "off", connection, done, f"{finished.makespan:.1f} s", f"{rate:.0f}"]
-            )
-        reference_after = cpu.reference_ms()
+                [run.workers, "on" if run.log else "off", connection, done, f"{finished.makespan:.1f} s", f"{rate:.0f}",
+                 gauges.speed_text()]
+            )  # fmt: skip
+        stolen, reference_after = cpu.stolen_share(ticks_before, cpu.cpu_ticks()), cpu.reference_ms()
         on, off, closed, prefork = rate_at[SOLO], rate_at[NO_LOG], rate_at[CLOSED], rate_at[PREFORK]
         section.notes.append(
             f"With the event log off, 2 solo workers carried {off:.0f} jobs/s, against {on:.0f} with it on: one run "
-            "of each, so this does not establish what the log costs (the machine's speed moves a run by more; see "
-            "the next note). Closing the database connection around every task, as Celery's Django fixup does unless "
-            f"CELERY_DB_REUSE_MAX is set, gives {closed:.0f}. Celery's default prefork pool with 2 children gives "
-            f"{prefork:.0f}; it runs a third process, which takes every message from Redis and hands it to a child."
+            "of each, so this does not establish what the log costs. Closing the database connection around every "
+            f"task, as Celery's Django fixup does unless CELERY_DB_REUSE_MAX is set, gives {closed:.0f}. Celery's "
+            f"default prefork pool with 2 children gives {prefork:.0f}; it runs a third process, which takes every "
+            "message from Redis and hands it to a child."
         )
         section.notes.append(
-            f"This machine's speed during the runs: a fixed pure-Python workload (benchmarks/cpu.py) took "
-            f"{reference_before:.1f} ms of CPU before the first run and {reference_after:.1f} ms after the last "
-            "(best of 5 each). The same code carries fewer jobs a second on a slower machine: compare this before "
-            "comparing two runs of this page."
+            "The last column is this machine's speed during each run: the CPU milliseconds of a fixed Python workload "
+            "(benchmarks/cpu.py), run once every 2 s while the run waits. The same code carries fewer jobs a second "
+            f"when it is higher. Before the runs it took {reference_before:.1f} ms and after them "
+            f"{reference_after:.1f} ms (best of 7 each); the hypervisor took {100 * stolen:.1f}% of the CPU time "
+            "during the runs. Compare these before comparing two runs of this page."
         )
         statements = _statements_per_job(bench, sandbox)
         section.notes.append(
