@@ -61,7 +61,7 @@ reliability-report: $(STAMP)
 	SLASHML_TEST_TIER=services SLASHML_RELIABILITY_REPORT=1 $(BIN)/pytest -m services -p no:cacheprovider \
 	  tests/test_reliability.py
 
-# Benchmarks beside their baselines (PostgreSQL and Redis on 127.0.0.1; about 12 minutes);
+# Benchmarks beside their baselines (PostgreSQL and Redis on 127.0.0.1; 12 to 20 minutes);
 # rewrites docs/benchmarks.md. bench-quick is a smoke run of a few minutes that writes nothing;
 # bench-smoke, the sections that take seconds, is what CI runs so the benchmarks keep working.
 bench: $(STAMP)
