@@ -164,8 +164,8 @@ def run(bench: Any) -> Section:
             "same 2 cores as the workers. Solo workers take their own messages from Redis and run them; a prefork "
             "worker's main process hands each to a child. These workers keep no per-task tally (the occupancy "
             "section's do: a Redis round trip per task), so the figures are not comparable with runs of this page "
-            "before that change (60 jobs/s with prefork and 2 children, on the last one). CPU per job counts from the "
-            "commit, so creating the jobs is not in it, nor the speed gauge's own work."
+            "before that change (60 jobs/s with prefork and 2 children, on the last run before it). CPU per job "
+            "counts from the commit, so creating the jobs is not in it, nor the speed gauge's own work."
         ),
         headers=[
             "workers",
