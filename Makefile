@@ -4,16 +4,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke lint format messages demo sandbox clean
+.PHONY: docs package-check test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke lint format messages demo sandbox clean
+
+# pip's and setuptools' output goes to $(INSTALL_LOG), shown only when an install fails.
+INSTALL_LOG := $(VENV)/install.log
+LOGGED = >>$(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); echo "==> the install failed; pip's output is above and in $(INSTALL_LOG)"; exit 1; }
 
 $(STAMP): setup.cfg pyproject.toml
-	@echo "==> creating $(VENV) and installing django-slashml with its test extras"
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[sandbox,api,test,lint,s3]"
+	@echo "==> creating $(VENV) and installing django-slashml with its test extras (pip's output: $(INSTALL_LOG))"
+	@$(PYTHON) -m venv $(VENV)
+	@: > $(INSTALL_LOG)
+	@$(BIN)/python -m pip install --upgrade pip $(LOGGED)
+	@$(BIN)/python -m pip install -e ".[sandbox,api,test,lint,s3]" $(LOGGED)
 	@# The vendor's client, for the compatibility test (its declared dependencies
 	@# pull in a model-deployment toolkit the speech-to-text code never uses).
-	$(BIN)/python -m pip install -q --no-deps "slashml==0.1.6"
+	@$(BIN)/python -m pip install --no-deps "slashml==0.1.6" $(LOGGED)
 	@touch $(STAMP)
 
 # The default tier needs nothing but Python; the service tier runs when PostgreSQL
@@ -74,6 +79,28 @@ bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick --only uploads,throughput,api,compare,search --throughput-jobs 50 --api-jobs 2000 \
 	  --search-jobs 2000 --search-sqlite-jobs 500 --search-repeat 3 --search-index-jobs 20
 
+# The documentation site (mkdocs.yml): built with --strict, so a broken link or a page left out of
+# the navigation fails; the site goes to site/. `$(BIN)/mkdocs serve` previews it.
+DOCS_STAMP := $(VENV)/.docs-stamp
+$(DOCS_STAMP): $(STAMP)
+	@echo "==> installing the docs extra (pip's output: $(INSTALL_LOG))"
+	@$(BIN)/python -m pip install -e ".[docs]" $(LOGGED)
+	@touch $@
+
+docs: $(DOCS_STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+# What PyPI and its users get: the sdist and the wheel built into dist/ (the wheel from the sdist),
+# their metadata and long description (twine), the wheel's files (check-wheel-contents, configured
+# in pyproject.toml) and the packaging score (pyroma, 9 of 10 at least). Pyroma's AuthorEmail test is
+# skipped: the project publishes no contact address, and none is made up for the score.
+package-check: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . >$(VENV)/build.log 2>&1 || { cat $(VENV)/build.log; exit 1; }
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/check-wheel-contents dist/*.whl
+	$(BIN)/pyroma --min 9 --skip-tests AuthorEmail dist/*.tar.gz
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -99,4 +126,4 @@ sandbox: $(STAMP)
 	$(BIN)/python -m django_slashml.sandbox --engine offline
 
 clean:
-	rm -rf $(VENV) $(NO_EXTRAS) .venv-matrix build dist *.egg-info .pytest_cache example_project/.state
+	rm -rf $(VENV) $(NO_EXTRAS) .venv-matrix build dist site *.egg-info .pytest_cache example_project/.state
