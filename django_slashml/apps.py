@@ -13,8 +13,9 @@ class SlashMLConfig(AppConfig):
         # Imported for what importing them does: the system checks register, the
         # setting_changed receivers connect, and the Celery tasks are in the app's
         # registry, where the job engine finds them by name; transcript
-        # segments follow completed and reviewed jobs.
-        from django_slashml import checks, conf, tasks  # noqa: F401
+        # segments follow completed and reviewed jobs; a Celery worker names the
+        # project's receivers when it starts.
+        from django_slashml import checks, conf, tasks, worker  # noqa: F401
         from django_slashml.audio import storage  # noqa: F401
         from django_slashml.remote import client  # noqa: F401
         from django_slashml.transcripts.search import checks as search_checks  # noqa: F401

@@ -78,6 +78,10 @@ class TransitionSignal(Signal):
             return [(r, r) for r in sync_receivers] + [(r, async_to_sync(r)) for r in async_receivers]
         return [(r, async_to_sync(r) if iscoroutinefunction(r) else r) for r in live]  # Django 4.2
 
+    def connected_receivers(self, sender: Any) -> list[Any]:
+        """The receivers a send by ``sender`` would call, as they were connected (living ones only)."""
+        return [connected for connected, _ in self._sync_and_async_receivers(sender)]
+
     def send_in_transaction(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
         if not self.receivers:
             return []
