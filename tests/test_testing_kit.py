@@ -183,3 +183,25 @@ def test_without_the_fixture_active_and_on_commit_callbacks_run_the_job(
         job = django_slashml.transcribe(speech_path)
     assert completed == [(job.pk, "fake transcript of speech.wav")]
     assert len(calls) == 0  # active() leaves a clean outbox behind
+
+
+def test_stored_audio_goes_to_a_temporary_media_root_while_the_fake_is_active(settings) -> None:
+    project_media = settings.MEDIA_ROOT
+    with fake_controls.active():
+        temporary = Path(settings.MEDIA_ROOT)
+        assert temporary != Path(project_media) and temporary.is_dir()
+    assert project_media == settings.MEDIA_ROOT and not temporary.exists()
+
+
+def test_the_fixture_keeps_stored_audio_in_a_temporary_media_root(fake_slashml, slashml_media_root, settings) -> None:
+    assert str(slashml_media_root) == settings.MEDIA_ROOT and slashml_media_root.is_dir()
+
+
+def test_write_silent_wav_makes_audio_that_transcribe_accepts(fake_slashml, db, tmp_path) -> None:
+    from django_slashml.testing import write_silent_wav
+
+    audio = write_silent_wav(tmp_path / "voicemail.wav", seconds=0.5)
+    job = django_slashml.transcribe(audio)
+    fake_slashml.run_jobs()
+    job.refresh_from_db()
+    assert (job.status, job.text, job.audio_duration) == (JobStatus.COMPLETED, "fake transcript of voicemail.wav", 0.5)

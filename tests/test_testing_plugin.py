@@ -30,7 +30,7 @@ USE_TZ = True
 INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "rest_framework", "django_slashml"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-MEDIA_ROOT = __import__("tempfile").mkdtemp()
+MEDIA_ROOT = __import__("os").path.join(__import__("os").path.dirname(__file__), "media")  # as startproject's BASE_DIR
 SLASHML = {"API_KEY": "the-hosts-real-key"}  # never sent: the fake answers
 """
 
@@ -112,6 +112,8 @@ def test_a_host_projects_tests_get_the_fixtures_without_a_conftest(host_project:
         "--ds=host_settings", "-p", "no:cacheprovider", *_plugin_args(), timeout=120
     )
     result.assert_outcomes(passed=2)
+    # The audio the test transcribed went to a temporary MEDIA_ROOT, not the project's.
+    assert not [path for path in (host_project.path / "media").rglob("*") if path.is_file()]
 
 
 def test_the_plugin_does_not_break_a_project_without_pytest_django(host_project: pytest.Pytester) -> None:

@@ -18,6 +18,8 @@ Importing this package loads no models and reads no settings.
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django_slashml.sandbox import SandboxServer, make_sandbox
@@ -51,7 +53,24 @@ __all__ = [
     "slashml_sandbox",
     "slashml_sandbox_settings",
     "start_sandbox",
+    "write_silent_wav",
 ]
+
+
+def write_silent_wav(path: str | Path, *, seconds: float = 1.0) -> Path:
+    """Write ``seconds`` of silence as a WAV file (16 kHz, mono) at ``path``; return the path.
+
+    ``transcribe()`` refuses a file that is not audio, and the fake client does not listen to
+    it, so a test needs a real audio file of any content: this one, made with the standard library.
+    """
+    path = Path(path)
+    rate = 16000
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(bytes(2 * int(rate * seconds)))
+    return path
 
 
 def start_sandbox(**options: Any) -> SandboxServer:

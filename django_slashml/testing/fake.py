@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import tempfile
 import threading
 import time
 from collections import deque
@@ -198,12 +199,19 @@ class FakeSlashML:
     def active(self, **overrides: Any) -> Iterator[FakeSlashML]:
         """Use the fake inside the block: settings (:func:`fake_settings` over yours), Celery eager, a clean outbox.
 
-        For tests without pytest (``unittest``, Django's ``TestCase``); pytest has the ``fake_slashml`` fixture.
+        ``MEDIA_ROOT`` is a temporary folder inside the block, deleted after it, so stored audio
+        does not land in the project. For tests without pytest (``unittest``, Django's
+        ``TestCase``); pytest has the ``fake_slashml`` fixture.
         """
         from django.conf import settings
         from django.test import override_settings
 
-        with override_settings(SLASHML=fake_settings(getattr(settings, "SLASHML", None), **overrides)), eager_celery():
+        slashml = fake_settings(getattr(settings, "SLASHML", None), **overrides)
+        with (
+            tempfile.TemporaryDirectory(prefix="slashml-media-") as media_root,
+            override_settings(SLASHML=slashml, MEDIA_ROOT=media_root),
+            eager_celery(),
+        ):
             self.reset()
             try:
                 yield self

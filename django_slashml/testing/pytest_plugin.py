@@ -21,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover - imported without pytest (the install tier imports every module)
     pytest = None  # type: ignore[assignment]
 
-__all__ = ["fake_slashml", "slashml_sandbox", "slashml_sandbox_settings"]
+__all__ = ["fake_slashml", "slashml_media_root", "slashml_sandbox", "slashml_sandbox_settings"]
 
 
 def _settings_wrapper(request: Any) -> Any:
@@ -34,11 +34,36 @@ def _settings_wrapper(request: Any) -> Any:
 if pytest is not None:
 
     @pytest.fixture
-    def fake_slashml(request: pytest.FixtureRequest) -> Iterator[FakeSlashML]:
+    def slashml_media_root(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+        """``MEDIA_ROOT`` set to a new temporary folder for one test; yields its path.
+
+        Audio that a test hands to ``transcribe()`` is stored there, not in the project (pytest
+        keeps the last few runs' temporary folders and deletes older ones). It moves what the
+        default ``FileSystemStorage`` writes; a storage configured with a ``location`` of its own,
+        or S3, is left as it is. ``fake_slashml`` and ``slashml_sandbox_settings`` use it; a
+        ``conftest.py`` can make it apply to every test::
+
+            @pytest.fixture(autouse=True)
+            def _media(slashml_media_root): ...
+        """
+        folder = tmp_path_factory.mktemp("slashml-media")
+        wrapper = _settings_wrapper(request)
+        if wrapper is not None:
+            wrapper.MEDIA_ROOT = str(folder)
+            yield folder
+            return
+        from django.test import override_settings
+
+        with override_settings(MEDIA_ROOT=str(folder)):
+            yield folder
+
+    @pytest.fixture
+    def fake_slashml(request: pytest.FixtureRequest, slashml_media_root: Any) -> Iterator[FakeSlashML]:
         """The fake SlashML for one test: ``SLASHML`` switched to it, Celery eager, an empty outbox.
 
         Jobs run through the real pipeline and signals: on commit (``transactional_db``), or
-        when the test calls ``fake_slashml.run_jobs()`` (``db``). Yields the fake's controls.
+        when the test calls ``fake_slashml.run_jobs()`` (``db``). Stored audio goes to a
+        temporary ``MEDIA_ROOT`` (``slashml_media_root``). Yields the fake's controls.
         """
         wrapper = _settings_wrapper(request)
         if wrapper is None:
@@ -66,8 +91,10 @@ if pytest is not None:
             server.stop()
 
     @pytest.fixture
-    def slashml_sandbox_settings(slashml_sandbox: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-        """``slashml_sandbox`` plus ``settings.SLASHML`` pointing at it, with fast polls."""
+    def slashml_sandbox_settings(
+        slashml_sandbox: Any, slashml_media_root: Any, request: pytest.FixtureRequest
+    ) -> Iterator[Any]:
+        """``slashml_sandbox`` plus ``settings.SLASHML`` pointing at it (fast polls), and a temporary ``MEDIA_ROOT``."""
         from django_slashml.testing import sandbox_settings
 
         wrapper = _settings_wrapper(request)
