@@ -88,7 +88,7 @@ $(DOCS_STAMP): $(STAMP)
 	@touch $@
 
 docs: $(DOCS_STAMP)
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # What PyPI and its users get: the sdist and the wheel built into dist/ (the wheel from the sdist),
 # their metadata and long description (twine), the wheel's files (check-wheel-contents, configured

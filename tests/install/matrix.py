@@ -1,7 +1,7 @@
 """The Django x Python pairs the classifiers promise, each in a virtualenv of its own.
 
 ``make test-matrix`` runs the end-to-end subset (a real worker, the sandbox, the REST API,
-the admin, a browser, the README's steps) on each pair; ``make test`` runs the whole suite on
+the admin, a browser) on each pair; ``make test`` runs the whole suite on
 the default one. Interpreters come from PATH or from pyenv (``$PYENV_ROOT/versions``).
 
     python -m tests.install.matrix 4.2:3.11 5.2:3.12 6.0:3.13
@@ -29,7 +29,6 @@ END_TO_END = [
     "tests/test_api.py",
     "tests/test_admin.py",
     "tests/test_admin_browser.py",
-    "tests/test_readme_newcomer.py",
     "tests/test_configuration.py",
     "tests/test_optional_dependencies.py",
     "tests/test_bad_input.py",  # the URL guard leans on ipaddress, whose tables differ between Pythons

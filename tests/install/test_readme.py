@@ -1,0 +1,64 @@
+"""The README's "Use it in your project", replayed as written, reaches the receiver's line and a passing test.
+
+In a clean virtualenv made by the README's own install line from the built wheel, far from this
+checkout: every block in order (tests/install/readme.py says how each kind of block is run, and
+the three departures from the text). It is the one run of the README's scenario from start to
+finish; tests/install/test_install_lines.py gives the other install lines the README's files.
+Needs Redis on 127.0.0.1, the README's broker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import CleanEnv, Dist, documented_install_lines
+from .readme import SAMPLE_WORDS, ReadmeProject, answers, job_id_in, readme_blocks
+
+pytestmark = pytest.mark.install
+
+README_LINE = documented_install_lines()[0]
+
+
+def test_the_readme_section_is_steps_a_replay_can_follow() -> None:
+    blocks = readme_blocks()
+    assert [block.path for block in blocks if block.path] == [
+        "mysite/settings.py",
+        "mysite/urls.py",
+        "mysite/celery.py",
+        "mysite/__init__.py",
+        "notes/receivers.py",
+        "notes/apps.py",
+        "pytest.ini",
+        "notes/test_transcripts.py",
+    ]
+    order = [block.path or ("processes" if block.background else block.commands[0]) for block in blocks]
+    # The receivers are written, and their app installed, before the worker starts.
+    assert order.index("notes/apps.py") < order.index("processes")
+    assert '"notes"' in blocks[order.index("mysite/settings.py")].code
+    assert blocks[0].commands[0] == README_LINE
+
+
+def test_the_readme_followed_as_written_reaches_the_receiver_and_a_passing_test(
+    clean_env, dist: Dist, tmp_path: Path
+) -> None:
+    assert answers(6379), "Redis must answer on 127.0.0.1:6379, the README's broker"
+    env: CleanEnv = clean_env(README_LINE)
+    project = ReadmeProject(tmp_path / "work", env.bin, find_links=str(dist.folder))
+    with project.replayed():
+        transcribed = next(output for output in project.outputs if "Created job" in output)
+        job_id = job_id_in(transcribed)
+        assert "COMPLETED" in transcribed and SAMPLE_WORDS in transcribed, transcribed
+        # Step 4's receiver ran in the worker, and the worker named it when it started.
+        project.wait_for(lambda: f"Transcript {job_id} is ready: {SAMPLE_WORDS}" in project.log("worker"), "it")
+        assert (
+            "django-slashml: your receivers in this worker: transcription_completed: notes.receivers.transcript_ready; "
+            "transcription_failed: notes.receivers.transcript_failed." in project.log("worker")
+        )
+        assert project.slashml_check_messages() == []
+    # Step 7's test passed, and kept the audio it stored out of the project's MEDIA_ROOT.
+    tested = project.outputs[-1]
+    assert "1 passed" in tested, tested
+    stored = sorted(path.name for path in (project.cwd / "media").rglob("*") if path.is_file())
+    assert len(stored) == 1 and stored[0].endswith(".wav"), stored  # step 6's recording only
