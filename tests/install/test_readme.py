@@ -45,13 +45,16 @@ def test_the_readme_followed_as_written_reaches_the_receiver_and_a_passing_test(
 ) -> None:
     assert answers(6379), "Redis must answer on 127.0.0.1:6379, the README's broker"
     env: CleanEnv = clean_env(README_LINE)
+    installed = env.run_python("import importlib.metadata as m; print(m.version('django-slashml'))", cwd=tmp_path)
+    assert installed.strip() == dist.version  # the wheel just built, not another release
     project = ReadmeProject(tmp_path / "work", env.bin, find_links=str(dist.folder))
     with project.replayed():
         transcribed = next(output for output in project.outputs if "Created job" in output)
         job_id = job_id_in(transcribed)
         assert "COMPLETED" in transcribed and SAMPLE_WORDS in transcribed, transcribed
         # Step 4's receiver ran in the worker, and the worker named it when it started.
-        project.wait_for(lambda: f"Transcript {job_id} is ready: {SAMPLE_WORDS}" in project.log("worker"), "it")
+        ready = f"Transcript {job_id} is ready: {SAMPLE_WORDS}"
+        project.wait_for(lambda: ready in project.log("worker"), "the receiver's line")
         assert (
             "django-slashml: your receivers in this worker: transcription_completed: notes.receivers.transcript_ready; "
             "transcription_failed: notes.receivers.transcript_failed." in project.log("worker")
