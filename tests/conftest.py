@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,45 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if not config.pluginmanager.is_registered(pytest_plugin):
         config.pluginmanager.register(pytest_plugin, "django_slashml")
+
+
+def guard_checks(registry: Any, blocker: Any) -> Callable[[], None]:
+    """Run this app's system checks where the database is refused, everyone else's where it is allowed.
+
+    The app promises checks that never touch the database (``manage.py check`` runs in image
+    builds and CI jobs where no database answers). Django's own model checks may read it: from
+    Django 6.1 a JSONField's check asks the database's features, which on SQLite and MySQL is a
+    query. ``blocker`` is pytest-django's ``django_db_blocker``; returns the function that undoes it.
+    """
+
+    def guarded(check: Any) -> Any:
+        ours = check.__module__.startswith("django_slashml.")
+
+        @functools.wraps(check)  # keeps the check's tags, which the registry filters on
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with blocker.block() if ours else blocker.unblock():
+                return check(*args, **kwargs)
+
+        return run
+
+    saved = registry.registered_checks, registry.deployment_checks
+    registry.registered_checks = {guarded(check) for check in saved[0]}
+    registry.deployment_checks = {guarded(check) for check in saved[1]}
+
+    def undo() -> None:
+        registry.registered_checks, registry.deployment_checks = saved
+
+    return undo
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_checks_refuse_the_database(django_db_blocker: Any) -> Iterator[None]:
+    """Every test that runs the system checks also proves that this app's never touch the database."""
+    from django.core.checks.registry import registry
+
+    undo = guard_checks(registry, django_db_blocker)
+    yield
+    undo()
 
 
 def fake_resolve_host(host: str) -> list[str]:
@@ -116,8 +156,6 @@ def fresh_speeds() -> None:
 def media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh, empty media folder for every test."""
     root = tmp_path_factory.mktemp("media")
-    # Django 4.2 rebuilds an overridden "default" from DEFAULT_FILE_STORAGE, without its
-    # OPTIONS, so MEDIA_ROOT must point there too, or files land in the working directory.
     settings.MEDIA_ROOT = str(root)
     settings.STORAGES = {
         **settings.STORAGES,

@@ -98,9 +98,40 @@ def test_celery_checks_read_the_celery_configuration() -> None:
 
 
 def test_checks_never_touch_the_database() -> None:
-    # No django_db mark: pytest-django raises on any database access here.
+    # No django_db mark, and conftest's guard refuses the database to the app's checks in every test.
     with override_settings(SLASHML={}):
         assert "slashml.E001" in {m.id for m in run_checks()}
+
+
+@pytest.mark.django_db
+def test_the_guard_refuses_the_database_to_the_apps_checks_and_only_to_them(django_db_blocker) -> None:
+    from django.core.checks.registry import CheckRegistry
+
+    from django_slashml.models import TranscriptionJob
+
+    from .conftest import guard_checks
+
+    def check_in(module: str):  # type: ignore[no-untyped-def]
+        def check(app_configs=None, **kwargs):  # type: ignore[no-untyped-def]
+            TranscriptionJob.objects.exists()
+            return []
+
+        check.__module__ = module
+        return check
+
+    for module, allowed in (("django_slashml.checks", False), ("django.core.checks.model_checks", True)):
+        registry = CheckRegistry()
+        registry.register(check_in(module))
+        undo = guard_checks(registry, django_db_blocker)
+        try:
+            if allowed:
+                assert registry.run_checks() == []
+            else:
+                with pytest.raises(RuntimeError, match="Database access not allowed"):
+                    registry.run_checks()
+        finally:
+            undo()
+        assert registry.run_checks() == []  # undone: the test's own database access is back
 
 
 @pytest.mark.django_db
