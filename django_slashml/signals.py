@@ -27,7 +27,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync, iscoroutinefunction
+from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -72,11 +72,8 @@ class TransitionSignal(Signal):
 
     def _sync_and_async_receivers(self, sender: Any) -> list[tuple[Any, Any]]:
         """(receiver as connected, what to call): async receivers are called through async_to_sync."""
-        live = self._live_receivers(sender)
-        if isinstance(live, tuple):  # Django >= 5.0: (sync, async)
-            sync_receivers, async_receivers = live
-            return [(r, r) for r in sync_receivers] + [(r, async_to_sync(r)) for r in async_receivers]
-        return [(r, async_to_sync(r) if iscoroutinefunction(r) else r) for r in live]  # Django 4.2
+        sync_receivers, async_receivers = self._live_receivers(sender)
+        return [(r, r) for r in sync_receivers] + [(r, async_to_sync(r)) for r in async_receivers]
 
     def connected_receivers(self, sender: Any) -> list[Any]:
         """The receivers a send by ``sender`` would call, as they were connected (living ones only)."""
