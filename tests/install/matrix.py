@@ -1,10 +1,12 @@
 """The Django x Python pairs the classifiers promise, each in a virtualenv of its own.
 
-``make test-matrix`` runs the end-to-end subset (a real worker, the sandbox, the REST API,
-the admin, a browser) on each pair; ``make test`` runs the whole suite on
-the default one. Interpreters come from PATH or from pyenv (``$PYENV_ROOT/versions``).
+Each pair runs the files of ``tests/tiers.py``'s MATRIX (a real worker, the sandbox, the REST
+API, the admin, a browser, the README's steps...) against PostgreSQL and Redis, as the service
+tier does, on both cores; then MATRIX_SQLITE, the files whose code takes another path on SQLite.
+The pair of the interpreter running this (``.venv``'s) is left out: the default and service
+tiers run the whole suite on it. Interpreters come from PATH or from pyenv (``$PYENV_ROOT/versions``).
 
-    python -m tests.install.matrix 4.2:3.11 5.2:3.12 6.0:3.13
+    python -m tests.install.matrix 5.2:3.11 6.0:3.12 6.1:3.13
 """
 
 from __future__ import annotations
@@ -19,22 +21,17 @@ import sys
 import time
 from pathlib import Path
 
+import django
+
+from tests.tiers import MATRIX, MATRIX_SQLITE
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 VENVS = ROOT / ".venv-matrix"
 EXTRAS = "sandbox,api,s3,test"
-END_TO_END = [
-    "tests/test_end_to_end.py",
-    "tests/test_pipeline.py",
-    "tests/test_sandbox.py",
-    "tests/test_api.py",
-    "tests/test_admin.py",
-    "tests/test_admin_browser.py",
-    "tests/test_configuration.py",
-    "tests/test_optional_dependencies.py",
-    "tests/test_bad_input.py",  # the URL guard leans on ipaddress, whose tables differ between Pythons
-    "tests/test_closing_write.py",  # the closing write's statements apart (SQLite) on each Django
-    "tests/test_dedupe.py",  # the reuse lookup's written-out SQL and its converters
-]
+#: The classifiers' pairs: each Django release and each Python at least once.
+PAIRS = ["5.2:3.11", "6.0:3.12", "6.1:3.13"]
+#: As the Makefile's XDIST: two workers, a file's tests on one of them.
+XDIST = ["-n", "2", "--dist", "loadfile"]
 
 
 def interpreter(version: str) -> str:
@@ -51,39 +48,53 @@ def interpreter(version: str) -> str:
     return candidates[-1]
 
 
-def environment(django: str, python: str) -> Path:
-    """A virtualenv with this checkout's extras and Django ``django``.x, rebuilt when setup.cfg changes."""
-    folder = VENVS / f"django{django.replace('.', '')}-py{python.replace('.', '')}"
-    wanted = hashlib.sha256((ROOT / "setup.cfg").read_bytes() + django.encode()).hexdigest()
+def environment(django_version: str, python: str) -> Path:
+    """A virtualenv with this checkout's extras and Django ``django_version``.x, rebuilt when setup.cfg changes."""
+    folder = VENVS / f"django{django_version.replace('.', '')}-py{python.replace('.', '')}"
+    wanted = hashlib.sha256((ROOT / "setup.cfg").read_bytes() + django_version.encode()).hexdigest()
     stamp = folder / ".installed"
     if stamp.exists() and stamp.read_text() == wanted:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     subprocess.run([interpreter(python), "-m", "venv", str(folder)], check=True)
-    pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "-q"]
+    # --no-compile: Python compiles what the tests import when they import it; compiling every
+    # installed file up front (boto3's, moto's, playwright's) only slows a clean clone down.
+    pip = [str(folder / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile"]
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    major, minor = django.split(".")
-    subprocess.run([*pip, "-e", f"{ROOT}[{EXTRAS}]", f"Django>={django},<{major}.{int(minor) + 1}"], check=True)
+    major, minor = django_version.split(".")
+    subprocess.run([*pip, "-e", f"{ROOT}[{EXTRAS}]", f"Django>={django_version},<{major}.{int(minor) + 1}"], check=True)
     stamp.write_text(wanted)
     return folder
+
+
+def this_pair() -> str:
+    """The Django x Python pair of the interpreter running this, e.g. ``5.2:3.11``."""
+    return f"{django.VERSION[0]}.{django.VERSION[1]}:{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def main(pairs: list[str]) -> int:
     results = []
     for pair in pairs:
-        django, python = pair.split(":")
+        if pair == this_pair():
+            print(f"==> Django x Python {pair}: this environment's; the default and service tiers run it", flush=True)
+            continue
+        django_version, python = pair.split(":")
         started = time.monotonic()
-        folder = environment(django, python)
+        folder = environment(django_version, python)
         version = subprocess.run(
             [str(folder / "bin" / "python"), "-c", "import django, sys; print(django.get_version(), sys.version[:6])"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
-        print(f"==> Django {django} on Python {python} ({version}): the end-to-end subset", flush=True)
-        code = subprocess.run(
-            [str(folder / "bin" / "pytest"), "-p", "no:cacheprovider", "-q", *END_TO_END], cwd=ROOT
-        ).returncode
+        pytest = [str(folder / "bin" / "pytest"), "-p", "no:cacheprovider", "-q"]
+        print(f"==> Django {django_version} on Python {python} ({version}): tests/tiers.py's MATRIX", flush=True)
+        services = {**os.environ, "SLASHML_TEST_TIER": "services"}
+        code = subprocess.run([*pytest, *XDIST, *MATRIX], cwd=ROOT, env=services).returncode
+        if code == 0:
+            print(f"==> Django {django_version} on Python {python}: MATRIX_SQLITE, on SQLite", flush=True)
+            sqlite = {**os.environ, "SLASHML_TEST_TIER": "default"}
+            code = subprocess.run([*pytest, *MATRIX_SQLITE], cwd=ROOT, env=sqlite).returncode
         results.append((pair, version, code, time.monotonic() - started))
     print("\nDjango x Python matrix:")
     for pair, version, code, seconds in results:
@@ -92,4 +103,4 @@ def main(pairs: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["4.2:3.11", "5.2:3.12", "6.0:3.13"]))
+    sys.exit(main(sys.argv[1:] or PAIRS))

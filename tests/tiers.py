@@ -1,0 +1,59 @@
+"""The parts of the suite that a tier runs again somewhere else, and why each file is there.
+
+The default tier and the service tier take the whole suite (by marks, see setup.cfg); the
+matrix and the run without extras take a part of it, each in an environment of its own, and
+only the files where that environment can change the outcome. CONTRIBUTING.md explains every tier.
+
+    python -m tests.tiers no-extras     # the files, one a line, for the Makefile
+"""
+
+from __future__ import annotations
+
+import sys
+
+#: On each Django x Python pair other than the default one (tests/install/matrix.py), against
+#: PostgreSQL and Redis: what leans on Django's ORM, admin, checks, migrations, startproject
+#: template and DRF, or on the Python release's standard library.
+MATRIX = {
+    "tests/test_end_to_end.py": "a real Celery worker and the sandbox over HTTP, with Django's transactions",
+    "tests/test_pipeline.py": "the engine's conditional updates, leases and transitions on this ORM",
+    "tests/test_lifecycle.py": "the only place a status changes: its filter(...).update(...)",
+    "tests/test_closing_write.py": "the closing write's statements, which each Django release may build apart",
+    "tests/test_statements.py": "the statements a job costs, as this Django builds them",
+    "tests/test_dedupe.py": "the reuse lookup's query and its converters",
+    "tests/test_search.py": "PostgreSQL full-text search through the ORM and its one raw query",
+    "tests/test_api.py": "DRF's views and serializers on this Django",
+    "tests/test_admin.py": "the admin's templates and actions on this Django",
+    "tests/test_admin_browser.py": "the admin's transcript viewer in Chromium, on this Django's admin",
+    "tests/test_configuration.py": "system checks on this Django, and migrations that match its autodetector",
+    "tests/test_optional_dependencies.py": "the import machinery that hides a missing extra, on this Python",
+    "tests/test_bad_input.py": "the URL guard leans on ipaddress, whose tables differ between Pythons",
+    "tests/test_sandbox.py": "the sandbox is the standard library's HTTP server and threads, on this Python",
+}
+
+#: On the same pairs, again on SQLite: the files of the code that takes another path there than on
+#: PostgreSQL (the closing write's statements, FTS5 search). The README's project in
+#: test_readme_newcomer.py runs on SQLite as well.
+MATRIX_SQLITE = {
+    "tests/test_closing_write.py": "the closing write in two statements where PostgreSQL takes one",
+    "tests/test_statements.py": "the statements a job costs, as this Django builds them for SQLite",
+    "tests/test_search.py": "FTS5 search, its triggers and its raw query",
+}
+
+#: Where none of the optional extras is installed (``make test-no-extras``): every module imports,
+#: the checks and migrations, and each fallback for a missing extra, really missing this time.
+NO_EXTRAS = {
+    "tests/test_imports.py": "every module of the package imports with the base install alone",
+    "tests/test_configuration.py": "no check finds fault with a base install; migrations match the models",
+    "tests/test_optional_dependencies.py": "each feature steps aside, naming its extra",
+    "tests/test_durations.py": "durations from mutagen without PyAV, and none rather than an error",
+    "tests/test_metrics.py": "the metrics URL and check without prometheus-client",
+    "tests/test_api.py": "the API without drf-spectacular (its schema test skips, naming the extra)",
+    "tests/test_sandbox.py": "the sandbox's deterministic engine, which needs no extra",
+    "tests/test_testing_kit.py": "the fake client and simulate_* helpers a host project's tests use",
+}
+
+SUBSETS = {"matrix": MATRIX, "matrix-sqlite": MATRIX_SQLITE, "no-extras": NO_EXTRAS}
+
+if __name__ == "__main__":
+    print("\n".join(SUBSETS[sys.argv[1]]))
