@@ -21,50 +21,59 @@ $(STAMP): setup.cfg pyproject.toml
 	@$(BIN)/python -m pip install --no-deps "slashml==0.1.6" $(LOGGED)
 	@touch $(STAMP)
 
-# The default tier needs nothing but Python; the service tier runs when PostgreSQL
-# and Redis answer on 127.0.0.1 (and must, when CI=true).
+# Both cores: pytest-xdist, two worker processes, each test file kept on one worker (its module
+# fixtures, an in-process Celery worker or the demo, start once). Each worker has databases, a
+# media folder and a Redis number of its own (tests/settings.py). XDIST= runs in one process.
+XDIST ?= -n 2 --dist loadfile
+
+# The default tier needs nothing but Python; the service tier runs when PostgreSQL and Redis answer
+# on 127.0.0.1 (and must, when CI=true). CONTRIBUTING.md says what each tier alone proves.
 test: $(STAMP) lint test-default test-services
 
+# The whole suite but the README's newcomer scenario, which the install tier runs from the wheel.
 test-default: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST) -p no:cacheprovider -m "not newcomer"
 
+# PostgreSQL + Redis: the tests marked services in parallel, then the reliability suite (worker
+# processes, faults, kills, timings; one run on RabbitMQ) alone, in one process.
 test-services: $(STAMP)
 	@$(BIN)/python tests/services.py; status=$$?; \
 	  if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
-	  SLASHML_TEST_TIER=services $(BIN)/pytest -m services -p no:cacheprovider
+	  SLASHML_TEST_TIER=services $(BIN)/pytest $(XDIST) -p no:cacheprovider -m "services and not reliability" && \
+	  SLASHML_TEST_TIER=services $(BIN)/pytest -p no:cacheprovider -m reliability
 
-# The default tier where none of the optional extras is installed: the package and the test
-# runner only (pytest, pytest-django, pytest-timeout, from the test extra). Tests that need an
-# extra skip and name it; everything else runs.
+# Where none of the optional extras is installed: the package and the test runner only (pytest,
+# pytest-django, pytest-timeout). Not the whole suite again: the files of tests/tiers.py's
+# NO_EXTRAS, where a missing extra changes what happens (tests that need one skip, naming it).
 NO_EXTRAS := .venv-no-extras
 $(NO_EXTRAS)/.installed-stamp: setup.cfg pyproject.toml
 	rm -rf $(NO_EXTRAS)
 	$(PYTHON) -m venv $(NO_EXTRAS)
-	$(NO_EXTRAS)/bin/python -m pip install -q --upgrade pip
-	$(NO_EXTRAS)/bin/python -m pip install -q -e . "pytest>=8" "pytest-django>=4.8" "pytest-timeout>=2.3"
+	$(NO_EXTRAS)/bin/python -m pip install -q --no-compile --upgrade pip
+	$(NO_EXTRAS)/bin/python -m pip install -q --no-compile -e . "pytest>=8" "pytest-django>=4.8" "pytest-timeout>=2.3"
 	@touch $@
 
 test-no-extras: $(NO_EXTRAS)/.installed-stamp
 	@$(NO_EXTRAS)/bin/python -c "import importlib.util as u, sys; found = [m for m in ('av', 'pocketsphinx', 'boto3', \
-	  'drf_spectacular', 'redis', 'moto', 'webvtt', 'playwright', 'prometheus_client') if u.find_spec(m)]; \
+	  'drf_spectacular', 'redis', 'moto', 'webvtt', 'playwright', 'prometheus_client', 'psycopg') if u.find_spec(m)]; \
 	  sys.exit(f'not an environment without extras: {found}' if found else 0)"
-	SLASHML_TEST_WITHOUT_EXTRAS=1 $(NO_EXTRAS)/bin/pytest -p no:cacheprovider
+	SLASHML_TEST_WITHOUT_EXTRAS=1 $(NO_EXTRAS)/bin/pytest -p no:cacheprovider $$($(PYTHON) -m tests.tiers no-extras)
 
-# What users install: the wheel and sdist built once, each install line of the docs in a clean
-# virtualenv outside the checkout, the README's steps there to finished jobs (needs Redis and
-# RabbitMQ on 127.0.0.1).
+# What users install: the sdist and the wheel built once, each install line of the docs in a clean
+# virtualenv outside the checkout (imported, migrated, checked), the README's steps to finished jobs
+# with the README's line (from the wheel) and the base install (from the sdist). Needs Redis.
 test-install: $(STAMP)
 	SLASHML_TEST_TIER=install $(BIN)/pytest -p no:cacheprovider tests/install
 
-# The Django x Python pairs the classifiers promise: the end-to-end subset on each.
-MATRIX ?= 4.2:3.11 5.2:3.12 6.0:3.13
+# Each supported Django x Python pair other than .venv's own (which the default and service tiers
+# run): tests/tiers.py's MATRIX files, against PostgreSQL and Redis, in a virtualenv per pair.
+MATRIX ?= 5.2:3.11 6.0:3.12 6.1:3.13
 test-matrix: $(STAMP)
 	$(BIN)/python -m tests.install.matrix $(MATRIX)
 
 # Runs the reliability suite (PostgreSQL, Redis, RabbitMQ) and rewrites the table in docs/reliability.md.
 reliability-report: $(STAMP)
-	SLASHML_TEST_TIER=services SLASHML_RELIABILITY_REPORT=1 $(BIN)/pytest -m services -p no:cacheprovider \
-	  tests/test_reliability.py
+	SLASHML_TEST_TIER=services SLASHML_RELIABILITY_REPORT=1 $(BIN)/pytest -m reliability -p no:cacheprovider
 
 # Benchmarks beside their baselines (PostgreSQL and Redis on 127.0.0.1; 12 to 20 minutes);
 # rewrites docs/benchmarks.md. bench-quick is a smoke run of a few minutes that writes nothing;

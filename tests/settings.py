@@ -7,6 +7,15 @@ in-memory transport. ``SLASHML_TEST_TIER=services``: PostgreSQL and Redis on
 Worker processes that the reliability suite starts read the rest from the environment:
 ``SLASHML_TEST_DATABASE`` (the test database's name), ``SLASHML_TEST_MEDIA_ROOT`` and
 ``SLASHML_TEST_SLASHML`` (JSON merged over ``SLASHML``).
+
+Under pytest-xdist (``pytest -n 2``) each worker process reads this file on its own, and gets
+services of its own, so that two workers never share one (CONTRIBUTING.md, "Parallel runs"):
+
+* databases: pytest-django appends the worker's name to each test database's name
+  (``test_django_slashml_gw0``, ``test.sqlite3_gw0``); the SQLite files and the media folder
+  also live in a temporary folder of the worker's own (``BASE``);
+* Redis: a database number of the worker's own (:func:`redis_number`), so one worker's Celery
+  worker never takes another's messages and a purge empties only its own queue.
 """
 
 from __future__ import annotations
@@ -16,10 +25,26 @@ import json
 import os
 import tempfile
 
-import django
-
 TIER = os.environ.get("SLASHML_TEST_TIER", "default")
-BASE = tempfile.mkdtemp(prefix="slashml-tests-")
+#: "gw0", "gw1"... in a pytest-xdist worker, "" in a run without xdist. Processes a test starts
+#: (the reliability suite's Celery workers) inherit it, and with it the same Redis number.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+BASE = tempfile.mkdtemp(prefix=f"slashml-tests-{XDIST_WORKER}-" if XDIST_WORKER else "slashml-tests-")
+
+
+def redis_number(worker: str) -> int:
+    """The Redis database number of the service tier's broker for an xdist ``worker`` ("" without xdist).
+
+    15 without xdist, as before; 1, 2... for gw0, gw1... Numbers 0 (the README's broker, which the
+    newcomer tests share with a queue of their own), 13 and 14 (the benchmarks') are left alone.
+    """
+    if not worker:
+        return 15
+    number = 1 + int(worker.removeprefix("gw"))
+    if number > 12:
+        raise RuntimeError(f"xdist worker {worker}: Redis has no free database number for it (at most -n 12)")
+    return number
+
 
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
@@ -73,10 +98,8 @@ TEMPLATES = [
 ]
 
 # Workers write from other threads: take the write lock when a transaction starts, or a
-# reader that later writes fails with "database is locked" instead of waiting (Django >= 5.1).
-SQLITE_OPTIONS: dict[str, object] = {"timeout": 30}
-if django.VERSION >= (5, 1):
-    SQLITE_OPTIONS["transaction_mode"] = "IMMEDIATE"
+# reader that later writes fails with "database is locked" instead of waiting.
+SQLITE_OPTIONS: dict[str, object] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
 
 if TIER == "services":
     DATABASES = {
@@ -89,7 +112,7 @@ if TIER == "services":
             "TEST": {"NAME": "test_django_slashml"},
         }
     }
-    CELERY_BROKER_URL = os.environ.get("SLASHML_TEST_BROKER", "redis://127.0.0.1:6379/15")
+    CELERY_BROKER_URL = os.environ.get("SLASHML_TEST_BROKER", f"redis://127.0.0.1:6379/{redis_number(XDIST_WORKER)}")
     # Records every signal in a table, so runs with worker processes can count them.
     INSTALLED_APPS.append("tests.reliability")
     if os.environ.get("SLASHML_TEST_DATABASE"):

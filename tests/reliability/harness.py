@@ -88,10 +88,11 @@ class WorkerProcess:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
+        """A warm shutdown (a step ends within its hard time limit, a few seconds here), then SIGKILL."""
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
 
