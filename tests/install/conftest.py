@@ -2,8 +2,9 @@
 
 Builds the sdist and the wheel once (the wheel from the sdist, as ``python -m build`` does),
 checks them with twine, then gives each install line the docs show a clean virtualenv of
-its own, outside the source tree. ``make test-install`` runs it; the default and service
-tiers leave this folder out (tests/conftest.py).
+its own, outside the source tree: from the wheel, but the base install's from the sdist, so
+both artifacts are installed. ``make test-install`` runs it; the default and service tiers
+leave this folder out (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import venv
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 INSTALL_LINE = re.compile(r"""^pip install (?:"django-slashml(?:\[[a-z0-9,]+\])?"|django-slashml)$""")
 #: Any install command that names the package, up to the end of its line, inline code or comment.
 ANY_INSTALL = re.compile(r"pip install [^`\n#]*django-slashml[^`\n#]*")
+#: The base install: pip builds it from the sdist (PIP_NO_BINARY, the line itself unchanged).
+SDIST_LINE = "pip install django-slashml"
+#: A host project's test environment: the package as users install it, pytest and pytest-django.
+HOST_TEST_LINE = 'pip install django-slashml "pytest>=8" "pytest-django>=4.8"'
 
 
 def documented_install_lines() -> list[str]:
@@ -81,6 +87,26 @@ class CleanEnv:
         self.bin = folder / "bin"
         self.python = str(self.bin / "python")
         self.extras = extras_of(line)
+        self.pip_output = ""
+
+    def install(self, dist: Dist) -> CleanEnv:
+        venv.EnvBuilder(with_pip=True).create(self.folder)
+        # The line as the docs give it; pip finds the package in the folder the build wrote to,
+        # as it would on PyPI, and everything else where the machine's pip finds it.
+        environ = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        environ["PATH"] = f"{self.bin}{os.pathsep}{environ['PATH']}"
+        environ["PIP_FIND_LINKS"] = " ".join(filter(None, [environ.get("PIP_FIND_LINKS", ""), str(dist.folder)]))
+        # Python compiles the modules a test imports when it imports them; compiling every
+        # installed file up front proves nothing here.
+        environ["PIP_NO_COMPILE"] = "1"
+        if self.line == SDIST_LINE:
+            environ["PIP_NO_BINARY"] = "django-slashml"
+        result = subprocess.run(
+            ["bash", "-c", self.line], cwd=self.folder, env=environ, capture_output=True, text=True, timeout=900
+        )
+        assert result.returncode == 0, f"{self.line}\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
+        self.pip_output = result.stdout + result.stderr
+        return self
 
     def run_python(self, code: str, cwd: Path) -> str:
         env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
@@ -90,25 +116,31 @@ class CleanEnv:
 
 
 @pytest.fixture(scope="session")
-def clean_env(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], CleanEnv]:
-    """Install lines, each run word for word in its own new virtualenv, made once per session."""
-    made: dict[str, CleanEnv] = {}
+def clean_env(
+    dist: Dist, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Callable[[str], CleanEnv]:
+    """Install lines, each run word for word in its own new virtualenv, made once per session.
+
+    Every line a collected test names (its ``line`` parameter) is installed at the first call,
+    two at a time: pip waits on files as much as on a core, and the tests then run in turn.
+    """
     base = tmp_path_factory.mktemp("envs")
+    wanted = []
+    for item in request.session.items:
+        line = getattr(item, "callspec", None) and item.callspec.params.get("line")
+        if line and line not in wanted:
+            wanted.append(line)
+    made: dict[str, CleanEnv] = {}
 
     def make(line: str) -> CleanEnv:
+        if not made:
+            missing = [name for name in wanted if name != line]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                envs = [CleanEnv(base / f"env{index}", name) for index, name in enumerate([line, *missing])]
+                for env in pool.map(lambda env: env.install(dist), envs):
+                    made[env.line] = env
         if line not in made:
-            env = CleanEnv(base / f"env{len(made)}", line)
-            venv.EnvBuilder(with_pip=True).create(env.folder)
-            # The line as the docs give it; pip finds the package in the folder the build wrote to,
-            # as it would on PyPI, and everything else where the machine's pip finds it.
-            environ = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-            environ["PATH"] = f"{env.bin}{os.pathsep}{environ['PATH']}"
-            environ["PIP_FIND_LINKS"] = " ".join(filter(None, [environ.get("PIP_FIND_LINKS", ""), str(dist.folder)]))
-            result = subprocess.run(
-                ["bash", "-c", line], cwd=env.folder, env=environ, capture_output=True, text=True, timeout=900
-            )
-            assert result.returncode == 0, f"{line}\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}"
-            made[line] = env
+            made[line] = CleanEnv(base / f"env{len(made)}", line).install(dist)
         return made[line]
 
     return make

@@ -1,12 +1,15 @@
-"""Each documented install line, in a clean virtualenv, gets the README's project to a transcript.
+"""Each documented install line, in a clean virtualenv, imports, migrates and passes its checks.
 
-For every line: the package really comes from the built wheel; every module of the package
-imports. For every line but the README's own (tests/install/test_readme.py replays that one
-as written): the files of the README's "Use it in your project", written in a new
-startproject far from this checkout, migrate, pass ``check --deploy`` with nothing from this
-app, and finish a job made by step 6's command and one made over REST, step 4's receiver
-running once for each. Where a line lacks the sandbox extra, the sandbox runs from the README
-line's environment, as a user would run it from another one.
+For every line: the package really comes from the built artifact (the base install's from the
+sdist, every other from the wheel); every module of the package imports. For every line but the
+README's own (tests/install/test_readme.py replays that one as written, to finished jobs): the
+files of the README's "Use it in your project", written in a new startproject far from this
+checkout, migrate and pass ``check --deploy`` with nothing from this app but what the line's
+missing extras explain. The base install goes on to finished jobs, one made by step 6's command
+and one over REST, step 4's receiver running once for each; it lacks the sandbox extra, so the
+sandbox runs from the README line's environment, as a user would run it from another one. The
+extras in between change what imports and what the checks say, both proved for each line, not
+a job's path.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, CleanEnv, Dist, documented_install_lines
+from .conftest import ROOT, SDIST_LINE, CleanEnv, Dist, documented_install_lines
 from .readme import WHISPER_WORDS, ReadmeProject, answers, free_port
 
 pytestmark = pytest.mark.install
@@ -82,7 +85,9 @@ def test_the_wheel_and_the_sdist_hold_what_the_app_needs_at_run_time(dist: Dist)
 
 
 @pytest.mark.parametrize("line", LINES)
-def test_every_module_comes_from_the_wheel_and_imports(line: str, clean_env, dist: Dist, tmp_path: Path) -> None:
+def test_every_module_comes_from_the_built_package_and_imports(
+    line: str, clean_env, dist: Dist, tmp_path: Path
+) -> None:
     env: CleanEnv = clean_env(line)
     found = json.loads(env.run_python(IMPORT_EVERY_MODULE, cwd=tmp_path))
     assert found["version"] == dist.version
@@ -91,50 +96,69 @@ def test_every_module_comes_from_the_wheel_and_imports(line: str, clean_env, dis
     assert {"django_slashml.sandbox.engines.offline", "django_slashml.api.schema", "django_slashml.testing"} <= set(
         found["modules"]
     )
+    built_from_the_sdist = "Building wheel for django-slashml" in env.pip_output
+    assert built_from_the_sdist == (line == SDIST_LINE), env.pip_output[-3000:]
 
 
-@pytest.mark.parametrize("line", [line for line in LINES if line != README_LINE])
-def test_the_readme_steps_finish_jobs(line: str, clean_env, tmp_path: Path) -> None:
-    env: CleanEnv = clean_env(line)
-    newcomer = ReadmeProject(tmp_path / "project", env.bin)
-    newcomer.create_files()
-    newcomer.manage("migrate", "-v", "0")
+def readme_project(env: CleanEnv, folder: Path, *, runnable: bool) -> ReadmeProject:
+    """The README's project in this line's environment, migrated, with the checks its extras earn.
+
+    Without the redis extra the README's broker gets check slashml.W020, which says what to
+    install; with ``runnable``, a second project on Celery's folder transport (no package, no
+    server) is returned, whose checks are clean.
+    """
+    project = ReadmeProject(folder / "project", env.bin)
+    project.create_files()
+    project.manage("migrate", "-v", "0")
     if "redis" in env.extras:
         assert answers(6379), "Redis must answer on 127.0.0.1:6379 for the README's broker"
-        assert newcomer.slashml_check_messages("--deploy") == []
-    else:
-        # The README's Redis broker without the redis extra: the check says what to install...
-        warning = newcomer.slashml_check_messages("--deploy")
-        assert len(warning) == 1 and "slashml.W020" in warning[0], warning
-        assert 'HINT: pip install "django-slashml[redis]"' in newcomer.manage("check", check=False).stderr
-        # ...and the rest runs on Celery's folder transport, which needs neither a package nor a server.
-        newcomer = ReadmeProject(tmp_path / "project-folder-broker", env.bin, broker="filesystem://")
-        newcomer.create_files()
-        newcomer.manage("migrate", "-v", "0")
-        assert newcomer.slashml_check_messages("--deploy") == []
+        assert project.slashml_check_messages("--deploy") == []
+        return project
+    warning = project.slashml_check_messages("--deploy")
+    assert len(warning) == 1 and "slashml.W020" in warning[0], warning
+    assert 'HINT: pip install "django-slashml[redis]"' in project.manage("check", check=False).stderr
+    if not runnable:
+        return project
+    project = ReadmeProject(folder / "project-folder-broker", env.bin, broker="filesystem://")
+    project.create_files()
+    project.manage("migrate", "-v", "0")
+    assert project.slashml_check_messages("--deploy") == []
+    return project
+
+
+@pytest.mark.parametrize("line", [line for line in LINES if line not in (README_LINE, SDIST_LINE)])
+def test_each_line_migrates_and_passes_its_checks(line: str, clean_env, tmp_path: Path) -> None:
+    env: CleanEnv = clean_env(line)
+    project = readme_project(env, tmp_path, runnable=False)
     if "api" in env.extras:  # docs/api.md's OpenAPI section, as written there
-        settings = newcomer.folder / "mysite" / "settings.py"
+        settings = project.folder / "mysite" / "settings.py"
         settings.write_text(
             settings.read_text() + 'INSTALLED_APPS += ["drf_spectacular"]\n'
             'REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}\n'
         )
-        newcomer.manage("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
-    sandbox = None if "sandbox" in env.extras else [clean_env(README_LINE).python, "-m", "django_slashml.sandbox"]
+        project.manage("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+
+@pytest.mark.parametrize("line", [SDIST_LINE])
+def test_the_base_install_takes_the_readmes_project_to_finished_jobs(line: str, clean_env, tmp_path: Path) -> None:
+    env: CleanEnv = clean_env(line)
+    project = readme_project(env, tmp_path, runnable=True)
+    sandbox = [clean_env(README_LINE).python, "-m", "django_slashml.sandbox"]  # no sandbox extra here
     web_port = free_port()
-    with newcomer.processes(sandbox, web_port=web_port):
-        job_id = newcomer.transcribe_with_the_command()
-        newcomer.assert_receiver_ran_once(job_id)
-        rest_job_id = newcomer.transcribe_over_rest(web_port)
-        newcomer.assert_receiver_ran_once(rest_job_id, owner="ann", words=WHISPER_WORDS)
-    newcomer.assert_admin_shows_the_transcript(job_id)
+    with project.processes(sandbox, web_port=web_port):
+        job_id = project.transcribe_with_the_command()
+        project.assert_receiver_ran_once(job_id)
+        rest_job_id = project.transcribe_over_rest(web_port)
+        project.assert_receiver_ran_once(rest_job_id, owner="ann", words=WHISPER_WORDS)
+    project.assert_admin_shows_the_transcript(job_id)
 
 
-@pytest.mark.parametrize("line", [line for line in LINES if "sandbox" not in line])
+@pytest.mark.parametrize("line", [SDIST_LINE])
 def test_without_the_sandbox_extra_the_sandbox_says_what_to_install(line: str, clean_env, tmp_path: Path) -> None:
     env: CleanEnv = clean_env(line)
-    newcomer = ReadmeProject(tmp_path / "project", env.bin, broker="memory://")
-    newcomer.create_files()
-    result = newcomer.manage("slashml_sandbox", "--port", "0", check=False, timeout=60)
+    project = ReadmeProject(tmp_path / "project", env.bin, broker="memory://")
+    project.create_files()
+    result = project.manage("slashml_sandbox", "--port", "0", check=False, timeout=60)
     assert result.returncode != 0
     assert "pip install 'django-slashml[sandbox]'" in result.stderr and "--engine deterministic" in result.stderr
     assert "Traceback" not in result.stderr

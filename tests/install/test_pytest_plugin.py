@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 
 from ..test_testing_plugin import HOST_SETTINGS, HOST_TEST, PLUGIN
-from .conftest import CleanEnv
+from .conftest import HOST_TEST_LINE, CleanEnv
 
-pytestmark = pytest.mark.install
-
-#: A host project's test environment: the package as users install it, pytest and pytest-django.
-HOST_TEST_LINE = 'pip install django-slashml "pytest>=8" "pytest-django>=4.8"'
+#: Each test takes the line as a parameter, so that the session installs it with the others.
+pytestmark = [pytest.mark.install, pytest.mark.parametrize("line", [HOST_TEST_LINE])]
 
 ENTRY_POINTS = """
 import importlib.metadata as metadata, json
@@ -28,13 +26,13 @@ print(json.dumps([[ep.name, ep.value] for ep in metadata.distribution("django-sl
 """
 
 
-def test_the_wheel_declares_the_pytest_plugin(clean_env, tmp_path: Path) -> None:
-    env: CleanEnv = clean_env(HOST_TEST_LINE)
+def test_the_wheel_declares_the_pytest_plugin(line: str, clean_env, tmp_path: Path) -> None:
+    env: CleanEnv = clean_env(line)
     assert json.loads(env.run_python(ENTRY_POINTS, cwd=tmp_path)) == [["django_slashml", PLUGIN]]
 
 
-def test_a_host_projects_test_uses_fake_slashml_without_a_conftest(clean_env, tmp_path: Path) -> None:
-    env: CleanEnv = clean_env(HOST_TEST_LINE)
+def test_a_host_projects_test_uses_fake_slashml_without_a_conftest(line: str, clean_env, tmp_path: Path) -> None:
+    env: CleanEnv = clean_env(line)
     (tmp_path / "host_settings.py").write_text(HOST_SETTINGS)
     (tmp_path / "test_host.py").write_text(HOST_TEST)
     environ = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")}
