@@ -32,12 +32,14 @@ MATRIX = {
 }
 
 #: On the same pairs, again on SQLite: the files of the code that takes another path there than on
-#: PostgreSQL (the closing write's statements, FTS5 search). The README's project in
-#: test_readme_newcomer.py runs on SQLite as well.
+#: PostgreSQL (the closing write's statements, FTS5 search), and the system checks, which from
+#: Django 6.1 read SQLite's features. The README's project in test_readme_newcomer.py runs on
+#: SQLite as well.
 MATRIX_SQLITE = {
     "tests/test_closing_write.py": "the closing write in two statements where PostgreSQL takes one",
     "tests/test_statements.py": "the statements a job costs, as this Django builds them for SQLite",
     "tests/test_search.py": "FTS5 search, its triggers and its raw query",
+    "tests/test_configuration.py": "from Django 6.1 the checks query SQLite's features: the guard lets Django's",
 }
 
 #: Where none of the optional extras is installed (``make test-no-extras``): every module imports,
