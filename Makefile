@@ -30,9 +30,8 @@ XDIST ?= -n 2 --dist loadfile
 # on 127.0.0.1 (and must, when CI=true). CONTRIBUTING.md says what each tier alone proves.
 test: $(STAMP) lint test-default test-services
 
-# The whole suite but the README's newcomer scenario, which the install tier runs from the wheel.
 test-default: $(STAMP)
-	$(BIN)/pytest $(XDIST) -p no:cacheprovider -m "not newcomer"
+	$(BIN)/pytest $(XDIST) -p no:cacheprovider
 
 # PostgreSQL + Redis: the tests marked services in parallel, then the reliability suite (worker
 # processes, faults, kills, timings; one run on RabbitMQ) alone, in one process.

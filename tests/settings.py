@@ -35,8 +35,8 @@ BASE = tempfile.mkdtemp(prefix=f"slashml-tests-{XDIST_WORKER}-" if XDIST_WORKER 
 def redis_number(worker: str) -> int:
     """The Redis database number of the service tier's broker for an xdist ``worker`` ("" without xdist).
 
-    15 without xdist, as before; 1, 2... for gw0, gw1... Numbers 0 (the README's broker, which the
-    newcomer tests share with a queue of their own), 13 and 14 (the benchmarks') are left alone.
+    15 without xdist; 1, 2... for gw0, gw1... Numbers 0 (the README's broker, which the install
+    tier's projects share, each with a queue of its own), 13 and 14 (the benchmarks') are left alone.
     """
     if not worker:
         return 15

@@ -33,8 +33,7 @@ MATRIX = {
 
 #: On the same pairs, again on SQLite: the files of the code that takes another path there than on
 #: PostgreSQL (the closing write's statements, FTS5 search), and the system checks, which from
-#: Django 6.1 read SQLite's features. The README's project in test_readme_newcomer.py runs on
-#: SQLite as well.
+#: Django 6.1 read SQLite's features.
 MATRIX_SQLITE = {
     "tests/test_closing_write.py": "the closing write in two statements where PostgreSQL takes one",
     "tests/test_statements.py": "the statements a job costs, as this Django builds them for SQLite",
