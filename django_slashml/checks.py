@@ -299,6 +299,7 @@ def settings_problems() -> list[tuple[str, str, str]]:
                 ),
             )
         )
+    found.extend(_transcript_url_problems())
     return found
 
 
@@ -362,6 +363,22 @@ def _storage_problems() -> list[tuple[str, str, str]]:
             )
         )
     return found
+
+
+def _transcript_url_problems() -> list[tuple[str, str, str]]:
+    """``TRANSCRIPT_URL``: None, or a URL with ``{job}`` that formats with nothing else."""
+    value = slashml_settings.TRANSCRIPT_URL
+    if value is None:
+        return []
+    hint = gettext("Leave it out for the app's own page, or give a URL such as '/calls/{job}/'.")
+    message = gettext("SLASHML['TRANSCRIPT_URL'] = %(value)s must be a string holding {job}, the job's id.")
+    if not isinstance(value, str) or "{job}" not in value:
+        return [("slashml.E080", message % {"value": repr(value)}, hint)]
+    try:
+        value.format(job="x")
+    except (KeyError, IndexError, ValueError):
+        return [("slashml.E080", message % {"value": repr(value)}, hint)]
+    return []
 
 
 def _client_class_problems() -> list[tuple[str, str, str]]:

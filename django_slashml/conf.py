@@ -129,6 +129,9 @@ DEFAULTS: dict[str, Any] = {
     "THROTTLE_RATES": {"slashml_submit": "120/hour", "slashml_retry": "30/hour"},
     # The admin's transcript viewer marks words recognised with less confidence than this.
     "REVIEW_LOW_CONFIDENCE": 0.6,
+    # Where search results send a job's owner: None for the app's own page (slashml:transcript),
+    # or a URL of the host's with "{job}" for the job's id; "?t=<seconds>" is appended.
+    "TRANSCRIPT_URL": None,
     # -- The job event log, its retention and the Prometheus metrics (issue 20) --
     # Every step of a job writes events (job.events): SlashML calls, back-offs, transitions,
     # reviews. SlashML's answer in an event is cut to EVENT_ANSWER_MAX_CHARS of JSON.
@@ -261,6 +264,7 @@ class SlashMLSettings:
     REUSE_ACROSS_OWNERS: bool
     THROTTLE_RATES: dict[str, str | None]
     REVIEW_LOW_CONFIDENCE: float
+    TRANSCRIPT_URL: str | None
     EVENT_LOG: bool
     EVENT_ANSWER_MAX_CHARS: int
     EVENT_RETENTION_DAYS: float | None

@@ -25,6 +25,9 @@ from django_slashml.audio.storage import audio_upload_to, get_audio_storage
 from django_slashml.audio.urlcheck import MAX_AUDIO_URL_LENGTH
 from django_slashml.remote.protocol import SERVICE_PROVIDER_LABELS
 
+if TYPE_CHECKING:
+    from django_slashml.transcripts.comparisons import ComparisonScores
+
 __all__ = [
     "ACTIVE_STATUSES",
     "TERMINAL_STATUSES",
@@ -346,6 +349,19 @@ class Comparison(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+    def scores(self) -> ComparisonScores:
+        """Each provider's WER, CER and error counts, worked out now from the jobs and the reference.
+
+        The reference is ``reference_text`` or, failing that, the most recently reviewed
+        transcript; without either, ``agreement`` says how far the providers are from each
+        other. ``scores()["aws"].wer``, ``scores().best()``: see docs/compare.md.
+        """
+        # The one upward import of this module (allowed in .importlinter): scoring is the
+        # transcripts layer's, and a model method is where a Django developer looks for it.
+        from django_slashml.transcripts.comparisons import score_comparison
+
+        return score_comparison(self)
 
 
 # -- the job event log (issue 20) ---------------------------------------------------------

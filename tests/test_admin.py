@@ -145,7 +145,7 @@ def test_the_change_page_shows_the_viewer_and_never_the_key(admin_client: Client
     assert f'src="{JOBS}{shown.pk}/audio/"' in page
     assert 'data-low-confidence="0.6"' in page
     assert '[["hello", 100, 400, 0.98], ["wurld", 450, 900, 0.31]]' in page
-    assert "transcript-viewer.js" in page and "slashml.css" in page
+    assert "django_slashml/transcript.js" in page and "transcript.css" in page and "slashml.css" in page
     assert SECRET not in page and "[redacted]" in page
     assert 'name="status"' not in page and 'name="text"' not in page
 

@@ -19,7 +19,7 @@ from django_slashml.exceptions import InvalidComparisonError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.pipeline import Step
 from django_slashml.models import AudioUpload, Comparison, JobStatus, ReviewState, TranscriptionJob
-from django_slashml.transcripts.comparisons import summary
+from django_slashml.transcripts.comparisons import ProviderScore
 
 from .conftest import SPEECH_SCRIPT, SPEECH_WAV
 from .helpers import drive
@@ -49,22 +49,36 @@ def by_provider(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {row["service_provider"]: row for row in body["providers"]}
 
 
-def test_three_providers_share_one_stored_file_and_one_upload_to_slashml(slashml, speech_path) -> None:
+def test_three_providers_share_one_stored_file_and_one_upload_to_slashml(
+    slashml, speech_path, django_user_model
+) -> None:
+    ann = django_user_model.objects.create_user("ann")
     comparison = django_slashml.compare(
-        speech_path, providers=["assembly", "whisper", "google"], reference_text=REFERENCE
+        speech_path, providers=["assembly", "whisper", "google"], reference_text=REFERENCE, owner=ann
     )
     jobs = run(comparison)
     assert [job.service_provider for job in jobs] == ["assembly", "whisper", "google"]
     assert {job.status for job in jobs} == {JobStatus.COMPLETED}
     assert AudioUpload.objects.count() == 1 and {job.upload_id for job in jobs} == {comparison.upload_id}
     assert calls(slashml, "upload") == 1 and calls(slashml, "submit") == 3
-    rows = by_provider(summary(comparison))
-    assert rows["assembly"]["wer"] == 0.0 and rows["assembly"]["substitutions"] == 0
-    assert 0 < rows["whisper"]["wer"] < rows["google"]["wer"], rows
-    for row in rows.values():
-        assert row["audio_seconds"] and row["seconds_to_transcript"] is not None
-        errors = row["substitutions"] + row["deletions"] + row["insertions"]
-        assert row["wer"] == round(errors / len(SPEECH_SCRIPT), 4)
+    scores = comparison.scores()
+    assert [row.service_provider for row in scores.providers] == ["assembly", "whisper", "google"]
+    assert all(isinstance(row, ProviderScore) for row in scores.providers)
+    assert scores.reference_source == "given" and scores.agreement is None
+    assert scores["assembly"].wer == 0.0 and scores["assembly"].substitutions == 0
+    assert 0 < (scores["whisper"].wer or 0) < (scores["google"].wer or 0), scores
+    assert scores.best() == scores["assembly"]
+    for row in scores.providers:
+        assert row.audio_seconds and row.seconds_to_transcript is not None
+        errors = (row.substitutions or 0) + (row.deletions or 0) + (row.insertions or 0)
+        assert row.wer == pytest.approx(errors / len(SPEECH_SCRIPT))
+    # The API answers the same scores, rounded to four places.
+    body = client_for(comparison.owner).get(f"{COMPARISONS}{comparison.pk}/").json()
+    assert body["reference"] == {"source": "given", "job": None} and body["agreement"] is None
+    for provider, row in by_provider(body).items():
+        assert row["wer"] == round(scores[provider].wer or 0, 4) and row["job"] == str(scores[provider].job.pk)
+        heard = len(SPEECH_SCRIPT) - (scores[provider].deletions or 0) + (scores[provider].insertions or 0)
+        assert row["words"] == scores[provider].words == heard
 
 
 @pytest.mark.django_db(transaction=True)
@@ -133,24 +147,23 @@ def test_a_step_that_loaded_the_upload_before_another_job_uploaded_it_uses_that_
 def test_a_review_becomes_the_reference_and_the_scores_follow_it(slashml, speech_path, django_user_model) -> None:
     comparison = django_slashml.compare(speech_path, providers=["assembly", "aws"])
     assembly, _aws = run(comparison)
-    before = summary(comparison)
-    assert before["reference"] is None and {row["wer"] for row in before["providers"]} == {None}
-    assert before["agreement"]["pairwise_wer"]["assembly"]["aws"] > 0
-    assert before["agreement"]["disagreements"], "where they disagree, for a reviewer to start there"
-    assert all(span["start_ms"] is not None for span in before["agreement"]["disagreements"])
+    before = comparison.scores()
+    assert before.reference_source is None and {row.wer for row in before.providers} == {None}
+    assert before.agreement is not None and before.agreement.pairwise_wer["assembly"]["aws"] > 0
+    assert before.agreement.disagreements, "where they disagree, for a reviewer to start there"
+    assert all(span.start_ms is not None for span in before.agreement.disagreements)
 
     TranscriptionJob.objects.filter(pk=assembly.pk).update(
         review_state=ReviewState.APPROVED, reviewed_at=timezone.now()
     )
-    after = summary(comparison)
-    assert after["reference"] == {"source": "review", "job": str(assembly.pk)}
-    rows = by_provider(after)
-    assert rows["assembly"]["wer"] == 0.0 and rows["assembly"]["is_reference"]
-    assert rows["aws"]["wer"] > 0 and after["agreement"] is None
+    after = comparison.scores()
+    assert after.reference_source == "review" and after.reference_job == assembly
+    assert after["assembly"].wer == 0.0 and after["assembly"].is_reference
+    assert (after["aws"].wer or 0) > 0 and after.agreement is None
 
     corrected = REFERENCE.replace("lazy dog", "lazy old dog")
     TranscriptionJob.objects.filter(pk=assembly.pk).update(corrected_text=corrected)
-    assert by_provider(summary(comparison))["assembly"]["wer"] == round(1 / (len(SPEECH_SCRIPT) + 1), 4)
+    assert comparison.scores()["assembly"].wer == pytest.approx(1 / (len(SPEECH_SCRIPT) + 1))
 
 
 def test_the_api_creates_lists_and_scopes_comparisons_to_their_owner(slashml, django_user_model) -> None:

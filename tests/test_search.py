@@ -203,7 +203,7 @@ def test_results_carry_the_job_the_times_the_marked_snippet_and_a_link_that_play
     assert (result["start"], result["at"], result["end"]) == (2800, 2800, 4750)
     assert result["text"] == "Fishermen tied their boats twice."
     assert result["snippet"] == "<mark>Fishermen</mark> tied their boats twice."
-    assert result["url"].endswith(f"/admin/django_slashml/transcriptionjob/{corpus['storm'].pk}/change/?t=2.8")
+    assert result["url"].endswith(f"/api/slashml/transcripts/{corpus['storm'].pk}/?t=2.8")
 
 
 def test_the_link_plays_from_the_matched_word_inside_its_phrase(corpus: dict[str, TranscriptionJob]) -> None:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_slashml.admin.comparison_page import aligned_html, wer_chart
 from django_slashml.models import Comparison, JobStatus, TranscriptionJob
-from django_slashml.transcripts.comparisons import agreement, comparison_jobs, entries_for, reference_for
+from django_slashml.transcripts.comparisons import comparison_jobs, score_comparison
 from django_slashml.transcripts.report import provider_report
 
 if TYPE_CHECKING:
@@ -73,13 +73,12 @@ class ComparisonAdmin(_ComparisonAdminBase):
         if not self.has_view_permission(request, comparison) or not _can_view_jobs(request):
             raise PermissionDenied
         jobs = comparison_jobs(comparison)
-        reference = reference_for(comparison, jobs)
-        entries = entries_for(jobs, reference)
-        scores = agreement(entries) if reference is None else None
-        if reference is not None:
-            base = reference.words
-        elif scores is not None:
-            base = next(e.words for e in entries if e.job.service_provider == scores["pivot"])
+        scores = score_comparison(comparison, jobs)  # what Comparison.scores() returns, on the jobs loaded
+        agreement = scores.agreement
+        if scores.reference_words is not None:
+            base = scores.reference_words
+        elif agreement is not None:
+            base = next(e.words for e in scores.entries if e.job.service_provider == agreement.pivot)
         else:
             base = []
         player_job = jobs[0] if comparison.upload_id and jobs else None
@@ -95,17 +94,15 @@ class ComparisonAdmin(_ComparisonAdminBase):
             "opts": self.opts,
             "title": _("Comparison %(id)s") % {"id": comparison.pk},
             "comparison": comparison,
-            "reference": reference,
-            "agreement": scores,
+            "scores": scores,
+            "agreement": agreement,
             "rows": [
                 {
-                    "entry": entry,
+                    "score": row,
                     "html": aligned_html(entry, base) if entry.job.status == JobStatus.COMPLETED else "",
-                    "is_base": reference is None
-                    and scores is not None
-                    and entry.job.service_provider == scores["pivot"],
+                    "is_base": agreement is not None and row.service_provider == agreement.pivot,
                 }
-                for entry in entries
+                for row, entry in zip(scores.providers, scores.entries, strict=True)
             ],
             "audio_src": audio_src,
             "report_url": reverse("admin:django_slashml_comparison_report"),

@@ -27,8 +27,6 @@ from django_slashml.admin.audio import serve_upload
 from django_slashml.admin.captions import CaptionActionForm, bad_request_text, caption_panel
 from django_slashml.admin.search import search_view
 from django_slashml.admin.timeline import render_timeline
-from django_slashml.admin.viewer import render_viewer
-from django_slashml.audio.urlcheck import url_problem
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidCaptionParameterError
 from django_slashml.jobs.access import may
@@ -36,6 +34,7 @@ from django_slashml.models import JobStatus, TranscriptionJob
 from django_slashml.remote.redaction import redact_text
 from django_slashml.transcripts import exports, review
 from django_slashml.transcripts.presets import caption_limits
+from django_slashml.viewer import SCRIPT, STYLESHEET, render_job_viewer
 
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
 HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata")
@@ -162,8 +161,8 @@ class TranscriptionJobAdmin(_JobAdminBase):
     )
 
     class Media:
-        css = {"all": ("django_slashml/admin/slashml.css",)}
-        js = ("django_slashml/admin/transcript-viewer.js",)
+        css = {"all": (STYLESHEET, "django_slashml/admin/slashml.css")}
+        js = (SCRIPT,)
 
     # -- permissions: no adding; changing means reviewing ---------------------------
 
@@ -324,9 +323,5 @@ class TranscriptionJobAdmin(_JobAdminBase):
 
     @admin.display(description=_("words"))
     def transcript_viewer(self, job: TranscriptionJob) -> str:
-        if job.upload_id:
-            audio_src = reverse("admin:django_slashml_transcriptionjob_audio", args=[job.pk])
-            return render_viewer(job, audio_src=audio_src)
-        # A caller's URL: only a well-formed one, and the browser fetches it only on play.
-        usable = job.audio_url and url_problem(job.audio_url, allow_private=True) is None
-        return render_viewer(job, audio_src=job.audio_url if usable else None, external=True)
+        audio = reverse("admin:django_slashml_transcriptionjob_audio", args=[job.pk])
+        return render_job_viewer(job, stored_audio_url=audio)

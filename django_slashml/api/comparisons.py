@@ -25,7 +25,7 @@ from django_slashml.jobs.actions import validate_audio_url
 from django_slashml.jobs.comparisons import compare, validate_providers, validate_reference
 from django_slashml.models import Comparison, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS
-from django_slashml.transcripts.comparisons import summary
+from django_slashml.transcripts.comparisons import ComparisonScores
 
 
 class ProvidersField(serializers.ListField):
@@ -94,6 +94,64 @@ class ComparisonCreateSerializer(serializers.Serializer[Comparison]):
             raise serializers.ValidationError({getattr(exc, "field", "audio"): [str(exc)]}) from None
 
 
+class ProviderScoreSerializer(serializers.Serializer[Any]):
+    """A :class:`~django_slashml.transcripts.comparisons.ProviderScore` as the API answers it."""
+
+    service_provider = serializers.CharField()
+    job = serializers.UUIDField(source="job.pk")
+    status = serializers.CharField()
+    wer = serializers.FloatField(allow_null=True, help_text=_("Word error rate against the reference, 0 to 1+."))
+    cer = serializers.FloatField(allow_null=True, help_text=_("Character error rate against the reference."))
+    substitutions = serializers.IntegerField(allow_null=True)
+    deletions = serializers.IntegerField(allow_null=True)
+    insertions = serializers.IntegerField(allow_null=True)
+    words = serializers.IntegerField(help_text=_("Words in the transcript, as scored."))
+    audio_seconds = serializers.FloatField(allow_null=True)
+    seconds_to_transcript = serializers.FloatField(allow_null=True)
+    is_reference = serializers.BooleanField(help_text=_("This job's reviewed transcript is the reference."))
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        data["job"] = str(instance.job.pk)
+        for name in ("wer", "cer"):  # four places: what a reader compares, not float noise
+            data[name] = None if data[name] is None else round(data[name], 4)
+        return data
+
+
+class DisagreementSerializer(serializers.Serializer[Any]):
+    start_ms = serializers.IntegerField(allow_null=True)
+    readings = serializers.DictField(child=serializers.CharField())
+
+
+class AgreementSerializer(serializers.Serializer[Any]):
+    pairwise_wer = serializers.DictField(child=serializers.DictField(child=serializers.FloatField()))
+    pivot = serializers.CharField()
+    disagreements = DisagreementSerializer(many=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        data["pairwise_wer"] = {a: {b: round(v, 4) for b, v in row.items()} for a, row in data["pairwise_wer"].items()}
+        return data
+
+
+class ComparisonScoresSerializer(serializers.Serializer[ComparisonScores]):
+    """``Comparison.scores()`` as the API answers it: reference, providers, agreement."""
+
+    reference = serializers.SerializerMethodField()
+    providers = ProviderScoreSerializer(many=True)
+    agreement = AgreementSerializer(allow_null=True)
+
+    def get_reference(self, scores: ComparisonScores) -> dict[str, Any] | None:
+        if scores.reference_source is None:
+            return None
+        job = scores.reference_job
+        return {"source": scores.reference_source, "job": str(job.pk) if job else None}
+
+
+def scores_data(comparison: Comparison) -> dict[str, Any]:
+    return dict(ComparisonScoresSerializer(comparison.scores()).data)
+
+
 def _header(comparison: Comparison) -> dict[str, Any]:
     return {
         "id": str(comparison.pk),
@@ -149,11 +207,11 @@ class ComparisonViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         comparison = self.get_object()
-        return Response({**_header(comparison), **summary(comparison)})
+        return Response({**_header(comparison), **scores_data(comparison)})
 
     @extend_schema(request=ComparisonCreateSerializer, responses={201: dict})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comparison = serializer.save()
-        return Response({**_header(comparison), **summary(comparison)}, status=status.HTTP_201_CREATED)
+        return Response({**_header(comparison), **scores_data(comparison)}, status=status.HTTP_201_CREATED)

@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from django.http import QueryDict
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import generics, serializers
 from rest_framework.exceptions import APIException, ValidationError
@@ -27,6 +26,7 @@ from django_slashml.exceptions import ConfigurationError, SearchQueryError
 from django_slashml.models import TranscriptionJob, TranscriptSegment
 from django_slashml.transcripts.search import annotate_snippets, search
 from django_slashml.transcripts.search.query import ParsedQuery
+from django_slashml.views import transcript_url
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +41,8 @@ class SearchUnavailable(APIException):
 
 
 def play_url(request: Any, segment: TranscriptSegment) -> str:
-    """The admin's transcript viewer, playing from the first matched word; without the admin, the job."""
-    seconds = f"{segment.at_ms / 1000:g}"
-    try:
-        page = reverse("admin:django_slashml_transcriptionjob_change", args=[segment.job_id])
-        return str(request.build_absolute_uri(f"{page}?t={seconds}"))
-    except NoReverseMatch:
-        page = reverse("slashml:job-detail", args=[segment.job_id])
-        return str(request.build_absolute_uri(f"{page}#t={seconds}"))
+    """The owner's transcript page (or the host's, ``TRANSCRIPT_URL``), playing from the first matched word."""
+    return str(request.build_absolute_uri(transcript_url(segment.job_id, seconds=segment.at_ms / 1000)))
 
 
 class SearchResultSerializer(serializers.Serializer[TranscriptSegment]):

@@ -11,14 +11,23 @@ they disagree are listed, with the time each starts, for a reviewer to check fir
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from django_slashml.models import Comparison, JobStatus, ReviewState, TranscriptionJob
 from django_slashml.transcripts import scoring
 from django_slashml.transcripts.normalise import normalise_text, normalise_timed_words
 
-__all__ = ["Entry", "Reference", "entries_for", "reference_for", "summary"]
+__all__ = [
+    "Agreement",
+    "ComparisonScores",
+    "DisagreementSpan",
+    "Entry",
+    "ProviderScore",
+    "Reference",
+    "entries_for",
+    "reference_for",
+    "score_comparison",
+]
 
 #: What scoring reads of a job; metadata, the raw answer and the timings stay in the database.
 SCORING_FIELDS = (
@@ -98,23 +107,87 @@ def comparison_jobs(comparison: Comparison) -> list[TranscriptionJob]:
     return list(comparison.jobs.only(*JOB_FIELDS).order_by("created_at", "pk"))
 
 
-def _row(entry: Entry, reference: Reference | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProviderScore:
+    """One provider's row of a comparison: its job and how far its transcript is from the reference.
+
+    The scores are None until the job is COMPLETED and while there is no reference.
+    """
+
+    service_provider: str
+    job: TranscriptionJob
+    status: str
+    wer: float | None
+    cer: float | None
+    substitutions: int | None
+    deletions: int | None
+    insertions: int | None
+    words: int  # normalised words in the transcript, as scored
+    audio_seconds: float | None
+    seconds_to_transcript: float | None
+    is_reference: bool  # this job's reviewed transcript is the reference
+
+
+@dataclass(frozen=True)
+class DisagreementSpan:
+    start_ms: int | None  # when the pivot provider's words start, if they have timings
+    readings: dict[str, str]  # provider -> what it heard there
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Without a reference: how far the providers are from each other, and where they differ."""
+
+    pairwise_wer: dict[str, dict[str, float]]
+    pivot: str  # the provider closest to all the others
+    disagreements: list[DisagreementSpan]
+
+
+@dataclass(frozen=True)
+class ComparisonScores:
+    """What ``Comparison.scores()`` returns: the reference used, a row per provider, agreement.
+
+    ``reference_source`` is ``"given"`` (the comparison's reference text), ``"review"`` (a
+    reviewed transcript, ``reference_job``) or None (no reference yet: ``agreement`` instead).
+    """
+
+    reference_source: str | None
+    reference_job: TranscriptionJob | None
+    providers: list[ProviderScore]
+    agreement: Agreement | None
+    #: The normalised words each row was scored on, for pages that align them.
+    entries: list[Entry] = field(repr=False, compare=False)
+    reference_words: list[str] | None = field(repr=False, compare=False)
+
+    def __getitem__(self, service_provider: str) -> ProviderScore:
+        for row in self.providers:
+            if row.service_provider == service_provider:
+                return row
+        raise KeyError(service_provider)
+
+    def best(self) -> ProviderScore | None:
+        """The scored provider with the lowest WER (None until one is scored)."""
+        scored = [row for row in self.providers if row.wer is not None]
+        return min(scored, key=lambda row: row.wer or 0.0) if scored else None
+
+
+def _provider_score(entry: Entry, reference: Reference | None) -> ProviderScore:
     s = entry.score
     job = entry.job
-    return {
-        "service_provider": job.service_provider,
-        "job": str(job.pk),
-        "status": job.status,
-        "wer": round(s.wer, 4) if s else None,
-        "cer": round(s.cer, 4) if s else None,
-        "substitutions": s.substitutions if s else None,
-        "deletions": s.deletions if s else None,
-        "insertions": s.insertions if s else None,
-        "words": len(entry.words),
-        "audio_seconds": job.audio_duration,
-        "seconds_to_transcript": entry.seconds_to_transcript,
-        "is_reference": reference is not None and reference.job is not None and reference.job.pk == job.pk,
-    }
+    return ProviderScore(
+        service_provider=job.service_provider,
+        job=job,
+        status=job.status,
+        wer=s.wer if s else None,
+        cer=s.cer if s else None,
+        substitutions=s.substitutions if s else None,
+        deletions=s.deletions if s else None,
+        insertions=s.insertions if s else None,
+        words=len(entry.words),
+        audio_seconds=job.audio_duration,
+        seconds_to_transcript=entry.seconds_to_transcript,
+        is_reference=reference is not None and reference.job is not None and reference.job.pk == job.pk,
+    )
 
 
 def _start_ms(entry: Entry, index: int) -> int | None:
@@ -124,7 +197,7 @@ def _start_ms(entry: Entry, index: int) -> int | None:
     return int(start) if isinstance(start, (int, float)) else None
 
 
-def agreement(entries: Sequence[Entry]) -> dict[str, Any] | None:
+def agreement(entries: Sequence[Entry]) -> Agreement | None:
     """Pairwise WER between the finished transcripts and where they disagree; None below two."""
     finished = {e.job.service_provider: e for e in entries if e.job.status == JobStatus.COMPLETED}
     if len(finished) < 2:
@@ -133,27 +206,24 @@ def agreement(entries: Sequence[Entry]) -> dict[str, Any] | None:
     matrix = scoring.pairwise_wer(words)
     pivot = scoring.pivot(words, matrix)
     spans = scoring.disagreements(words, pivot)
-    return {
-        "pairwise_wer": {a: {b: round(v, 4) for b, v in row.items()} for a, row in matrix.items()},
-        "pivot": pivot,
-        "disagreements": [
-            {"start_ms": _start_ms(finished[pivot], span.start), "readings": span.readings} for span in spans
-        ],
-    }
+    return Agreement(
+        pairwise_wer=matrix,
+        pivot=pivot,
+        disagreements=[DisagreementSpan(_start_ms(finished[pivot], span.start), span.readings) for span in spans],
+    )
 
 
-def summary(comparison: Comparison, jobs: Sequence[TranscriptionJob] | None = None) -> dict[str, Any]:
-    """What the API answers for a comparison (and the admin page shows)."""
+def score_comparison(comparison: Comparison, jobs: Sequence[TranscriptionJob] | None = None) -> ComparisonScores:
+    """The comparison's scores as of now (``Comparison.scores()``); ``jobs`` if already loaded."""
     jobs = comparison_jobs(comparison) if jobs is None else jobs
     reference = reference_for(comparison, jobs)
     entries = entries_for(jobs, reference)
-    if reference is None:
-        source: dict[str, Any] | None = None
-    else:
-        kind = "given" if reference.job is None else "review"
-        source = {"source": kind, "job": str(reference.job.pk) if reference.job else None}
-    return {
-        "reference": source,
-        "providers": [_row(entry, reference) for entry in entries],
-        "agreement": agreement(entries) if reference is None else None,
-    }
+    source = None if reference is None else "given" if reference.job is None else "review"
+    return ComparisonScores(
+        reference_source=source,
+        reference_job=reference.job if reference else None,
+        providers=[_provider_score(entry, reference) for entry in entries],
+        agreement=agreement(entries) if reference is None else None,
+        entries=entries,
+        reference_words=reference.words if reference else None,
+    )

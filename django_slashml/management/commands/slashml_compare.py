@@ -13,30 +13,28 @@ from django_slashml.jobs import pipeline
 from django_slashml.jobs.comparisons import compare
 from django_slashml.management.base import TranslatedHelpCommand
 from django_slashml.models import Comparison
-from django_slashml.transcripts.comparisons import comparison_jobs, summary
+from django_slashml.transcripts.comparisons import ComparisonScores, comparison_jobs
 
 
 def _number(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def format_summary(result: dict[str, Any]) -> list[str]:
+def format_scores(scores: ComparisonScores) -> list[str]:
     """The providers' rows as a plain table, best WER first."""
-    rows = sorted(result["providers"], key=lambda r: (r["wer"] is None, r["wer"] or 0.0))
+    rows = sorted(scores.providers, key=lambda r: (r.wer is None, r.wer or 0.0))
     lines = [f"  {'provider':<10} {'status':<11} {'WER':>6} {'CER':>6} {'S':>3} {'D':>3} {'I':>3} {'seconds':>8}"]
     for r in rows:
         lines.append(
-            f"  {r['service_provider']:<10} {r['status']:<11} {_number(r['wer'], '.1%'):>6} "
-            f"{_number(r['cer'], '.1%'):>6} {_number(r['substitutions'], 'd'):>3} {_number(r['deletions'], 'd'):>3} "
-            f"{_number(r['insertions'], 'd'):>3} {_number(r['seconds_to_transcript'], '.1f'):>8}"
+            f"  {r.service_provider:<10} {r.status:<11} {_number(r.wer, '.1%'):>6} "
+            f"{_number(r.cer, '.1%'):>6} {_number(r.substitutions, 'd'):>3} {_number(r.deletions, 'd'):>3} "
+            f"{_number(r.insertions, 'd'):>3} {_number(r.seconds_to_transcript, '.1f'):>8}"
         )
-    agreement = result.get("agreement")
-    if agreement:
+    if scores.agreement:
         lines.append(gettext("  Where they disagree:"))
-        for span in agreement["disagreements"]:
-            start = span["start_ms"]
-            when = f"{start / 1000:7.2f}s" if start is not None else "        "
-            lines.append(f"  {when}  " + " | ".join(f"{p}: {t!r}" for p, t in span["readings"].items()))
+        for span in scores.agreement.disagreements:
+            when = f"{span.start_ms / 1000:7.2f}s" if span.start_ms is not None else "        "
+            lines.append(f"  {when}  " + " | ".join(f"{p}: {t!r}" for p, t in span.readings.items()))
     return lines
 
 
@@ -77,7 +75,7 @@ class Command(TranslatedHelpCommand):
             return
         self._wait(comparison, timeout=options["timeout"], drive=options["no_worker"])
         self.stdout.write(self.style.SUCCESS(gettext("Comparison:")))
-        self.stdout.write("\n".join(format_summary(summary(comparison))))
+        self.stdout.write("\n".join(format_scores(comparison.scores())))
 
     def _wait(self, comparison: Comparison, *, timeout: float, drive: bool) -> None:
         deadline = time.monotonic() + timeout

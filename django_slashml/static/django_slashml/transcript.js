@@ -1,5 +1,7 @@
-/* django-slashml transcript viewer: click a word to seek, follow the spoken word, open at ?t=seconds.
-   One delegated click listener and a binary search per frame keep 20,000 words responsive. */
+/* django-slashml's interactive transcript (the admin's job page, owners' pages, {% slashml_transcript %}):
+   click a word or press Enter on it to play from it, follow the spoken word, open at ?t=seconds.
+   One delegated click listener and a binary search per frame keep 20,000 words responsive.
+   No inline script anywhere: the words come from a json_script element, so script-src 'self' holds. */
 (function () {
   "use strict";
 
@@ -10,6 +12,8 @@
   }
 
   function setUp(viewer) {
+    if (viewer.dataset.slashmlReady) return; // the script included twice on one page
+    viewer.dataset.slashmlReady = "1";
     var source = document.getElementById(viewer.dataset.wordsId);
     var box = viewer.querySelector(".slashml-words");
     if (!source || !box) return;
@@ -73,14 +77,51 @@
       if (!audio.paused && !audio.ended) window.requestAnimationFrame(follow);
     }
 
-    box.addEventListener("click", function (event) {
-      var span = event.target.closest(".slashml-word");
-      if (!span || !box.contains(span)) return;
-      var index = Number(span.dataset.index);
+    function playFrom(index) {
       audio.currentTime = starts[index];
       highlight(index, false);
       var playing = audio.play();
       if (playing && playing.catch) playing.catch(function () {});
+    }
+
+    box.addEventListener("click", function (event) {
+      var span = event.target.closest(".slashml-word");
+      if (!span || !box.contains(span)) return;
+      var index = Number(span.dataset.index);
+      choose(index);
+      playFrom(index);
+    });
+
+    // The keyboard: the words box takes the focus once; the arrow keys move a marker over the
+    // words (announced through aria-activedescendant), Enter or Space plays from it.
+    var active = -1;
+    var activeId = viewer.dataset.wordsId + "-active";
+    function choose(index) {
+      index = Math.max(0, Math.min(spans.length - 1, index));
+      if (active >= 0) { spans[active].classList.remove("slashml-active"); spans[active].removeAttribute("id"); }
+      active = index;
+      spans[index].classList.add("slashml-active");
+      spans[index].id = activeId;
+      box.setAttribute("aria-activedescendant", activeId);
+      keepVisible(spans[index]);
+    }
+    var steps = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 10, ArrowUp: -10, PageDown: 100, PageUp: -100 };
+    box.addEventListener("keydown", function (event) {
+      if (!spans.length || event.altKey || event.ctrlKey || event.metaKey) return;
+      var from = active >= 0 ? active : Math.max(current, 0);
+      if (event.key in steps) {
+        choose(active < 0 ? from : from + steps[event.key]);
+      } else if (event.key === "Home") {
+        choose(0);
+      } else if (event.key === "End") {
+        choose(spans.length - 1);
+      } else if (event.key === "Enter" || event.key === " ") {
+        if (active < 0) choose(from);
+        playFrom(active);
+      } else {
+        return;
+      }
+      event.preventDefault();
     });
     audio.addEventListener("play", function () { window.requestAnimationFrame(follow); });
     audio.addEventListener("seeked", function () { highlight(indexAt(audio.currentTime), true); });
