@@ -222,3 +222,25 @@ def test_check_messages_exceptions_and_command_help_are_translated(pseudo: None,
         "[xx] Cannot transcribe 'ftp://x.example/a.wav': [xx] only http:// and https:// URLs are accepted, not ftp://."
     )
     assert "[xx] Send a Celery message" in help_text and "[xx] List overdue jobs" in help_text
+
+
+@pytest.mark.django_db
+def test_the_owners_transcript_page_is_translated(pseudo: None, django_user_model: Any) -> None:
+    owner = django_user_model.objects.create_user("ann", password="pw")
+    job = TranscriptionJob.objects.create(
+        audio_url="https://example.com/talk.wav",
+        service_provider="assembly",
+        status=JobStatus.COMPLETED,
+        owner=owner,
+        text="hello",
+        words=[{"text": "hello", "start": 0, "end": 400, "confidence": 0.9}],
+        completed_at=timezone.now(),
+    )
+    client = Client()
+    client.force_login(owner)
+    with translation.override("xx"):
+        content = client.get(f"/api/slashml/transcripts/{job.pk}/").content.decode()
+    assert '<html lang="xx">' in content
+    assert "[xx] Transcript of https://example.com/talk.wav" in content
+    assert "[xx] From the keyboard: Tab to the words" in content
+    assert 'aria-label="[xx] Transcript words"' in content
