@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from django_slashml import transcribe
 from django_slashml.jobs.uploads import save_upload
@@ -29,7 +30,7 @@ CHANGE = "/admin/django_slashml/transcriptionjob/{}/change/"
 
 
 @contextmanager
-def signed_in_browser(live_server: Any) -> Iterator[Any]:
+def signed_in_browser(live_server: Any, *, width: int = 1100) -> Iterator[Any]:
     """A page signed in to the admin. Create rows before entering: Playwright's event loop
     makes Django refuse database calls in this thread while the browser is open."""
     from django.contrib.auth import get_user_model
@@ -40,7 +41,7 @@ def signed_in_browser(live_server: Any) -> Iterator[Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": 900})
             page.goto(f"{live_server.url}/admin/login/")
             page.fill("#id_username", "reviewer")
             page.fill("#id_password", "review-password")
@@ -72,10 +73,10 @@ def test_clicking_a_word_seeks_the_audio_and_highlights_it(
     TranscriptionJob.objects.filter(pk=job.pk).update(words=doubtful)
     job.refresh_from_db()
     with signed_in_browser(live_server) as page:
-        see_a_click_seek(page, live_server, job, tmp_path)
+        see_a_click_seek(page, live_server, job)
 
 
-def see_a_click_seek(page: Any, live_server: Any, job: TranscriptionJob, tmp_path: Path) -> None:
+def see_a_click_seek(page: Any, live_server: Any, job: TranscriptionJob) -> None:
     open_viewer(page, live_server, job)
     spans = page.locator(".slashml-words .slashml-word")
     assert spans.count() == len(job.words)
@@ -95,13 +96,6 @@ def see_a_click_seek(page: Any, live_server: Any, job: TranscriptionJob, tmp_pat
         later["start"] / 1000 + 0.01,
     )
     page.wait_for_function(f"document.querySelector('.slashml-current').dataset.index === '{len(job.words) - 2}'")
-    # SLASHML_UPDATE_SCREENSHOTS=1 refreshes the README's picture; otherwise it goes to a temp folder.
-    folder = ROOT / "docs" if os.environ.get("SLASHML_UPDATE_SCREENSHOTS") == "1" else tmp_path
-    page.evaluate("['#nav-sidebar', '#toggle-nav-sidebar'].forEach(s => document.querySelector(s)?.remove())")
-    page.evaluate(
-        "document.querySelector('.slashml-viewer').closest('fieldset').previousElementSibling.scrollIntoView()"
-    )
-    page.screenshot(path=str(folder / "admin-viewer.png"), full_page=False)
 
 
 def silent_wav(path: Path, seconds: int) -> Path:
@@ -172,8 +166,8 @@ def test_a_search_result_opens_the_viewer_at_its_second_and_plays(live_server: A
     assert job.segments.order_by("position")[1].start_ms < words[6]["start"]
     with signed_in_browser(live_server) as page:
         page.goto(f"{live_server.url}/admin/django_slashml/transcriptionjob/")
-        page.fill(".slashml-transcript-search input[type=search]", "budget")
-        page.click(".slashml-transcript-search input[type=submit]")
+        page.fill("#searchbar", "budget")
+        page.click("text=Find the moment")
         page.wait_for_selector(".slashml-snippet mark")
         assert page.locator(".slashml-snippet mark").first.inner_text() == "budget"
         folder = ROOT / "docs" if os.environ.get("SLASHML_UPDATE_SCREENSHOTS") == "1" else tmp_path
@@ -187,3 +181,86 @@ def test_a_search_result_opens_the_viewer_at_its_second_and_plays(live_server: A
             timeout=15_000,
         )
         assert page.locator(".slashml-current").first.inner_text() == "budget"
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    found = page.locator(selector).first.bounding_box()
+    assert found is not None, f"{selector} is not shown"
+    return dict(found)
+
+
+def test_the_job_page_opens_on_the_player_beside_the_words_and_stacks_them_when_narrow(
+    live_server: Any, tmp_path: Path
+) -> None:
+    """From 1200 px the player and the words sit side by side in the first screen; the job's facts are folded below."""
+    require_chromium()
+    with silent_wav(tmp_path / "talk.wav", 90).open("rb") as fileobj:
+        upload = save_upload(fileobj, name="talk.wav")
+    said = (
+        "Good morning and thank you for calling the harbour office. Today we will go through the budget for "
+        "the new pier, the schedule for the dredging work, and the questions the fishermen sent us last week. "
+        "First the budget: the council approved the extra funds on Tuesday, so the work can start in March. "
+    ) * 4
+    words = [
+        {"text": text, "start": i * 300, "end": i * 300 + 250, "confidence": 0.45 if i % 37 == 5 else 0.93}
+        for i, text in enumerate(said.split())
+    ]
+    job = TranscriptionJob.objects.create(
+        upload=upload, service_provider="assembly", status=JobStatus.COMPLETED, text=said.strip(), words=words
+    )
+    with signed_in_browser(live_server, width=1400) as page:
+        open_viewer(page, live_server, job)
+        player, text = box(page, ".slashml-audio"), box(page, ".slashml-words")
+        assert text["x"] >= player["x"] + player["width"] - 1, (player, text)  # beside it, to its right
+        assert text["y"] < player["y"] + player["height"] and player["y"] < text["y"] + text["height"]  # same band
+        assert player["y"] + player["height"] <= 900 and text["y"] < 450, (player, text)  # the page opens on them
+        assert page.locator("div.form-row.field-remote_id").is_hidden()  # the job's facts, folded
+        assert box(page, "fieldset:has(.field-remote_id)")["y"] > text["y"] + text["height"]  # and below
+        # SLASHML_UPDATE_SCREENSHOTS=1 refreshes the docs' picture; otherwise it goes to a temp folder.
+        folder = ROOT / "docs" if os.environ.get("SLASHML_UPDATE_SCREENSHOTS") == "1" else tmp_path
+        page.evaluate("['#nav-sidebar', '#toggle-nav-sidebar'].forEach(s => document.querySelector(s)?.remove())")
+        page.screenshot(path=str(folder / "admin-viewer.png"), full_page=False)
+
+        page.reload()  # with the admin's sidebar back
+        page.wait_for_selector(".slashml-words .slashml-word")
+        page.set_viewport_size({"width": 1000, "height": 900})
+        player, text = box(page, ".slashml-audio"), box(page, ".slashml-words")
+        assert text["y"] >= player["y"] + player["height"] - 1, (player, text)  # stacked: the words below
+
+
+def test_the_job_list_fits_1400_px_with_its_owner_column_and_one_search_box(
+    live_server: Any, django_user_model: Any, tmp_path: Path
+) -> None:
+    require_chromium()
+    owner = django_user_model.objects.create_user("a.long.owner.name@example.com")
+    with silent_wav(tmp_path / "a-rather-long-recording-name-from-the-phone-system.wav", 1).open("rb") as fileobj:
+        upload = save_upload(fileobj, name="a-rather-long-recording-name-from-the-phone-system-2026-12-07.wav")
+    TranscriptionJob.objects.create(
+        upload=upload, owner=owner, service_provider="deepgram", status=JobStatus.IN_PROGRESS, audio_duration=61.0
+    )
+    TranscriptionJob.objects.create(  # the widest values each column takes
+        upload=upload,
+        owner=owner,
+        service_provider="google",
+        status=JobStatus.COMPLETED,
+        review_state="needs_correction",
+        confidence=0.64,
+        audio_duration=3725.0,
+        completed_at=timezone.now(),
+    )
+    with signed_in_browser(live_server, width=1400) as page:
+        page.goto(f"{live_server.url}/admin/django_slashml/transcriptionjob/")
+        owner_cell = box(page, "#result_list td.field-owner_name")
+        assert owner_cell["x"] + owner_cell["width"] <= 1400, owner_cell
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        widths = page.evaluate(
+            "[...document.querySelectorAll('#result_list thead th')].map(th => Math.round(th.offsetWidth))"
+        )
+        assert page.evaluate(
+            "(el => el.scrollWidth <= el.clientWidth)(document.querySelector('#changelist .results'))"
+        ), f"the table scrolls sideways: columns {widths}"
+        assert page.locator("#content input[type=search], #content input[type=text][name=q]").count() == 1
+        # The one box does both: filter the list, or find the moment in the transcripts.
+        page.fill("#searchbar", "harbour")
+        page.click("text=Find the moment")
+        page.wait_for_url("**/transcriptionjob/search/?*q=harbour*")

@@ -8,6 +8,7 @@ corrected text), saved by :func:`django_slashml.transcripts.review.review` as it
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -18,6 +19,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +33,7 @@ from django_slashml.admin.timeline import render_timeline
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidCaptionParameterError
 from django_slashml.jobs.access import may
-from django_slashml.models import JobStatus, TranscriptionJob
+from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 from django_slashml.remote.redaction import redact_text
 from django_slashml.transcripts import exports, review
 from django_slashml.transcripts.presets import caption_limits
@@ -39,6 +42,17 @@ from django_slashml.viewer import SCRIPT, STYLESHEET, render_job_viewer
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
 HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata")
 REVIEW_FIELDS = ("review_state", "corrected_text")
+
+
+def cut(text: str) -> str:
+    """A long name in a narrow column: cut with an ellipsis by the stylesheet, whole on hover."""
+    return format_html('<span class="slashml-cut" title="{}">{}</span>', text, text)
+
+
+def two_lines(moment: datetime) -> str:
+    """Date over time, in the active locale's short formats: the narrowest a date column gets."""
+    local = timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    return format_html("{}<br>{}", date_format(local, "SHORT_DATE_FORMAT"), time_format(local, "TIME_FORMAT"))
 
 
 class JobChangeList(ChangeList):
@@ -89,15 +103,13 @@ class TranscriptionJobAdmin(_JobAdminBase):
     change_form_template = "admin/django_slashml/transcriptionjob/change_form.html"
     list_display = (
         "short_id",
-        "status_badge",
+        "status_and_review",
         "service_provider",
         "duration",
         "confidence_percent",
-        "review_state",
         "audio_name",
-        "owner",
-        "created_at",
-        "completed_at",
+        "owner_name",
+        "created",
     )
     list_display_links = ("short_id",)
     list_filter = ("status", "service_provider", "review_state", "created_at", "completed_at")
@@ -115,23 +127,9 @@ class TranscriptionJobAdmin(_JobAdminBase):
         actions.needs_correction,
         actions.export_transcripts,
     )
+    # The page opens on the player beside the words (change_form.html, above these); the review
+    # follows, then the job's facts, folded until asked for.
     fieldsets = (
-        (_("Audio"), {"fields": ("audio", "audio_url", "audio_duration")}),
-        (
-            _("Job"),
-            {
-                "fields": (
-                    ("status_badge", "service_provider"),
-                    ("remote_id", "remote_status"),
-                    ("reused_from", "fresh"),
-                    "comparison_link",
-                    "error_message",
-                    "owner",
-                    ("created_at", "submitted_at", "completed_at"),
-                    "metadata_json",
-                )
-            },
-        ),
         (
             _("Transcript"),
             {
@@ -144,7 +142,23 @@ class TranscriptionJobAdmin(_JobAdminBase):
                 )
             },
         ),
-        (_("Word timings"), {"fields": ("transcript_viewer",)}),
+        (_("Audio"), {"classes": ("collapse",), "fields": ("audio", "audio_url", "audio_duration")}),
+        (
+            _("Job"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    ("status_badge", "service_provider"),
+                    ("remote_id", "remote_status"),
+                    ("reused_from", "fresh"),
+                    "comparison_link",
+                    "error_message",
+                    "owner",
+                    ("created_at", "submitted_at", "completed_at"),
+                    "metadata_json",
+                ),
+            },
+        ),
         (_("Timeline"), {"fields": ("timeline",)}),
         (
             _("Diagnostics"),
@@ -251,6 +265,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
         context = dict(extra_context or {})
         if job is not None:
             context.update(caption_panel(request, job))
+            context["slashml_viewer"] = self.transcript_viewer(job)
         return super().change_view(request, object_id, form_url, extra_context=context)
 
     # -- columns and read-only fields ------------------------------------------------
@@ -268,6 +283,15 @@ class TranscriptionJobAdmin(_JobAdminBase):
             job.get_status_display(),
         )
 
+    @admin.display(description=_("status"), ordering="status")
+    def status_and_review(self, job: TranscriptionJob) -> str:
+        """The list's status column: the badge, and under it the review once there is one."""
+        if job.review_state == ReviewState.UNREVIEWED:
+            return self.status_badge(job)
+        return format_html(
+            '{}<br><span class="slashml-review">{}</span>', self.status_badge(job), job.get_review_state_display()
+        )
+
     @admin.display(description=_("duration"), ordering="audio_duration")
     def duration(self, job: TranscriptionJob) -> str | None:
         if job.audio_duration is None:
@@ -281,9 +305,17 @@ class TranscriptionJobAdmin(_JobAdminBase):
 
     @admin.display(description=_("audio"), ordering="upload__original_name")
     def audio_name(self, job: TranscriptionJob) -> str | None:
-        if job.upload_id and job.upload:
-            return job.upload.original_name or str(job.upload_id)
-        return job.audio_url or None
+        stored = (job.upload.original_name or str(job.upload_id)) if job.upload_id and job.upload else ""
+        name = stored or job.audio_url
+        return cut(name) if name else None
+
+    @admin.display(description=_("owner"), ordering="owner")
+    def owner_name(self, job: TranscriptionJob) -> str | None:
+        return cut(str(job.owner)) if job.owner_id and job.owner else None
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, job: TranscriptionJob) -> str:
+        return two_lines(job.created_at)
 
     @admin.display(description=_("audio file"))
     def audio(self, job: TranscriptionJob) -> str | None:
