@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from django_slashml.audio.urlcheck import url_problem
 from django_slashml.conf import slashml_settings
 from django_slashml.models import TranscriptionJob
 
-__all__ = ["SCRIPT", "STYLESHEET", "compact_words", "render_job_viewer", "render_viewer"]
+__all__ = ["SCRIPT", "STYLESHEET", "compact_words", "render_job_viewer", "render_viewer", "transcript_url"]
 
 #: The viewer's static files, relative to STATIC_URL.
 SCRIPT = "django_slashml/transcript.js"
@@ -55,3 +56,12 @@ def render_job_viewer(job: TranscriptionJob, *, stored_audio_url: str) -> SafeSt
         return render_viewer(job, audio_src=stored_audio_url)
     usable = job.audio_url and url_problem(job.audio_url, allow_private=True) is None
     return render_viewer(job, audio_src=job.audio_url if usable else None, external=True)
+
+
+def transcript_url(job_id: Any, *, seconds: float | None = None) -> str:
+    """Where a job's owner reads and hears its transcript, playing from ``seconds`` if given (``?t=``)."""
+    template = slashml_settings.TRANSCRIPT_URL
+    url = template.format(job=job_id) if template else reverse("slashml:transcript", args=[job_id])
+    if seconds is not None:
+        url += f"{'&' if '?' in url else '?'}t={seconds:g}"
+    return url

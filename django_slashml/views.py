@@ -2,7 +2,7 @@
 
 Sign-in required. A job is looked up only among those its user may see (their own; staff
 with the ``view`` permission, as in the API), so another user's job is a 404 that tells
-nothing. Search results link here (:func:`transcript_url`) unless ``SLASHML["TRANSCRIPT_URL"]``
+nothing. Search results link here (:func:`django_slashml.viewer.transcript_url`) unless ``SLASHML["TRANSCRIPT_URL"]``
 names a page of the host project's own.
 """
 
@@ -14,24 +14,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.utils.translation import gettext
 
 from django_slashml.admin.audio import serve_upload
-from django_slashml.conf import slashml_settings
 from django_slashml.jobs.access import visible_to
 from django_slashml.models import TranscriptionJob
 
-__all__ = ["transcript_audio", "transcript_page", "transcript_url"]
-
-
-def transcript_url(job_id: Any, *, seconds: float | None = None) -> str:
-    """Where a job's owner reads and hears its transcript, playing from ``seconds`` if given (``?t=``)."""
-    template = slashml_settings.TRANSCRIPT_URL
-    url = template.format(job=job_id) if template else reverse("slashml:transcript", args=[job_id])
-    if seconds is not None:
-        url += f"{'&' if '?' in url else '?'}t={seconds:g}"
-    return url
+__all__ = ["transcript_audio", "transcript_page"]
 
 
 def _visible_job(request: HttpRequest, pk: Any) -> TranscriptionJob:

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -315,7 +316,7 @@ def test_the_admin_lists_matching_phrases_each_linking_into_the_viewer_at_its_se
     corpus: dict[str, TranscriptionJob], admin_client: Any
 ) -> None:
     listing = admin_client.get("/admin/django_slashml/transcriptionjob/", {"q": "harbour"})
-    assert b'action="/admin/django_slashml/transcriptionjob/search/"' in listing.content
+    assert b'formaction="/admin/django_slashml/transcriptionjob/search/"' in listing.content  # the one box's button
     page = admin_client.get("/admin/django_slashml/transcriptionjob/search/", {"q": "fishermen"})
     assert page.status_code == 200
     html = page.content.decode()
@@ -323,6 +324,12 @@ def test_the_admin_lists_matching_phrases_each_linking_into_the_viewer_at_its_se
     assert f'href="{change}?t=2.8"' in html and "▶ 0:02" in html
     assert "<mark>Fishermen</mark> tied their boats twice." in html
     assert admin_client.get(change, {"t": "2.8"}).status_code == 200
+    # And the page its owner opens from search, to send on.
+    owners = f"/api/slashml/transcripts/{corpus['storm'].pk}/?t=2.8"
+    assert f'href="{owners}"' in html
+    owner = Client()
+    owner.force_login(corpus["storm"].owner)
+    assert owner.get(owners).status_code == 200
 
 
 def test_the_admin_search_refuses_what_it_cannot_run_and_hides_other_peoples_jobs(

@@ -141,7 +141,7 @@ def test_search_links_a_non_staff_owner_to_pages_they_can_open_playing_from_the_
 
 def test_a_host_page_for_transcripts_takes_search_links(people: dict[str, Any], settings: Any) -> None:
     settings.SLASHML = {**settings.SLASHML, "TRANSCRIPT_URL": "https://calls.example.com/calls/{job}/?tab=words"}
-    from django_slashml.views import transcript_url
+    from django_slashml.viewer import transcript_url
 
     mine = people["job"]
     assert transcript_url(mine.pk, seconds=12.5) == f"https://calls.example.com/calls/{mine.pk}/?tab=words&t=12.5"

@@ -1,4 +1,7 @@
-"""The admin's transcript search: matching phrases, each a link into the viewer at its second."""
+"""The admin's transcript search: matching phrases, each a link into the viewer at its second.
+
+Each also links the owners' page at that second (what the API's search gives owners), to send on.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from django.utils.translation import gettext
 
 from django_slashml.exceptions import ConfigurationError, SearchQueryError
 from django_slashml.transcripts.search import annotate_snippets, search
+from django_slashml.viewer import transcript_url
 
 PER_PAGE = 50
 
@@ -44,5 +48,16 @@ def search_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
         else:
             page = Paginator(segments, PER_PAGE).get_page(request.GET.get("page"))
             rows = annotate_snippets(list(page.object_list), parsed)
-            context.update(page=page, results=[(row, clock(row.at_ms), f"{row.at_ms / 1000:g}") for row in rows])
+            context.update(
+                page=page,
+                results=[
+                    (
+                        row,
+                        clock(row.at_ms),
+                        f"{row.at_ms / 1000:g}",
+                        transcript_url(row.job_id, seconds=row.at_ms / 1000),
+                    )
+                    for row in rows
+                ],
+            )
     return TemplateResponse(request, "admin/django_slashml/transcriptionjob/search.html", context, status=status)

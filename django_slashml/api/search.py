@@ -26,7 +26,7 @@ from django_slashml.exceptions import ConfigurationError, SearchQueryError
 from django_slashml.models import TranscriptionJob, TranscriptSegment
 from django_slashml.transcripts.search import annotate_snippets, search
 from django_slashml.transcripts.search.query import ParsedQuery
-from django_slashml.views import transcript_url
+from django_slashml.viewer import transcript_url
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,9 @@
   "use strict";
   const API = "/api/slashml/jobs/";
   const SEARCH = "/api/slashml/search/";
-  // A job's stored audio, for transcripts opened from a search result (staff, as the demo user is).
-  const STORED_AUDIO = (jobId) => "/admin/django_slashml/transcriptionjob/" + jobId + "/audio/";
+  // A job's stored audio, for transcripts opened from a search result: the app's owners' audio URL,
+  // which serves the job's owner (and staff who may view jobs), not only staff as the admin's does.
+  const STORED_AUDIO = (jobId) => "/api/slashml/transcripts/" + jobId + "/audio/";
   const $ = (id) => document.getElementById(id);
   let audioBlob = null;   // the picked or recorded audio, played back locally
   let recorder = null;
