@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -82,6 +83,12 @@ def test_users_see_only_their_own_jobs_and_others_are_404(ann, bob) -> None:
         assert client.get(path).status_code == 404
     for verb in ("retry", "cancel"):
         assert client.post(f"{JOBS}{theirs.pk}/{verb}/").status_code == 404
+    # The owners' transcript page and its audio, under the same URLs, follow the same rule.
+    signed_in = Client()
+    signed_in.force_login(ann)
+    for path in (f"/api/slashml/transcripts/{theirs.pk}/", f"/api/slashml/transcripts/{theirs.pk}/audio/"):
+        assert signed_in.get(path).status_code == 404
+    assert signed_in.get(f"/api/slashml/transcripts/{mine.pk}/").status_code == 200
 
 
 def test_staff_with_the_view_permission_see_all_and_need_change_to_act(ann, bob, django_user_model) -> None:
