@@ -112,7 +112,6 @@ class ProviderScoreSerializer(serializers.Serializer[Any]):
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)
-        data["job"] = str(instance.job.pk)
         for name in ("wer", "cer"):  # four places: what a reader compares, not float noise
             data[name] = None if data[name] is None else round(data[name], 4)
         return data
