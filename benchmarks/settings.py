@@ -57,6 +57,19 @@ DATABASES = {
     }
 }
 
+# The scale benchmark (benchmarks/scale.py) also measures SQLite and MariaDB as the default database.
+if os.environ.get("SLASHML_BENCH_VENDOR") == "sqlite":
+    DATABASES["default"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["SLASHML_BENCH_DATABASE"]}
+elif os.environ.get("SLASHML_BENCH_VENDOR") == "mariadb":
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": os.environ["SLASHML_BENCH_DATABASE"],
+        "USER": os.environ.get("SLASHML_BENCH_MYSQL_USER", "root"),
+        "HOST": "127.0.0.1",
+        "PORT": 3306,
+        "OPTIONS": {"charset": "utf8mb4"},
+    }
+
 # Search's SQLite figures (benchmarks/search.py) use a file of their own beside PostgreSQL.
 DATABASES["search_sqlite"] = {
     "ENGINE": "django.db.backends.sqlite3",
