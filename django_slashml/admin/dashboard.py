@@ -1,6 +1,9 @@
 """The summary above the job list: what is where, what was transcribed, what is stuck.
 
-A fixed handful of aggregate queries, whatever the size of the table.
+A fixed handful of aggregate queries, each over a bounded set of rows whatever the size of the
+table: active jobs (a partial index holds only them), and jobs created in the last day (the
+``created_at`` indexes). Jobs finished in the last day were created at most ``JOB_DEADLINE``
+before it, which bounds the provider usage the same way.
 """
 
 from __future__ import annotations
@@ -14,21 +17,22 @@ from django.utils import timezone
 
 from django_slashml.admin.health import ProviderHealth, provider_health
 from django_slashml.conf import slashml_settings
-from django_slashml.models import ACTIVE_STATUSES, JobStatus, ServiceProvider, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, TERMINAL_STATUSES, JobStatus, ServiceProvider, TranscriptionJob
 
 STUCK_SHOWN = 10
-USAGE_DAYS = 30
+#: Finished jobs are counted over this recent window, not over the whole table.
+RECENT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
 class Dashboard:
-    status_counts: list[tuple[str, str, int]]  # (status, label, jobs)
-    usage: list[tuple[str, float, int]]  # (provider label, audio minutes, jobs) over USAGE_DAYS
+    status_counts: list[tuple[str, str, int]]  # (status, label, jobs): all active ones, finished ones over RECENT
+    usage: list[tuple[str, float, int]]  # (provider label, audio minutes, jobs) completed over RECENT
     stuck: list[TranscriptionJob]
     stuck_total: int
     stuck_after_seconds: float
     health: list[ProviderHealth] = field(default_factory=list)  # the last hour, per provider
-    usage_days: int = USAGE_DAYS
+    recent_hours: int = int(RECENT.total_seconds() // 3600)
 
 
 def stuck_jobs(jobs: QuerySet[TranscriptionJob], *, now: datetime | None = None) -> QuerySet[TranscriptionJob]:
@@ -40,9 +44,16 @@ def stuck_jobs(jobs: QuerySet[TranscriptionJob], *, now: datetime | None = None)
 
 def build(jobs: QuerySet[TranscriptionJob], *, now: datetime | None = None) -> Dashboard:
     now = now or timezone.now()
-    counted = dict(jobs.order_by().values_list("status").annotate(total=Count("pk")))
+    since = now - RECENT
+    counted = dict(jobs.filter(status__in=ACTIVE_STATUSES).order_by().values_list("status").annotate(total=Count("pk")))
+    finished = jobs.filter(status__in=TERMINAL_STATUSES, created_at__gte=since)
+    counted.update(finished.order_by().values_list("status").annotate(total=Count("pk")))
     status_counts = [(status.value, str(status.label), counted.get(status.value, 0)) for status in JobStatus]
-    recent = jobs.filter(status=JobStatus.COMPLETED, completed_at__gte=now - timedelta(days=USAGE_DAYS))
+    recent = jobs.filter(
+        status=JobStatus.COMPLETED,
+        created_at__gte=since - timedelta(seconds=float(slashml_settings.JOB_DEADLINE)),
+        completed_at__gte=since,
+    )
     per_provider = (
         recent.order_by().values("service_provider").annotate(seconds=Sum("audio_duration"), total=Count("pk"))
     )

@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.urls import path, reverse
@@ -28,15 +29,17 @@ from django.utils.translation import gettext_lazy as _
 from django_slashml.admin import actions, dashboard
 from django_slashml.admin.audio import serve_upload
 from django_slashml.admin.captions import CaptionActionForm, bad_request_text, caption_panel
+from django_slashml.admin.counts import EstimatedCountPaginator
 from django_slashml.admin.search import search_view
 from django_slashml.admin.timeline import render_timeline
 from django_slashml.conf import slashml_settings
-from django_slashml.exceptions import InvalidCaptionParameterError
+from django_slashml.exceptions import InvalidCaptionParameterError, SearchQueryError
 from django_slashml.jobs.access import may
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 from django_slashml.remote.redaction import redact_text
 from django_slashml.transcripts import exports, review
 from django_slashml.transcripts.presets import caption_limits
+from django_slashml.transcripts.search import matching_jobs
 from django_slashml.viewer import SCRIPT, STYLESHEET, render_job_viewer
 
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
@@ -56,6 +59,11 @@ def two_lines(moment: datetime) -> str:
 
 
 class JobChangeList(ChangeList):
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        #: "about 1.2 million" or an exact count, for the change list's pagination line.
+        self.row_count = self.paginator.row_count
+
     def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> Any:
         if exclude_parameters is None:  # Django < 5.0 has no exclude_parameters
             return super().get_queryset(request).defer(*HEAVY_FIELDS)
@@ -115,8 +123,13 @@ class TranscriptionJobAdmin(_JobAdminBase):
     list_filter = ("status", "service_provider", "review_state", "created_at", "completed_at")
     list_select_related = ("owner", "upload")
     list_per_page = 100
-    search_fields = ("text", "corrected_text", "remote_id", "upload__original_name")
-    date_hierarchy = "created_at"
+    # Searched by words through the transcript search index (get_search_results), not icontains.
+    search_fields = ("text",)
+    search_help_text = _("Words the transcript says, or a SlashML job id.")
+    # Neither a full count nor facet counts: each would read every row on every page.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
     raw_id_fields = ("owner", "upload", "reviewed_by", "reused_from")
     action_form = CaptionActionForm
     actions = (
@@ -198,6 +211,19 @@ class TranscriptionJobAdmin(_JobAdminBase):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return JobChangeList
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[TranscriptionJob], search_term: str
+    ) -> tuple[QuerySet[TranscriptionJob], bool]:
+        """Jobs whose transcript holds the words (the search index's query syntax), or with that SlashML id."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        by_id = Q(remote_id=term)
+        try:
+            return queryset.filter(by_id | Q(pk__in=matching_jobs(queryset.db, term))), False
+        except SearchQueryError:  # nothing to find by words: punctuation, or only exclusions
+            return queryset.filter(by_id), False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         context = {**(extra_context or {}), "slashml_dashboard": dashboard.build(self.get_queryset(request))}

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 
 from django_slashml.models import TranscriptionJob, TranscriptSegment
@@ -14,12 +16,13 @@ from django_slashml.transcripts.search.engines import (
     marked,
     matches,
     require_search_config,
+    segment_condition,
     snippets,
 )
 from django_slashml.transcripts.search.query import ParsedQuery, parse
 from django_slashml.transcripts.search.results import RankedSegments
 
-__all__ = ["annotate_snippets", "parse", "search"]
+__all__ = ["annotate_snippets", "matching_jobs", "parse", "search"]
 
 
 def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuery, RankedSegments]:
@@ -34,6 +37,17 @@ def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuer
     if jobs.query.where:  # all jobs need no join
         segments = segments.filter(job__in=jobs.values("pk"))
     return parsed, matches(segments.all(), parsed)
+
+
+def matching_jobs(alias: str, raw_query: str) -> QuerySet[TranscriptSegment, Any]:
+    """The ids (``job_id``) of the jobs with a segment that matches ``raw_query``, every one of them.
+
+    A subquery for ``pk__in``: the index finds the segments, the caller's query orders and slices
+    the jobs. Raises what :func:`search` raises.
+    """
+    parsed = parse(raw_query)
+    require_search_config(alias)
+    return TranscriptSegment.objects.using(alias).filter(segment_condition(alias, parsed)).values("job_id")
 
 
 def annotate_snippets(rows: list[TranscriptSegment], parsed: ParsedQuery) -> list[TranscriptSegment]:

@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connections
 from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.query_utils import Q
 from django.utils.html import escape
 
@@ -163,14 +164,18 @@ def _contains(term: Term) -> Q:
     return Q(text__icontains=term.text)
 
 
-def _plain_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> list[Candidate]:
+def _plain_condition(parsed: ParsedQuery) -> Q:
     condition = Q()
     for group in parsed.groups:
         wanted = Q()
         for term in group:
             wanted &= ~_contains(term) if term.negated else _contains(term)
         condition |= wanted
-    rows = segments.filter(condition).order_by().values_list("pk", "job__created_at", "position")[:limit]
+    return condition
+
+
+def _plain_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> list[Candidate]:
+    rows = segments.filter(_plain_condition(parsed)).order_by().values_list("pk", "job__created_at", "position")[:limit]
     # No score: the newest job's phrases first, each job's in order.
     return [(pk, 0.0, -created.timestamp(), position) for pk, created, position in rows]
 
@@ -189,6 +194,18 @@ def matches(segments: Segments, parsed: ParsedQuery) -> RankedSegments:
     name = engine(segments.db)
     find = {"postgresql": _postgresql_matches, "fts5": _fts5_matches}.get(name, _plain_matches)
     return RankedSegments(segments.db, find(segments, parsed, limit))
+
+
+def segment_condition(alias: str, parsed: ParsedQuery) -> Q:
+    """A filter on segments that keeps those matching ``parsed``, all of them, through the engine's index."""
+    name = engine(alias)
+    if name == "postgresql":
+        return Q(search_vector=_tsquery(parsed))
+    if name == "fts5":
+        # The table's name is ours; the expression travels as a parameter.
+        found = RawSQL(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [fts5_expression(parsed)])  # noqa: S608, S611
+        return Q(pk__in=found)
+    return _plain_condition(parsed)
 
 
 def snippets(rows: list[TranscriptSegment], parsed: ParsedQuery, alias: str) -> dict[int, str]:
