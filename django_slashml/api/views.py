@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from django_slashml.api.filters import JOB_FILTERS, filter_jobs, listed_jobs
+from django_slashml.api.pagination import JobPagination
 from django_slashml.api.parsing import SafeJSONParser, SizeLimitedUploadHandler
 from django_slashml.api.permissions import OwnerOrStaffWithPermission, visible_to
 from django_slashml.api.schema import described, extend_schema, query_parameters
@@ -61,7 +62,7 @@ _RowT = TypeVar("_RowT", bound=Model)
 class OwnedRowsViewSet(viewsets.GenericViewSet[_RowT]):
     """Authenticated users, their own rows; DRF's default permission classes still apply."""
 
-    pagination_class = Pagination
+    pagination_class: type[BasePagination] | None = Pagination
     lookup_value_regex = "[^/]+"
 
     def initialize_request(self, request: Any, *args: Any, **kwargs: Any) -> Request:
@@ -113,6 +114,7 @@ class JobViewSet(
     """Transcription jobs: start one, follow it, read or download its transcript."""
 
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
+    pagination_class = JobPagination
 
     def get_queryset(self) -> QuerySet[TranscriptionJob]:
         jobs: QuerySet[TranscriptionJob] = visible_to(
