@@ -170,7 +170,8 @@ def measure(vendor: str, size: int, repeat: int, only: str | None) -> dict[str, 
             continue
         with CaptureQueriesContext(connection) as captured:
             client.get(url)
-        timed = [float(query["time"]) for query in captured.captured_queries]
+        queries = list(captured.captured_queries)  # the next request resets the connection's log
+        timed = [float(query["time"]) for query in queries]
         slowest = max(range(len(timed)), key=timed.__getitem__) if timed else None
         times = []
         for _ in range(repeat):
@@ -183,7 +184,7 @@ def measure(vendor: str, size: int, repeat: int, only: str | None) -> dict[str, 
             "p95": nearest_rank(times, 0.95),
             "queries": len(timed),
             "slowest_ms": timed[slowest] * 1000 if slowest is not None else 0,
-            "slowest_sql": captured.captured_queries[slowest]["sql"][:300] if slowest is not None else "",
+            "slowest_sql": queries[slowest]["sql"][:300] if slowest is not None else "",
         }
         row = results[name]
         print(
