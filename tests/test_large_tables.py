@@ -175,3 +175,21 @@ def test_page_numbers_and_other_orderings_keep_the_numbered_answer(django_user_m
     assert by_duration["count"] == 7
     first = client.get(API, {"page_size": 3}).json()
     assert set(first) == {"next", "previous", "results"} and "cursor=" in first["next"]
+
+
+def test_the_api_searches_by_words_and_by_slashml_id(django_user_model: Any) -> None:
+    owner = django_user_model.objects.create_user("ann")
+    numbers = finished_job(owner, text="The quarterly numbers are in.")
+    weather = finished_job(owner, text="Rain again on Friday.", remote_id="rj-weather-1")
+    client = APIClient()
+    client.force_authenticate(owner)
+
+    def found(query: str) -> set[str]:
+        response = client.get(API, {"search": query})
+        assert response.status_code == 200, response.json()
+        return {row["id"] for row in response.json()["results"]}
+
+    assert found("numbers") == {str(numbers.pk)}
+    assert found('"rain again"') == {str(weather.pk)}
+    assert found("rj-weather-1") == {str(weather.pk)}
+    assert found("quart") == set(), "words, not substrings"

@@ -33,13 +33,13 @@ from django_slashml.admin.counts import EstimatedCountPaginator
 from django_slashml.admin.search import search_view
 from django_slashml.admin.timeline import render_timeline
 from django_slashml.conf import slashml_settings
-from django_slashml.exceptions import InvalidCaptionParameterError, SearchQueryError
+from django_slashml.exceptions import InvalidCaptionParameterError
 from django_slashml.jobs.access import may
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 from django_slashml.remote.redaction import redact_text
 from django_slashml.transcripts import exports, review
 from django_slashml.transcripts.presets import caption_limits
-from django_slashml.transcripts.search import matching_jobs
+from django_slashml.transcripts.search import find_jobs
 from django_slashml.viewer import SCRIPT, STYLESHEET, render_job_viewer
 
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
@@ -217,16 +217,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
     ) -> tuple[QuerySet[TranscriptionJob], bool]:
         """The jobs with this SlashML id if any; else those whose transcript holds the words (search syntax)."""
         term = search_term.strip()
-        if not term:
-            return queryset, False
-        # Asked apart: an OR of the two would keep the database from joining the matches.
-        by_id = queryset.filter(remote_id=term)
-        if by_id.exists():
-            return by_id, False
-        try:
-            return queryset.filter(pk__in=matching_jobs(queryset.db, term)), False
-        except SearchQueryError:  # nothing to find by words: punctuation, or only exclusions
-            return by_id, False
+        return (find_jobs(queryset, term) if term else queryset), False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         context = {**(extra_context or {}), "slashml_dashboard": dashboard.build(self.get_queryset(request))}

@@ -19,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from django_slashml.conf import slashml_settings
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS
+from django_slashml.transcripts.search import find_jobs
 
 #: Query parameters the job list understands, for the docs and the schema.
 JOB_FILTERS: dict[str, Any] = {
@@ -32,7 +33,10 @@ JOB_FILTERS: dict[str, Any] = {
         _("One or more review states, comma-separated: {values}."), values=", ".join(ReviewState.values)
     ),
     "has_words": _("true or false: only jobs with (or without) word timings."),
-    "search": _("Text that the transcript (original or corrected), the SlashML id or the audio's file name contains."),
+    "search": _(
+        'A SlashML job id, or words the transcript says (search syntax: words, "a phrase", OR, -word); '
+        "whole words, not parts of words."
+    ),
     "ordering": _("created_at, -created_at (default), completed_at, -completed_at, audio_duration, -audio_duration."),
 }
 ORDERINGS = ("created_at", "-created_at", "completed_at", "-completed_at", "audio_duration", "-audio_duration")
@@ -120,12 +124,7 @@ def filter_jobs(queryset: QuerySet[TranscriptionJob], params: QueryDict) -> Quer
         queryset = queryset.filter(with_words) if has_words.lower() == "true" else queryset.exclude(with_words)
     search = params.get("search", "").strip()
     if search:
-        queryset = queryset.filter(
-            Q(text__icontains=search)
-            | Q(corrected_text__icontains=search)
-            | Q(remote_id=search)
-            | Q(upload__original_name__icontains=search)
-        )
+        queryset = find_jobs(queryset, search)
     ordering = params.get("ordering")
     if ordering:
         if ordering not in ORDERINGS:

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from django_slashml.exceptions import SearchQueryError
 from django_slashml.models import TranscriptionJob, TranscriptSegment
 from django_slashml.transcripts.search.engines import (
     first_match_ms,
@@ -22,7 +23,7 @@ from django_slashml.transcripts.search.engines import (
 from django_slashml.transcripts.search.query import ParsedQuery, parse
 from django_slashml.transcripts.search.results import RankedSegments
 
-__all__ = ["annotate_snippets", "matching_jobs", "parse", "search"]
+__all__ = ["annotate_snippets", "find_jobs", "matching_jobs", "parse", "search"]
 
 
 def search(jobs: QuerySet[TranscriptionJob], raw_query: str) -> tuple[ParsedQuery, RankedSegments]:
@@ -48,6 +49,21 @@ def matching_jobs(alias: str, raw_query: str) -> QuerySet[TranscriptSegment, Any
     parsed = parse(raw_query)
     require_search_config(alias)
     return TranscriptSegment.objects.using(alias).filter(segment_condition(alias, parsed)).values("job_id")
+
+
+def find_jobs(jobs: QuerySet[TranscriptionJob], term: str) -> QuerySet[TranscriptionJob]:
+    """The jobs of ``jobs`` with this SlashML id if there are any; else those whose transcript holds the words.
+
+    Asked apart: an OR of the two would keep the database from joining the index's matches. A
+    term with no word to find (punctuation, only exclusions) finds nothing rather than failing.
+    """
+    by_id = jobs.filter(remote_id=term)
+    if by_id.exists():
+        return by_id
+    try:
+        return jobs.filter(pk__in=matching_jobs(jobs.db, term))
+    except SearchQueryError:
+        return by_id
 
 
 def annotate_snippets(rows: list[TranscriptSegment], parsed: ParsedQuery) -> list[TranscriptSegment]:
