@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: docs package-check test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke lint format messages demo sandbox clean
+.PHONY: docs package-check test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke bench-scale lint format messages demo sandbox clean
 
 # pip's and setuptools' output goes to $(INSTALL_LOG), shown only when an install fails.
 INSTALL_LOG := $(VENV)/install.log
@@ -87,6 +87,12 @@ bench-quick: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --quick --only uploads,throughput,api,compare,search --throughput-jobs 50 --api-jobs 2000 \
 	  --search-jobs 2000 --search-sqlite-jobs 500 --search-repeat 3 --search-index-jobs 20
+
+# A year of jobs at 1,000,000 and 4,000,000 rows in PostgreSQL (benchmarks/scale.py): each size is
+# generated once, in minutes, into a database of its own that later runs reuse; then every admin
+# page and API list is timed. Rewrites the scale section of docs/benchmarks.md.
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale --sizes 1000000,4000000 --write docs/benchmarks.md
 
 # The documentation site (mkdocs.yml): built with --strict, so a broken link or a page left out of
 # the navigation fails; the site goes to site/. `$(BIN)/mkdocs serve` previews it.
