@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_slashml.admin.counts import EXACT_BELOW
+from django_slashml.admin.counts import EXACT_BELOW, RowCount
 from django_slashml.models import JobStatus, TranscriptionJob
 from django_slashml.testing import simulate_completion
 
@@ -92,6 +92,12 @@ def test_a_large_list_shows_an_estimate_and_runs_no_count_over_the_table(admin_c
     assert len(response.context["cl"].result_list) == 100
     # A filter that keeps few rows is counted exactly.
     assert shown_count(admin_client.get(ADMIN, {"status__exact": "ERROR"}).content.decode()) == "7"
+
+
+def test_an_estimate_is_shown_as_one_to_two_figures() -> None:
+    assert str(RowCount(1_234_567, exact=False)) == "about 1.2 million"
+    assert str(RowCount(59_123, exact=False)) == "about 59,000"
+    assert str(RowCount(9_990, exact=True)) == "9,990"
 
 
 def test_the_list_has_no_date_hierarchy(admin_client: Client) -> None:

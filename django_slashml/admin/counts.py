@@ -33,11 +33,9 @@ class RowCount:
     def __str__(self) -> str:
         if self.exact:
             return number_format(self.value, force_grouping=True)
-        if self.value >= 1_000_000:
-            shown = str(intword(self.value))
-        else:  # two significant figures: an estimate is not more precise than that
-            digits = len(str(self.value)) - 2
-            shown = number_format(round(self.value, -digits), force_grouping=True)
+        # Two significant figures: an estimate is not more precise than that.
+        rounded = round(self.value, 2 - len(str(self.value)))
+        shown = intword(rounded) if rounded >= 1_000_000 else number_format(rounded, force_grouping=True)
         return gettext("about %(count)s") % {"count": shown}
 
 
