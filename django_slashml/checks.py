@@ -1,4 +1,4 @@
-"""System checks: settings and Celery configuration only, never the database.
+"""System checks: settings and the queue's configuration only, never the database.
 
 Ids are stable; the docs list them (docs/configuration.md).
 """
@@ -23,6 +23,7 @@ from django_slashml.conf import (
     SETTINGS_NAME,
     slashml_settings,
 )
+from django_slashml.jobs import queues
 from django_slashml.jobs.dispatch import JOB_TASK_NAMES
 from django_slashml.jobs.speed import learning_problems
 from django_slashml.metrics.checks import event_log_problems
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_celery",
+    "check_queue",
     "check_settings",
     "settings_problems",
 ]
@@ -112,8 +114,90 @@ def _annotations_disable_acks_late(annotations: Any) -> bool:
     return False
 
 
+_INSTALL_CELERY = 'pip install "django-slashml[celery]"'
+_INSTALL_TASKS = 'pip install "django-slashml[tasks]"'
+
+
+@register(Tags.compatibility)
+def check_queue(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The queue ``SLASHML["QUEUE"]`` picks is installed and, for the task framework, its backend loads."""
+    value = slashml_settings.QUEUE
+    if value is not None and value not in queues.QUEUES:
+        return [
+            Error(
+                gettext("SLASHML['QUEUE'] = %(value)s is not a queue SlashML jobs can run on.")
+                % {"value": repr(value)},
+                hint=gettext("Use 'celery', 'tasks' (Django's task framework), or None to pick what is installed."),
+                id="slashml.E081",
+            )
+        ]
+    queue = queues.chosen_queue()
+    if queue is None:
+        return [
+            Error(
+                gettext("Neither Celery nor Django's task framework is installed, so no worker can run SlashML jobs."),
+                hint=gettext("Choose one: %(celery)s, or %(tasks)s (no broker; docs/task-framework.md).")
+                % {"celery": _INSTALL_CELERY, "tasks": _INSTALL_TASKS},
+                id="slashml.E080",
+            )
+        ]
+    if queue == queues.CELERY:
+        if not queues.celery_installed():
+            return [
+                Error(
+                    gettext("SLASHML['QUEUE'] is 'celery', and Celery is not installed."),
+                    hint=_INSTALL_CELERY,
+                    id="slashml.E082",
+                )
+            ]
+        return []
+    if queues.framework() is None:
+        return [
+            Error(
+                gettext(
+                    "SLASHML['QUEUE'] is 'tasks', and Django's task framework is not installed "
+                    "(django.tasks comes with Django 6.0; before it, the django-tasks backport)."
+                ),
+                hint=_INSTALL_TASKS,
+                id="slashml.E083",
+            )
+        ]
+    try:
+        backend = queues.framework_backend()
+    except Exception as exc:
+        return [
+            Error(
+                gettext("The task backend %(alias)s for SlashML jobs cannot be loaded: %(error)s")
+                % {"alias": repr(slashml_settings.TASK_BACKEND), "error": exc},
+                hint=gettext(
+                    "Name a backend of settings.TASKS in SLASHML['TASK_BACKEND'] (default 'default'), for example "
+                    "TASKS = {'default': {'BACKEND': 'django_tasks_db.DatabaseBackend'}}."
+                ),
+                id="slashml.E084",
+            )
+        ]
+    if not backend.supports_defer:
+        return [
+            Warning(
+                gettext(
+                    "The task backend %(alias)s (%(backend)s) cannot run a task later (supports_defer is False): "
+                    "SlashML sends each later step only when the sweeper finds it due."
+                )
+                % {"alias": repr(slashml_settings.TASK_BACKEND), "backend": type(backend).__name__},
+                hint=gettext(
+                    "Run 'manage.py slashml_sweep --loop --interval 2' beside it, or use a backend that defers, "
+                    "such as django-tasks-db's DatabaseBackend (docs/task-framework.md)."
+                ),
+                id="slashml.W085",
+            )
+        ]
+    return []
+
+
 @register(Tags.compatibility)
 def check_celery(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if queues.chosen_queue() != queues.CELERY or not queues.celery_installed():
+        return []
     app = _celery_app()
     if app is None:
         return [

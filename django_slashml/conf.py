@@ -84,7 +84,13 @@ DEFAULTS: dict[str, Any] = {
     # dashboard calls a job stuck once it is overdue by more than SWEEP_GRACE + this.
     "SWEEP_INTERVAL": 60,
     "SWEEP_BATCH_SIZE": 500,
+    # The queue name the app's tasks are sent to (Celery's queue, or the task framework's queue_name).
     "TASK_QUEUE": None,
+    # Which queue carries the jobs: "celery", or "tasks" for Django's task framework (django.tasks,
+    # or the django-tasks backport before Django 6.0). None: Celery where it is installed, else the
+    # task framework. TASK_BACKEND is the alias in settings.TASKS the framework's tasks go to.
+    "QUEUE": None,
+    "TASK_BACKEND": "default",
     # Uploads: largest accepted file, where audio is kept, and when SlashML's copy
     # is treated as gone (it deletes uploads after 24 h; the margin avoids racing it).
     "MAX_UPLOAD_SIZE": 2 * 1024**3,
@@ -244,6 +250,8 @@ class SlashMLSettings:
     SWEEP_INTERVAL: float
     SWEEP_BATCH_SIZE: int
     TASK_QUEUE: str | None
+    QUEUE: str | None
+    TASK_BACKEND: str
     MAX_UPLOAD_SIZE: int
     STORAGE: str | None
     UPLOAD_TO: str

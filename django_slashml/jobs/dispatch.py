@@ -1,60 +1,38 @@
-"""Sending Celery messages for jobs. Messages are only nudges: losing one is fine.
+"""Sending messages for jobs, on Celery or Django's task framework (:mod:`.queues`).
 
-The job row already says what is due and when; a message that cannot be
-published (broker down) is logged and left to the sweeper. Countdowns are kept
-short: a poll due later than ``MAX_COUNTDOWN`` gets no message at all, and the
-sweeper sends one when the poll is due.
+Messages are only nudges: losing one is fine. The job row already says what is due
+and when; a message that cannot be published (broker or database down) is logged and
+left to the sweeper. Countdowns are kept short: a poll due later than ``MAX_COUNTDOWN``
+gets no message at all, and the sweeper sends one when the poll is due.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
+from django_slashml.jobs import queues
 from django_slashml.logs import job_logger
 from django_slashml.models import JobStatus, TranscriptionJob
 
 logger = job_logger("django_slashml.jobs.dispatch")
 
-#: The Celery names of the job steps (:mod:`django_slashml.tasks` declares them). Messages go to
-#: the tasks found by name in the Celery app's registry, so the engine never imports the
-#: module whose tasks call back into it.
+#: The names of the job steps: Celery's (:mod:`django_slashml.tasks`); the task framework's
+#: tasks (:mod:`django_slashml.task_framework`) carry the part after the dot.
 START_TASK = "django_slashml.start_job"
 POLL_TASK = "django_slashml.poll_job"
 JOB_TASK_NAMES = (START_TASK, POLL_TASK)
 
 
-def _task(name: str) -> Any:
-    from celery import current_app
-
-    try:
-        return current_app.tasks[name]
-    except KeyError:
-        raise LookupError(
-            f"The Celery task {name!r} is not registered: add 'django_slashml' to INSTALLED_APPS "
-            "(its AppConfig imports django_slashml.tasks)."
-        ) from None
-
-
 def dispatch(job_id: UUID | str, status: str, *, countdown: float | None = None) -> bool:
-    """Publish the task for a job's next step. Returns False if the broker refused it."""
+    """Send the task for a job's next step. Returns False if nothing was sent (the sweeper will)."""
     name = START_TASK if status == JobStatus.PENDING else POLL_TASK
-    s = slashml_settings
-    options: dict[str, Any] = {
-        "time_limit": s.TASK_TIME_LIMIT,
-        "soft_time_limit": s.TASK_SOFT_TIME_LIMIT,
-    }
-    if countdown and countdown > 0:
-        options["countdown"] = countdown
-    if s.TASK_QUEUE:
-        options["queue"] = s.TASK_QUEUE
     try:
-        _task(name).apply_async(args=[str(job_id)], **options)
+        return queues.send(name, job_id, countdown=countdown)
     except Exception:
         logger.warning(
             "Could not publish %s for job %s; the sweeper will pick it up.",
@@ -64,7 +42,6 @@ def dispatch(job_id: UUID | str, status: str, *, countdown: float | None = None)
             extra={"slashml_job_id": job_id},
         )
         return False
-    return True
 
 
 def nudge_when_due(job_id: UUID | str, status: str, due_at: datetime | None) -> bool:

@@ -1,6 +1,7 @@
 """Finding jobs whose message was lost, and sending them another.
 
-Run by the ``django_slashml.sweep`` beat task or the ``slashml_sweep`` command.
+Run by the ``django_slashml.sweep`` beat task or the ``slashml_sweep`` command (``--loop``
+where there is no beat).
 A job is swept when its next step is overdue by more than ``SWEEP_GRACE``
 seconds and no live worker holds its lease: its message was never published
 (broker down at commit), was lost with a killed worker, or the workers are behind.
@@ -11,6 +12,11 @@ It also schedules ahead: a step set further off than ``MAX_COUNTDOWN`` got no
 countdown message (long ETAs sit in worker memory), so each sweep sends one, with
 the right countdown, for such steps that fall due before the next sweep. Without
 that, the first poll of a long file would wait up to a sweep interval past its time.
+
+On a task backend that cannot defer (``supports_defer`` false) no step due later was
+sent at all, so the sweeper sends every step as soon as it is due, with no grace: run
+often (``slashml_sweep --loop --interval 2``), it is the due-time poller. On the task
+framework it also marks the results killed workers left RUNNING as failed.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
-from django_slashml.jobs import events
+from django_slashml.jobs import events, queues
 from django_slashml.jobs.dispatch import dispatch
 from django_slashml.models import EventKind, TranscriptionJob
 
@@ -32,7 +38,8 @@ logger = logging.getLogger("django_slashml.jobs.sweeper")
 
 def overdue_jobs(*, at: datetime | None = None):  # type: ignore[no-untyped-def]
     now = at or timezone.now()
-    cutoff = now - timedelta(seconds=slashml_settings.SWEEP_GRACE)
+    grace = slashml_settings.SWEEP_GRACE if queues.backend_can_defer() else 0
+    cutoff = now - timedelta(seconds=grace)
     return TranscriptionJob.objects.due(at=now).filter(next_poll_at__lte=cutoff)
 
 
@@ -56,25 +63,35 @@ def sweep(*, at: datetime | None = None, limit: int | None = None) -> int:
     batch = int(limit or slashml_settings.SWEEP_BATCH_SIZE)
     now = at or timezone.now()
     sent = 0
+    can_defer = queues.backend_can_defer()
     with transaction.atomic():
         rows = list(
             overdue_jobs(at=now)
             .order_by("next_poll_at")
             .select_for_update(skip_locked=True)
-            .values_list("pk", "status")[:batch]
+            .values_list("pk", "status", "next_poll_at")[:batch]
         )
-        resent = [job_id for job_id, status in rows if dispatch(job_id, status)]
+        # Where steps are only sent when due, those just due were never sent, not lost.
+        late = now - timedelta(seconds=slashml_settings.SWEEP_GRACE)
+        resent = [(job_id, due) for job_id, status, due in rows if dispatch(job_id, status)]
         sent += len(resent)
-        events.record(resent, EventKind.REDISPATCH, detail="overdue: its message was lost or the workers are behind")
+        events.record(
+            [job_id for job_id, due in resent if can_defer or due <= late],
+            EventKind.REDISPATCH,
+            detail="overdue: its message was lost or the workers are behind",
+        )
         ahead = list(
             unsent_soon(at=now)
             .order_by("next_poll_at")
             .select_for_update(skip_locked=True)
-            .values_list("pk", "status", "next_poll_at")[: max(0, batch - len(rows))]
+            .values_list("pk", "status", "next_poll_at")[: max(0, batch - len(rows)) if can_defer else 0]
         )
         for job_id, status, due in ahead:
             if dispatch(job_id, status, countdown=(due - now).total_seconds()):
                 sent += 1
+    failed = queues.fail_stale_results()
+    if failed:
+        logger.warning("Sweep: %d task result(s) left RUNNING by stopped workers marked failed", failed)
     if rows or ahead:
         logger.info(
             "Sweep: %d overdue job(s), %d step(s) scheduled ahead, %d message(s) published", len(rows), len(ahead), sent
