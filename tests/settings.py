@@ -75,6 +75,16 @@ HAS_SPECTACULAR = importlib.util.find_spec("drf_spectacular") is not None
 if HAS_SPECTACULAR:
     INSTALLED_APPS.insert(-1, "drf_spectacular")
     REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+# Django's task framework, for the jobs on SLASHML["QUEUE"] = "tasks": the database backend,
+# whose db_worker the reliability suite runs (django-tasks is its backport before Django 6.0).
+HAS_TASK_FRAMEWORK = importlib.util.find_spec("django_tasks_db") is not None
+if HAS_TASK_FRAMEWORK:
+    import django
+
+    if django.VERSION < (6, 0):
+        INSTALLED_APPS.insert(-1, "django_tasks")
+    INSTALLED_APPS.insert(-1, "django_tasks_db")
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 SPECTACULAR_SETTINGS = {"TITLE": "django-slashml", "VERSION": "1"}
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -43,7 +43,7 @@ QUEUES = (CELERY, TASKS)
 #: Where the task framework's versions of the job tasks live (django_slashml.task_framework).
 FRAMEWORK_TASKS_MODULE = "django_slashml.task_framework"
 #: django-tasks-db's result rows, read only to fail those a killed worker left RUNNING.
-RESULT_MODEL = "django_tasks_db.DBTaskResult"
+RESULT_MODEL = "django_tasks_db.models.DBTaskResult"
 
 
 def celery_installed() -> bool:
@@ -173,7 +173,7 @@ def fail_stale_results(*, older_than: float | None = None) -> int:
     module = framework()
     if module is None:
         return 0
-    result_model: Any = apps.get_model(RESULT_MODEL)
+    result_model: Any = import_string(RESULT_MODEL)
     status = module.TaskResultStatus
     now = timezone.now()
     cutoff = now - timedelta(seconds=float(slashml_settings.LEASE_SECONDS if older_than is None else older_than))

@@ -57,14 +57,16 @@ class WorkerProcess:
             "SLASHML_TEST_SLASHML": json.dumps(self.slashml),
         }
         self.starts += 1
-        command = [
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return self
+
+    def command(self) -> list[str]:
+        return [
             sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker", "-P", "prefork",
             "-c", str(self.concurrency), "-l", "INFO", "-n", f"reliability-{os.getpid()}-{self.starts}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        return self
 
     def pool_children(self) -> list[int]:
         return _children(self.process.pid) if self.process else []
@@ -95,6 +97,31 @@ class WorkerProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class DbWorkerProcess(WorkerProcess):
+    """django-tasks-db's ``db_worker`` in its own process: one task at a time, no time limit.
+
+    ``slashml`` must choose the task framework (``"QUEUE": "tasks"``); ``broker`` is unused.
+    """
+
+    #: Seconds between looks for work when none is ready (the command's default is 1).
+    interval = 0.2
+
+    @property
+    def worker_id(self) -> str:
+        return f"reliability-{os.getpid()}-{self.starts}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "django", "db_worker", "--no-reload", "--no-startup-delay",
+            "--interval", str(self.interval), "--worker-id", self.worker_id,
+        ]  # fmt: skip
+
+    def pause(self) -> None:
+        """SIGSTOP: the worker hangs mid-step, holding whatever it held, as a stuck call would."""
+        if self.process:
+            os.kill(self.process.pid, signal.SIGSTOP)
 
 
 class PrivateRedis:

@@ -1,0 +1,108 @@
+"""The reliability promise on Django's task framework: django-tasks-db's ``db_worker`` processes.
+
+The same runs' bookkeeping as tests/test_reliability.py (its ``Run`` and verdict), with the
+jobs on ``SLASHML["QUEUE"] = "tasks"``: the framework neither retries nor recovers a task
+whose worker died, and has no time limit, so the job row's lease and the sweeper are all
+that bring a killed or hung worker's job back. Service tier only (workers share PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from django_slashml.jobs import queues, sweeper
+from django_slashml.models import ACTIVE_STATUSES, TranscriptionJob
+from django_slashml.sandbox.control import SandboxControl
+
+from .reliability.harness import DbWorkerProcess, sweeping
+from .test_reliability import SWEEP_EVERY, Run
+from .test_reliability import pytestmark as reliability_marks
+
+pytestmark = [
+    *reliability_marks,
+    pytest.mark.skipif(queues.framework() is None, reason='needs pip install "django-slashml[tasks]"'),
+]
+
+
+@pytest.fixture
+def run(
+    sandbox: Any, sandbox_control: SandboxControl, settings: Any, media_root: Path, tmp_path: Path
+) -> Iterator[Run]:
+    current = Run(sandbox=sandbox, control=sandbox_control, settings=settings, media_root=media_root, tmp_path=tmp_path)
+    current.slashml = {**current.slashml, "QUEUE": "tasks"}
+    settings.SLASHML = current.slashml
+    yield current
+    current.stop()
+
+
+def db_worker(run: Run) -> DbWorkerProcess:
+    log = run.tmp_path / f"db-worker-{len(run.workers)}.log"
+    worker = DbWorkerProcess(broker="", slashml=run.slashml, media_root=str(run.media_root), log=log)
+    run.workers.append(worker.start())
+    return worker
+
+
+def our_results(status: str, *, worker: DbWorkerProcess | None = None) -> int:
+    from django_tasks_db.models import DBTaskResult
+
+    rows = DBTaskResult.objects.filter(status=status, task_path__startswith="django_slashml.")
+    if worker is not None:
+        rows = rows.filter(worker_ids__contains=[worker.worker_id])
+    return rows.count()
+
+
+def test_killing_db_workers_loses_nothing_and_their_running_rows_are_failed(run: Run) -> None:
+    run.control.set_faults(processing_time=0.5, latency=0.02, seed=6)
+    workers = [db_worker(run), db_worker(run)]
+    kills: list[int] = []
+
+    def crash(elapsed: float) -> None:
+        progress = TranscriptionJob.objects.exclude(status__in=ACTIVE_STATUSES).count() / 60
+        victim = workers[len(kills) % 2]
+        # Mid-step, so the kill leaves a RUNNING row behind as well as a leased job.
+        if len(kills) < 2 and progress >= 0.25 + 0.35 * len(kills) and our_results("RUNNING", worker=victim):
+            victim.kill()
+            kills.append(victim.process.pid if victim.process else 0)
+            victim.start()
+
+    with sweeping(SWEEP_EVERY):
+        run.create(60)
+        run.wait_until_all_end(timeout=180, during=crash)
+    assert len(kills) == 2, kills
+    run.verdict(
+        "Worker killed (django-tasks-db)",
+        "60 jobs, 2 db_worker",
+        "SIGKILL a db_worker 2x",
+        killed_in_flight=len(kills),
+    )
+    # A killed worker's row stays RUNNING; once it is older than the lease, the sweep fails it.
+    for worker in workers:
+        worker.stop()  # a SIGTERM between claiming a task and starting it leaves a RUNNING row too
+    time.sleep(float(run.slashml["LEASE_SECONDS"]) + 0.5)
+    sweeper.sweep()
+    assert our_results("RUNNING") == 0
+    assert our_results("FAILED") >= 1, "no killed worker's row was marked failed"
+
+
+def test_a_hung_db_worker_holds_its_job_no_longer_than_the_lease(run: Run) -> None:
+    """SIGSTOP one worker mid-step: the task framework has no time limit, the lease is the only bound."""
+    run.control.set_faults(processing_time=1.0, latency=0.3, seed=9)
+    hung, _ = db_worker(run), db_worker(run)
+    paused: dict[str, float] = {}
+
+    def hang(elapsed: float) -> None:
+        if not paused and our_results("RUNNING") and elapsed > 1:
+            hung.pause()
+            paused["at"] = time.monotonic()
+
+    with sweeping(SWEEP_EVERY):
+        run.create(20)
+        run.wait_until_all_end(timeout=120, during=hang)
+    assert paused, "the worker was never paused mid-run"
+    hung.kill()  # SIGKILL ends a stopped process too; the verdict is taken without it
+    run.verdict("Hung worker (django-tasks-db)", "20 jobs, 2 db_worker", "SIGSTOP a db_worker", killed_in_flight=1)
