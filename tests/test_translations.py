@@ -221,7 +221,7 @@ def test_check_messages_exceptions_and_command_help_are_translated(pseudo: None,
     assert str(refused.value) == (
         "[xx] Cannot transcribe 'ftp://x.example/a.wav': [xx] only http:// and https:// URLs are accepted, not ftp://."
     )
-    assert "[xx] Send a Celery message" in help_text and "[xx] List overdue jobs" in help_text
+    assert "[xx] Send a task for every" in help_text and "[xx] List overdue jobs" in help_text
 
 
 @pytest.mark.django_db

@@ -336,7 +336,16 @@ def _answer(method: str, http_method: str, args: dict[str, Any], answer: Callabl
 
 @contextmanager
 def eager_celery() -> Iterator[None]:
-    """Celery runs tasks inline (``task_always_eager``) inside the block, as the fake's jobs need."""
+    """Celery runs tasks inline (``task_always_eager``) inside the block, as the fake's jobs need.
+
+    Without Celery it does nothing: on the task framework, use its immediate backend (the
+    default where ``settings.TASKS`` is not set), which runs each task as it is enqueued.
+    """
+    from importlib.util import find_spec
+
+    if find_spec("celery") is None:
+        yield
+        return
     from celery import current_app
 
     conf = current_app.conf

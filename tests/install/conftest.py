@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 INSTALL_LINE = re.compile(r"""^pip install (?:"django-slashml(?:\[[a-z0-9,]+\])?"|django-slashml)$""")
 #: Any install command that names the package, up to the end of its line, inline code or comment.
 ANY_INSTALL = re.compile(r"pip install [^`\n#]*django-slashml[^`\n#]*")
-#: The base install: pip builds it from the sdist (PIP_NO_BINARY, the line itself unchanged).
-SDIST_LINE = "pip install django-slashml"
+#: The base install (the app and its queue, Celery): pip builds it from the sdist
+#: (PIP_NO_BINARY, the line itself unchanged).
+SDIST_LINE = 'pip install "django-slashml[celery]"'
 #: A host project's test environment: the package as users install it, pytest and pytest-django.
-HOST_TEST_LINE = 'pip install django-slashml "pytest>=8" "pytest-django>=4.8"'
+HOST_TEST_LINE = 'pip install "django-slashml[celery]" "pytest>=8" "pytest-django>=4.8"'
 
 
 def documented_install_lines() -> list[str]:
