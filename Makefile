@@ -41,7 +41,8 @@ test-services: $(STAMP)
 	  SLASHML_TEST_TIER=services $(BIN)/pytest $(XDIST) -p no:cacheprovider -m "services and not reliability" && \
 	  SLASHML_TEST_TIER=services $(BIN)/pytest -p no:cacheprovider -m reliability
 
-# Where none of the optional extras is installed: the package and the test runner only (pytest,
+# Where none of the optional extras is installed: the base install (the package with its queue,
+# the celery extra, as docs/install.md's first line) and the test runner only (pytest,
 # pytest-django, pytest-timeout). Not the whole suite again: the files of tests/tiers.py's
 # NO_EXTRAS, where a missing extra changes what happens (tests that need one skip, naming it).
 NO_EXTRAS := .venv-no-extras
@@ -49,7 +50,7 @@ $(NO_EXTRAS)/.installed-stamp: setup.cfg pyproject.toml
 	rm -rf $(NO_EXTRAS)
 	$(PYTHON) -m venv $(NO_EXTRAS)
 	$(NO_EXTRAS)/bin/python -m pip install -q --no-compile --upgrade pip
-	$(NO_EXTRAS)/bin/python -m pip install -q --no-compile -e . "pytest>=8" "pytest-django>=4.8" "pytest-timeout>=2.3"
+	$(NO_EXTRAS)/bin/python -m pip install -q --no-compile -e ".[celery]" "pytest>=8" "pytest-django>=4.8" "pytest-timeout>=2.3"
 	@touch $@
 
 test-no-extras: $(NO_EXTRAS)/.installed-stamp

@@ -17,6 +17,7 @@ import sys
 MATRIX = {
     "tests/test_end_to_end.py": "a real Celery worker and the sandbox over HTTP, with Django's transactions",
     "tests/test_pipeline.py": "the engine's conditional updates, leases and transitions on this ORM",
+    "tests/test_task_framework.py": "jobs on django.tasks from Django 6.0, on the django-tasks backport on 5.2",
     "tests/test_lifecycle.py": "the only place a status changes: its filter(...).update(...)",
     "tests/test_closing_write.py": "the closing write's statements, which each Django release may build apart",
     "tests/test_statements.py": "the statements a job costs, as this Django builds them",
