@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from django_slashml.jobs import queues, sweeper
 from django_slashml.models import ACTIVE_STATUSES, TranscriptionJob
@@ -92,17 +93,28 @@ def test_killing_db_workers_loses_nothing_and_their_running_rows_are_failed(run:
 def test_a_hung_db_worker_holds_its_job_no_longer_than_the_lease(run: Run) -> None:
     """SIGSTOP one worker mid-step: the task framework has no time limit, the lease is the only bound."""
     run.control.set_faults(processing_time=1.0, latency=0.3, seed=9)
+    from django_tasks_db.models import DBTaskResult
+
     hung, _ = db_worker(run), db_worker(run)
-    paused: dict[str, float] = {}
+    paused: dict[str, Any] = {}
 
     def hang(elapsed: float) -> None:
-        if not paused and our_results("RUNNING") and elapsed > 1:
+        if paused or elapsed < 1:
+            return
+        held = DBTaskResult.objects.filter(status="RUNNING", worker_ids__contains=[hung.worker_id]).first()
+        if held is not None:
             hung.pause()
-            paused["at"] = time.monotonic()
+            paused.update(at=timezone.now(), job=held.args_kwargs["args"][0])
 
     with sweeping(SWEEP_EVERY):
         run.create(20)
         run.wait_until_all_end(timeout=120, during=hang)
     assert paused, "the worker was never paused mid-run"
+    # The held job waited for its lease to end, the sweep to see it overdue, then its remaining steps.
+    s = run.slashml
+    bound = s["LEASE_SECONDS"] + s["SWEEP_GRACE"] + SWEEP_EVERY + 10
+    held_job = TranscriptionJob.objects.get(pk=paused["job"])
+    assert held_job.completed_at is not None
+    assert (held_job.completed_at - paused["at"]).total_seconds() < bound
     hung.kill()  # SIGKILL ends a stopped process too; the verdict is taken without it
     run.verdict("Hung worker (django-tasks-db)", "20 jobs, 2 db_worker", "SIGSTOP a db_worker", killed_in_flight=1)
