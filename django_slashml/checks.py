@@ -128,7 +128,7 @@ def check_queue(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 gettext("SLASHML['QUEUE'] = %(value)s is not a queue SlashML jobs can run on.")
                 % {"value": repr(value)},
                 hint=gettext("Use 'celery', 'tasks' (Django's task framework), or None to pick what is installed."),
-                id="slashml.E081",
+                id="slashml.E101",
             )
         ]
     queue = queues.chosen_queue()
@@ -138,7 +138,7 @@ def check_queue(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 gettext("Neither Celery nor Django's task framework is installed, so no worker can run SlashML jobs."),
                 hint=gettext("Choose one: %(celery)s, or %(tasks)s (no broker; docs/task-framework.md).")
                 % {"celery": _INSTALL_CELERY, "tasks": _INSTALL_TASKS},
-                id="slashml.E080",
+                id="slashml.E100",
             )
         ]
     if queue == queues.CELERY:
@@ -147,7 +147,7 @@ def check_queue(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 Error(
                     gettext("SLASHML['QUEUE'] is 'celery', and Celery is not installed."),
                     hint=_INSTALL_CELERY,
-                    id="slashml.E082",
+                    id="slashml.E102",
                 )
             ]
         return []
@@ -159,7 +159,7 @@ def check_queue(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     "(django.tasks comes with Django 6.0; before it, the django-tasks backport)."
                 ),
                 hint=_INSTALL_TASKS,
-                id="slashml.E083",
+                id="slashml.E103",
             )
         ]
     try:
@@ -173,7 +173,7 @@ def check_queue(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     "Name a backend of settings.TASKS in SLASHML['TASK_BACKEND'] (default 'default'), for example "
                     "TASKS = {'default': {'BACKEND': 'django_tasks_db.DatabaseBackend'}}."
                 ),
-                id="slashml.E084",
+                id="slashml.E104",
             )
         ]
     if not backend.supports_defer:
@@ -188,7 +188,7 @@ def check_queue(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                     "Run 'manage.py slashml_sweep --loop --interval 2' beside it, or use a backend that defers, "
                     "such as django-tasks-db's DatabaseBackend (docs/task-framework.md)."
                 ),
-                id="slashml.W085",
+                id="slashml.W105",
             )
         ]
     return []

@@ -57,7 +57,7 @@ def test_a_job_runs_to_its_end_on_the_immediate_backend_with_the_sweeper_sending
     assert job.text.split() == SPEECH_SCRIPT
     completed = [kw["job"].pk for name, kw in signal_log if name == "transcription_completed"]
     assert completed == [job.pk]
-    assert "slashml.W085" in slashml_ids(), "the checks say the backend cannot defer"
+    assert "slashml.W105" in slashml_ids(), "the checks say the backend cannot defer"
 
 
 @pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_a_later_step_is_stored_with_its_run_after_on_the_database_backend(on_ta
     assert row.task_path == "django_slashml.task_framework.poll_job"
     assert row.args_kwargs == {"args": [str(job.pk)], "kwargs": {}}
     assert before + timedelta(seconds=29) < row.run_after < timezone.now() + timedelta(seconds=31)
-    assert "slashml.W085" not in slashml_ids()
+    assert "slashml.W105" not in slashml_ids()
 
 
 @pytest.mark.django_db
@@ -97,20 +97,20 @@ def test_the_sweep_fails_our_results_a_killed_worker_left_running_and_no_one_els
 
 def test_the_checks_say_what_is_missing_for_the_queue_chosen(settings: Any, monkeypatch: Any) -> None:
     settings.SLASHML = {**settings.SLASHML, "QUEUE": "rq"}
-    assert "slashml.E081" in slashml_ids()
+    assert "slashml.E101" in slashml_ids()
     settings.SLASHML = {**settings.SLASHML, "QUEUE": "tasks", "TASK_BACKEND": "nowhere"}
-    assert "slashml.E084" in slashml_ids()
+    assert "slashml.E104" in slashml_ids()
     settings.SLASHML = {**settings.SLASHML, "TASK_BACKEND": "default"}
     settings.TASKS = {"default": {"BACKEND": DATABASE}}
-    assert not {"slashml.E084", "slashml.W085", "slashml.W014"} & slashml_ids(), "no Celery check on tasks"
+    assert not {"slashml.E104", "slashml.W105", "slashml.W014"} & slashml_ids(), "no Celery check on tasks"
     # Patch stays: what an environment without the packages looks like, which this one cannot be.
     monkeypatch.setattr(queues, "framework", lambda: None)
-    assert "slashml.E083" in slashml_ids()
+    assert "slashml.E103" in slashml_ids()
     settings.SLASHML = {**settings.SLASHML, "QUEUE": "celery"}
     monkeypatch.setattr(queues, "celery_installed", lambda: False)
-    assert "slashml.E082" in slashml_ids()
+    assert "slashml.E102" in slashml_ids()
     settings.SLASHML = {**settings.SLASHML, "QUEUE": None}
-    messages = [m for m in run_checks() if m.id == "slashml.E080"]
+    messages = [m for m in run_checks() if m.id == "slashml.E100"]
     assert len(messages) == 1 and "django-slashml[celery]" in messages[0].hint and "[tasks]" in messages[0].hint
 
 
