@@ -63,8 +63,9 @@ test-no-extras: $(NO_EXTRAS)/.installed-stamp
 # What users install: the sdist and the wheel built once, each install line of the docs in a clean
 # virtualenv outside the checkout (imported, migrated, checked), the README's steps to finished jobs
 # with the README's line (from the wheel) and the base install (from the sdist). Needs Redis.
+# The first test that needs the virtualenvs waits for all of them to install: hence the long timeout.
 test-install: $(STAMP)
-	SLASHML_TEST_TIER=install $(BIN)/pytest -p no:cacheprovider tests/install
+	SLASHML_TEST_TIER=install $(BIN)/pytest -p no:cacheprovider --timeout 900 tests/install
 
 # Each supported Django x Python pair other than .venv's own (which the default and service tiers
 # run): tests/tiers.py's MATRIX files, against PostgreSQL and Redis, in a virtualenv per pair.
