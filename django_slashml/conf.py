@@ -123,6 +123,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RESPONSE_BYTES": 32 * 1024**2,
     "MAX_WORDS": 250_000,
     "MAX_TRANSCRIPT_CHARS": 2_000_000,
+    # A comparison's reference_text: at most this many characters (about two hours of speech);
+    # it is scored against every provider's transcript on each read.
+    "MAX_REFERENCE_CHARS": 100_000,
     # Job lists (REST and admin) show at most this many characters of each transcript.
     "LIST_TEXT_CHARS": 500,
     # A job's metadata: at most this many bytes as UTF-8 JSON, nested this deep.
@@ -200,6 +203,7 @@ NUMBER_SETTINGS = (
     "MAX_RESPONSE_BYTES",
     "MAX_WORDS",
     "MAX_TRANSCRIPT_CHARS",
+    "MAX_REFERENCE_CHARS",
     "LIST_TEXT_CHARS",
     "MAX_METADATA_BYTES",
     "MAX_METADATA_DEPTH",
@@ -266,6 +270,7 @@ class SlashMLSettings:
     MAX_RESPONSE_BYTES: int
     MAX_WORDS: int
     MAX_TRANSCRIPT_CHARS: int
+    MAX_REFERENCE_CHARS: int
     LIST_TEXT_CHARS: int
     MAX_METADATA_BYTES: int
     MAX_METADATA_DEPTH: int

@@ -11,12 +11,14 @@ the upload while the others wait for its URL (:mod:`django_slashml.jobs.pipeline
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidComparisonError
 from django_slashml.jobs.actions import (
     AudioSource,
@@ -28,7 +30,8 @@ from django_slashml.jobs.actions import (
 )
 from django_slashml.jobs.metadata import check_metadata_argument
 from django_slashml.models import AudioUpload, Comparison, TranscriptionJob
-from django_slashml.remote.protocol import SERVICE_PROVIDERS
+from django_slashml.remote.characters import storable_text
+from django_slashml.remote.protocol import SERVICE_PROVIDERS, shown_value
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import _User
@@ -40,31 +43,41 @@ MAX_PROVIDERS = len(SERVICE_PROVIDERS)
 
 
 def validate_providers(providers: Any) -> list[str]:
-    """``providers`` as a list of 2 to 6 distinct known providers, or :class:`InvalidComparisonError`."""
+    """``providers`` as a list of 2 to 6 distinct known providers, or :class:`InvalidComparisonError`.
+
+    The count is checked first and every later check is linear, so a body of hundreds of
+    thousands of entries costs one ``len()``, and no message echoes more than a few of them.
+    """
     known = ", ".join(SERVICE_PROVIDERS)
     if isinstance(providers, str) or not isinstance(providers, Sequence):
         raise InvalidComparisonError(
             _("Send providers as a list of %(min)d to %(max)d of: %(known)s.")
             % {"min": MIN_PROVIDERS, "max": MAX_PROVIDERS, "known": known}
         )
+    if len(providers) > MAX_PROVIDERS:
+        raise _wrong_count(len(providers))
     chosen = list(providers)
-    unknown = [p for p in chosen if p not in SERVICE_PROVIDERS]
+    unknown = [p for p in chosen if not isinstance(p, str) or p not in SERVICE_PROVIDERS]
     if unknown:
         raise InvalidComparisonError(
             _("Unknown provider(s) %(unknown)s; use %(known)s.")
-            % {"unknown": ", ".join(repr(p) for p in unknown), "known": known}
+            % {"unknown": ", ".join(shown_value(p) for p in unknown), "known": known}
         )
-    repeated = sorted({p for p in chosen if chosen.count(p) > 1})
+    repeated = sorted(p for p, count in Counter(chosen).items() if count > 1)
     if repeated:
         raise InvalidComparisonError(
             _("Each provider once: %(repeated)s is repeated.") % {"repeated": ", ".join(repeated)}
         )
-    if not MIN_PROVIDERS <= len(chosen) <= MAX_PROVIDERS:
-        raise InvalidComparisonError(
-            _("A comparison needs %(min)d to %(max)d providers; got %(count)d.")
-            % {"min": MIN_PROVIDERS, "max": MAX_PROVIDERS, "count": len(chosen)}
-        )
+    if len(chosen) < MIN_PROVIDERS:
+        raise _wrong_count(len(chosen))
     return chosen
+
+
+def _wrong_count(count: int) -> InvalidComparisonError:
+    return InvalidComparisonError(
+        _("A comparison needs %(min)d to %(max)d providers; got %(count)d.")
+        % {"min": MIN_PROVIDERS, "max": MAX_PROVIDERS, "count": count}
+    )
 
 
 def validate_reference(reference_text: Any) -> str:
@@ -74,6 +87,24 @@ def validate_reference(reference_text: Any) -> str:
     if not isinstance(reference_text, str) or not reference_text.strip():
         raise InvalidComparisonError(
             _("reference_text is empty; send what was said, or leave it out to score against a reviewed transcript."),
+            field="reference_text",
+        )
+    limit = int(slashml_settings.MAX_REFERENCE_CHARS)
+    if len(reference_text) > limit:
+        raise InvalidComparisonError(
+            _(
+                "reference_text is %(length)d characters long; at most %(limit)d are allowed "
+                "(SLASHML['MAX_REFERENCE_CHARS'])."
+            )
+            % {"length": len(reference_text), "limit": limit},
+            field="reference_text",
+        )
+    if storable_text(reference_text) != reference_text:
+        raise InvalidComparisonError(
+            _(
+                "reference_text has a character the database cannot store (NUL, a lone surrogate, or "
+                "a 4-byte character where MySQL/MariaDB is not utf8mb4); remove it."
+            ),
             field="reference_text",
         )
     return reference_text.strip()

@@ -34,6 +34,12 @@ SERVICE_PROVIDER_LABELS: dict[str, str] = {
 SERVICE_PROVIDERS: tuple[str, ...] = tuple(SERVICE_PROVIDER_LABELS)
 
 
+def shown_value(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to about ``limit`` characters: an error echoes what was sent, never all of it."""
+    text = repr(value[: limit + 1] if isinstance(value, str) else value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
+
+
 def provider_problem(value: object, *, translate: Callable[[str], str] = gettext_noop) -> str | None:
     """Why ``value`` is not a SlashML service provider, or None if it is one.
 
@@ -44,7 +50,7 @@ def provider_problem(value: object, *, translate: Callable[[str], str] = gettext
     if isinstance(value, str) and value in SERVICE_PROVIDER_LABELS:
         return None
     return translate(gettext_noop("Unknown service provider %(value)s; use one of: %(providers)s.")) % {
-        "value": repr(value),
+        "value": shown_value(value),
         "providers": ", ".join(SERVICE_PROVIDERS),
     }
 
