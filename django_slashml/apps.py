@@ -19,6 +19,7 @@ class SlashMLConfig(AppConfig):
         # names the project's receivers when it starts.
         from django_slashml import checks, conf  # noqa: F401
         from django_slashml.audio import storage  # noqa: F401
+        from django_slashml.remote import checks as deploy_checks  # noqa: F401
         from django_slashml.remote import client  # noqa: F401
         from django_slashml.transcripts.search import checks as search_checks  # noqa: F401
         from django_slashml.transcripts.search import receivers  # noqa: F401

@@ -171,3 +171,26 @@ def test_the_example_project_keeps_celerys_folders_in_its_state_dir(tmp_path, mo
     options = runpy.run_path(str(example))["CELERY_BROKER_TRANSPORT_OPTIONS"]
     assert set(options) >= {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"}
     assert all(Path(folder).is_relative_to(tmp_path) for folder in options.values())
+
+
+def deploy_check_ids() -> set[str]:
+    return {m.id for m in run_checks(include_deployment_checks=True) if m.id and m.id.startswith("slashml.W08")}
+
+
+@pytest.mark.parametrize(
+    ("slashml", "debug", "expected"),
+    [
+        ({"API_KEY": "k", "API_URL": "http://slashml.internal.example"}, False, {"slashml.W080"}),
+        ({"API_KEY": "k", "API_URL": "http://slashml.internal.example"}, True, {"slashml.W080"}),
+        ({"API_KEY": "k", "API_URL": "http://127.0.0.1:9000"}, False, set()),
+        ({"API_KEY": "k", "API_URL": "https://api.slashml.com"}, False, set()),
+        ({"API_KEY": "sandbox-key", "API_URL": "https://api.slashml.com"}, False, {"slashml.W081"}),
+        ({"API_KEY": "k", "API_URL": "http://127.0.0.1:8765"}, False, {"slashml.W082"}),
+        ({"API_KEY": "sandbox-key", "API_URL": "http://localhost:8765"}, False, {"slashml.W081", "slashml.W082"}),
+        ({"API_KEY": "sandbox-key", "API_URL": "http://127.0.0.1:8765"}, True, set()),
+    ],
+)
+def test_deploy_checks_flag_plain_http_and_the_sandbox_outside_debug(slashml, debug, expected) -> None:
+    with override_settings(SLASHML=slashml, DEBUG=debug):
+        assert deploy_check_ids() == expected
+        assert not expected & check_ids()  # only with --deploy

@@ -1,22 +1,42 @@
 """Hostile input, one test per row of the table in docs/security.md.
 
 Each test tries what a hostile user (or a hostile SlashML) sent and asserts what they get back
-instead of the harm. ``HOSTILE`` is the table; ``python -m tests.test_hardening`` prints it as
+instead of the harm. ``HOSTILE`` is the table; ``python -m tests.hostile_table`` prints it as
 docs/security.md shows it, and :func:`test_the_security_page_lists_every_hostile_input` keeps
 the page and the tests from drifting apart.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
+from django.core.files.base import ContentFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from django_slashml.exceptions import InvalidComparisonError
+from django_slashml.jobs import pipeline
 from django_slashml.jobs.comparisons import validate_providers
-from django_slashml.models import Comparison, TranscriptionJob
+from django_slashml.jobs.pipeline import Step
+from django_slashml.jobs.uploads import save_upload
+from django_slashml.models import Comparison, JobEvent, JobStatus, TranscriptionJob, TranscriptSegment
+from django_slashml.remote.calls import recording
+from django_slashml.remote.client import SlashMLClient
+from django_slashml.remote.redaction import redact_text
+from django_slashml.transcripts.search.engines import CLOSE, OPEN, marked
+from django_slashml.transcripts.search.query import parse
+
+from .conftest import SPEECH_WAV
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +112,250 @@ def test_a_long_provider_name_is_not_echoed_whole(django_user_model) -> None:
         assert response.status_code == 400
         assert "x" * 30 in response.content.decode() and len(response.content) < 1000
     assert not TranscriptionJob.objects.exists()
+
+
+@row(
+    "medium",
+    "user",
+    "`reference_text` of 2.4 MB on a comparison",
+    "400 naming `SLASHML['MAX_REFERENCE_CHARS']` (100,000 characters by default); nothing saved",
+)
+def test_a_huge_reference_text_is_refused(django_user_model, settings) -> None:
+    settings.SLASHML = {**settings.SLASHML, "MAX_REFERENCE_CHARS": 1000}
+    ann = django_user_model.objects.create_user("ann")
+    body = {"audio_url": "https://93.184.216.34/a.wav", "providers": ["aws", "rev"], "reference_text": "word " * 300}
+    response = client_for(ann).post(COMPARISONS, body, format="json")
+    assert response.status_code == 400
+    assert "MAX_REFERENCE_CHARS" in response.json()["reference_text"][0]
+    assert not Comparison.objects.exists() and not TranscriptionJob.objects.exists()
+
+
+# -- answers that crashed a worker -----------------------------------------------------------------
+
+
+@contextmanager
+def answering(body: str, *, upload: str = "") -> Iterator[str]:
+    """A SlashML stand-in on loopback answering every GET with ``body`` (and POST /upload/ with ``upload``)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, text: str) -> None:
+            data = text.encode("utf-8", "surrogatepass")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._send(body)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(upload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def polled_job(api_url: str, settings: Any) -> TranscriptionJob:
+    settings.SLASHML = {"API_KEY": "sandbox-key", "API_URL": api_url, "STATUS_HTTP_RETRIES": 0}
+    now = timezone.now()
+    return TranscriptionJob.objects.create(
+        audio_url="https://example.com/a.wav",
+        service_provider="whisper",
+        status=JobStatus.QUEUED,
+        remote_id="hostile-1",
+        submitted_at=now,
+        next_poll_at=now,
+        deadline_at=now + timedelta(hours=1),
+    )
+
+
+def completed(text: str, words: list[dict[str, Any]], **extra: Any) -> str:
+    return json.dumps({"id": "hostile-1", "status": "COMPLETED", "text": text, "words": words, **extra})
+
+
+@row(
+    "medium",
+    "SlashML",
+    "an answer whose text, words, keys or error hold NUL or a lone surrogate (`\\u0000`, `\\ud800`)",
+    "NUL dropped, a lone surrogate (or a 4-byte character where MySQL/MariaDB is not utf8mb4) "
+    "replaced with U+FFFD as the answer is read; the job completes and is searchable",
+)
+def test_characters_a_database_cannot_store_never_reach_it(settings) -> None:
+    word = {"text": "bad\x00\ud800word", "start": 0, "end": 500, "confidence": 0.9}
+    body = completed("bad\x00\ud800word tail", [word, {"text": "tail", "start": 500, "end": 900}], **{"n\x00te": "x"})
+    with answering(body) as url:
+        job = polled_job(url, settings)
+        assert pipeline.advance(job.pk) == Step.COMPLETED
+    job.refresh_from_db()
+    assert job.status == JobStatus.COMPLETED
+    assert job.text == "bad\ufffdword tail" and job.words[0]["text"] == "bad\ufffdword"
+    assert "n\x00te" not in job.last_response and job.last_response["nte"] == "x"
+    assert JobEvent.objects.filter(job=job).exists()
+    assert TranscriptSegment.objects.filter(job=job).exists()
+
+
+@row(
+    "low",
+    "SlashML",
+    "a word timing of 3,000,000,000 ms",
+    "timings are clamped to the audio's end (`audio_duration`, when SlashML sends it) and to 2^31-1 ms; "
+    "the job completes and is searchable",
+)
+def test_a_word_timing_past_the_audio_is_clamped_and_the_job_is_searchable(settings) -> None:
+    words = [{"text": "hello", "start": 0, "end": 400}, {"text": "later", "start": 3_000_000_000, "end": 3_000_000_400}]
+    for extra, last in (({"audio_duration": 2.5}, 2500), ({}, 2**31 - 1)):
+        TranscriptionJob.objects.all().delete()
+        with answering(completed("hello later", words, **extra)) as url:
+            job = polled_job(url, settings)
+            assert pipeline.advance(job.pk) == Step.COMPLETED
+        job.refresh_from_db()
+        assert job.status == JobStatus.COMPLETED
+        assert job.words[1]["start"] == job.words[1]["end"] == last
+        assert TranscriptSegment.objects.filter(job=job, text__contains="later").exists()
+
+
+# -- the API-key scrub -----------------------------------------------------------------------------
+
+
+@row(
+    "low",
+    "SlashML",
+    'a transcript saying "the token holders approve sandbox-keyring" (API key `sandbox-key`)',
+    "transcript fields are never scrubbed; elsewhere only whole key-shaped tokens are",
+)
+def test_the_key_scrub_leaves_words_that_merely_look_like_it(settings) -> None:
+    said = "the token holders approve sandbox-keyring"
+    assert redact_text(said, "sandbox-key") == said
+    assert redact_text("Authorization: Token sandbox-key", "sandbox-key") == "Authorization: Token [redacted]"
+    assert "sandbox-key" not in redact_text("refused sandbox-key, sorry", "sandbox-key")
+    words = [{"text": word, "start": 100 * i, "end": 100 * i + 90} for i, word in enumerate(said.split())]
+    with answering(completed(said, words, note="key sandbox-key refused")) as url:
+        job = polled_job(url, settings)
+        assert pipeline.advance(job.pk) == Step.COMPLETED
+    job.refresh_from_db()
+    assert job.text == said and " ".join(w["text"] for w in job.words) == said
+    assert job.last_response["note"] == "key [redacted] refused"
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+
+@row("medium", "user", "`GET jobs/?search=` holding a NUL (`%00`)", "400 saying to remove it, on every database")
+def test_a_nul_in_the_job_search_is_a_400(django_user_model) -> None:
+    ann = django_user_model.objects.create_user("ann")
+    response = client_for(ann).get(JOBS, {"search": "a\x00b"})
+    assert response.status_code == 400 and "NUL" in response.json()["search"][0]
+    assert client_for(ann).get(JOBS, {"search": "x" * 501}).status_code == 400
+
+
+@row(
+    "low",
+    "SlashML",
+    "a private-use character (U+E000, U+E001) in a transcript shown in a search snippet",
+    "every `<mark>` closed, in the API and the admin search page",
+)
+def test_every_mark_in_a_snippet_is_closed(settings, django_user_model) -> None:
+    assert marked(f"a {OPEN}b c") == "a <mark>b c</mark>"
+    assert marked(f"{CLOSE}a {OPEN}b{OPEN} c{CLOSE}{CLOSE}") == "a <mark>b c</mark>"
+    ann = django_user_model.objects.create_user("ann")
+    text = f"welcome {OPEN} to the chart {CLOSE}{OPEN} room {CLOSE}"
+    words = [{"text": w, "start": 100 * i, "end": 100 * i + 90} for i, w in enumerate(text.split())]
+    with answering(completed(text, words)) as url:
+        job = polled_job(url, settings)
+        job.owner = ann
+        job.save(update_fields=["owner"])
+        assert pipeline.advance(job.pk) == Step.COMPLETED
+    for query in ("welcome", "chart", "room"):
+        response = client_for(ann).get("/api/slashml/search/", {"q": query})
+        assert response.status_code == 200, response.content
+        snippet = response.json()["results"][0]["snippet"]
+        assert snippet.count("<mark>") == snippet.count("</mark>") >= 1, snippet
+        assert OPEN not in snippet and CLOSE not in snippet
+
+
+@row(
+    "low",
+    "user",
+    "search `q=welcome or chart`",
+    "lowercase `or` is a word to find on every database; only `OR` joins alternatives",
+)
+def test_lowercase_or_is_a_word_on_every_database() -> None:
+    parsed = parse("welcome or chart")
+    assert len(parsed.groups) == 1 and [t.text for t in parsed.groups[0]] == ["welcome", "or", "chart"]
+    assert parsed.websearch() == 'welcome "or" chart'
+    assert parse("welcome OR chart").websearch() == "welcome OR chart"
+
+
+# -- the admin's audio -----------------------------------------------------------------------------
+
+
+@row("low", "staff", "`Range: bytes=<5000 digits>-` on the admin's audio", "416, as for any range past the end")
+def test_a_range_of_thousands_of_digits_is_416(admin_client) -> None:
+    with SPEECH_WAV.open("rb") as fileobj:
+        upload = save_upload(fileobj, name="meeting.wav")
+    url = f"/admin/django_slashml/audioupload/{upload.pk}/audio/"
+    assert admin_client.get(url, HTTP_RANGE="bytes=" + "9" * 5000 + "-").status_code == 416
+    tail = admin_client.get(url, HTTP_RANGE="bytes=-" + "9" * 5000)
+    assert tail.status_code == 206 and b"".join(tail.streaming_content) == SPEECH_WAV.read_bytes()
+
+
+# -- presigned URLs --------------------------------------------------------------------------------
+
+
+@row(
+    "info",
+    "SlashML",
+    "a presigned upload URL (`uploaded_url` with its signature)",
+    "kept on the upload for its sibling jobs; events keep the URL without its query",
+)
+def test_presigned_urls_are_kept_out_of_events() -> None:
+    signed = "https://bucket.example/a.wav?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA"
+
+    class Canned(requests.adapters.BaseAdapter):
+        def send(self, request: Any, **kwargs: Any) -> requests.Response:
+            response = requests.Response()
+            response.status_code, response.request, response.url = 200, request, request.url
+            response.headers["Content-Type"] = "application/json"
+            response.raw = io.BytesIO(json.dumps({"uploaded_url": signed}).encode())
+            return response
+
+        def close(self) -> None:
+            pass
+
+    session = requests.Session()
+    session.mount("https://", Canned())
+    client = SlashMLClient("https://api.slashml.example", "k" * 20, session=session)
+    with recording() as calls:
+        remote = client.upload(
+            ContentFile(b"RIFF"), filename="a.wav", content_type="audio/wav", service_provider="whisper"
+        )
+    assert remote.url == signed
+    assert calls[0].answer == {"uploaded_url": "https://bucket.example/a.wav?[query not kept]"}
+
+
+# -- the table in docs/security.md ----------------------------------------------------------------
+
+
+def table() -> str:
+    """``HOSTILE`` as the Markdown table docs/security.md shows."""
+    lines = ["| severity | from | what is sent | what the app answers | test |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {h.severity} | {h.who} | {h.what} | {h.answer} | `{h.test}` |" for h in HOSTILE]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_security_page_lists_every_hostile_input() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    assert table() in page, "docs/security.md's table is stale: python -m tests.hostile_table prints it"

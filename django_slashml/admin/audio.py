@@ -32,6 +32,15 @@ class UnsatisfiableRange(Exception):
     pass
 
 
+#: Any number of bytes longer than this many digits is past the end of every file.
+_MAX_DIGITS = 18
+
+
+def _offset(digits: str) -> int:
+    """``digits`` as a number, without converting thousands of digits (Python refuses, slowly)."""
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
     """The inclusive byte span a ``Range`` header asks for; ``None`` means the whole file.
 
@@ -43,12 +52,12 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
         return None
     first, last = match.groups()
     if not first:  # "bytes=-500": the last 500 bytes
-        length = int(last)
+        length = _offset(last)
         if length == 0:
             raise UnsatisfiableRange
         return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = _offset(first)
+    end = min(_offset(last), size - 1) if last else size - 1
     if start >= size or end < start:
         raise UnsatisfiableRange
     return start, end

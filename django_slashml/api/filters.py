@@ -18,8 +18,9 @@ from rest_framework.exceptions import ValidationError
 
 from django_slashml.conf import slashml_settings
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
-from django_slashml.remote.protocol import SERVICE_PROVIDERS
+from django_slashml.remote.protocol import SERVICE_PROVIDERS, shown_value
 from django_slashml.transcripts.search import find_jobs
+from django_slashml.transcripts.search.query import MAX_QUERY_CHARS
 
 #: Query parameters the job list understands, for the docs and the schema.
 JOB_FILTERS: dict[str, Any] = {
@@ -74,7 +75,7 @@ def _choices(params: QueryDict, name: str, allowed: list[str] | tuple[str, ...])
             {
                 name: [
                     gettext("Unknown value(s) %(values)s; use: %(allowed)s.")
-                    % {"values": unknown, "allowed": ", ".join(allowed)}
+                    % {"values": ", ".join(shown_value(value) for value in unknown[:5]), "allowed": ", ".join(allowed)}
                 ]
             }
         )
@@ -101,6 +102,23 @@ def _moment(params: QueryDict, name: str) -> datetime | None:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
+def _search_text(params: QueryDict) -> str:
+    """``?search=``, refused when no database could compare it (NUL) or it is longer than a query may be."""
+    search = params.get("search", "").strip()
+    if "\x00" in search:
+        raise ValidationError({"search": [gettext("The search text has a NUL character (%00); remove it.")]})
+    if len(search) > MAX_QUERY_CHARS:
+        raise ValidationError(
+            {
+                "search": [
+                    gettext("The search text is %(length)d characters long; at most %(limit)d are allowed.")
+                    % {"length": len(search), "limit": MAX_QUERY_CHARS}
+                ]
+            }
+        )
+    return search
+
+
 def filter_jobs(queryset: QuerySet[TranscriptionJob], params: QueryDict) -> QuerySet[TranscriptionJob]:
     statuses = _choices(params, "status", JobStatus.values)
     if statuses:
@@ -122,7 +140,7 @@ def filter_jobs(queryset: QuerySet[TranscriptionJob], params: QueryDict) -> Quer
             raise ValidationError({"has_words": [gettext("Use true or false.")]})
         with_words = Q(status=JobStatus.COMPLETED) & ~Q(words=[])
         queryset = queryset.filter(with_words) if has_words.lower() == "true" else queryset.exclude(with_words)
-    search = params.get("search", "").strip()
+    search = _search_text(params)
     if search:
         queryset = find_jobs(queryset, search)
     ordering = params.get("ordering")

@@ -8,6 +8,7 @@ step (:mod:`django_slashml.jobs.events`). With no buffer open, noting costs noth
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,11 +82,30 @@ def note_call(
         started=time.time() - elapsed,
         duration_ms=round(elapsed * 1000, 3),
         http_status=http_status,
-        answer=answer,
+        answer=unsigned(answer),
         error=error,
     )
     calls.append(call)
     return call
+
+
+_SIGNED_URL = re.compile(r"^(https?://[^?#\s]*)[?#]\S*$", re.IGNORECASE)
+#: What stands for a URL's query in an event: a presigned URL's signature is a credential.
+QUERY_NOT_KEPT = "?[query not kept]"
+
+
+def unsigned(answer: Any) -> Any:
+    """``answer`` with each top-level URL's query cut off (an upload's ``uploaded_url`` is presigned).
+
+    Events are shown to staff and kept for weeks; the upload row keeps the URL for its sibling
+    jobs until it expires.
+    """
+    if not isinstance(answer, dict):
+        return answer
+    return {
+        key: _SIGNED_URL.sub(lambda m: m.group(1) + QUERY_NOT_KEPT, value) if isinstance(value, str) else value
+        for key, value in answer.items()
+    }
 
 
 def note_remote_status(status: str) -> None:

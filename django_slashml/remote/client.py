@@ -44,9 +44,18 @@ from django_slashml.exceptions import (
 )
 from django_slashml.logs import job_logger
 from django_slashml.remote.calls import note_call, note_remote_status
+from django_slashml.remote.characters import storable, storable_text
 from django_slashml.remote.protocol import API_PREFIX, no_api_key_message
 from django_slashml.remote.redaction import redact, redact_text
-from django_slashml.remote.responses import Limits, RemoteJob, RemoteUpload, error_message, parse_job, parse_upload
+from django_slashml.remote.responses import (
+    TRANSCRIPT_KEYS,
+    Limits,
+    RemoteJob,
+    RemoteUpload,
+    error_message,
+    parse_job,
+    parse_upload,
+)
 
 logger = job_logger("django_slashml.remote.client")
 
@@ -324,10 +333,11 @@ class SlashMLClient:
         # Redacting a prefix is enough: it only shrinks, and the snippet is cut at 300 after it.
         raw_text = content[:_CHUNK].decode(_codec(response.encoding), errors="replace")
         try:
-            body = redact(json.loads(content), self._api_key)
+            # What a database cannot store is taken out first: any of it fails the step's write.
+            body = redact(storable(json.loads(content)), self._api_key, keep=TRANSCRIPT_KEYS)
         except (ValueError, RecursionError):
             body = None
-        snippet = self._scrub(raw_text)[:_BODY_SNIPPET]  # cut after redacting: a cut key is still a key
+        snippet = storable_text(self._scrub(raw_text)[:_BODY_SNIPPET])  # cut after redacting: a cut key is a key
         status = response.status_code
         where = f"{method} {path}"
         if 200 <= status < 300:

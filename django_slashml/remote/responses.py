@@ -140,7 +140,13 @@ def _transcript_text(body: dict[str, Any]) -> str | None:
     return None if text is None else str(text)
 
 
-def _words(raw_words: Any, limits: Limits) -> list[Word] | None:
+#: The latest a word may be said, in ms (2**31 - 1: about 24.8 days, past any audio, and the most a
+#: segment's timings can hold on every database).
+MAX_WORD_MS = 2**31 - 1
+
+
+def _words(raw_words: Any, limits: Limits, audio_duration: float | None = None) -> list[Word] | None:
+    """The words, each timing clamped to the audio's end (``audio_duration`` s, if SlashML gave it)."""
     if raw_words is None:
         return None
     if not isinstance(raw_words, list):
@@ -150,6 +156,9 @@ def _words(raw_words: Any, limits: Limits) -> list[Word] | None:
             f"SlashML sent {len(raw_words):,} words, more than SLASHML['MAX_WORDS'] ({limits.max_words:,}); "
             "nothing was stored. Raise MAX_WORDS if transcripts this long are expected, then retry the job."
         )
+    last = MAX_WORD_MS
+    if audio_duration is not None and 0 < audio_duration * 1000 < MAX_WORD_MS:
+        last = math.ceil(audio_duration * 1000)
     words = []
     for index, item in enumerate(raw_words):
         if not isinstance(item, dict):
@@ -162,7 +171,14 @@ def _words(raw_words: Any, limits: Limits) -> list[Word] | None:
         start, end = _number(item["start"]), _number(item["end"])
         if start is None or end is None or start < 0 or end < start:
             raise MalformedTranscriptError(f"Word {index} of the transcript has unusable timings: {item!r:.120}.")
-        words.append(Word(str(item["text"])[:_WORD_CHARS], round(start), round(end), _number(item.get("confidence"))))
+        words.append(
+            Word(
+                str(item["text"])[:_WORD_CHARS],
+                min(round(start), last),
+                min(round(end), last),
+                _number(item.get("confidence")),
+            )
+        )
     return words
 
 
@@ -195,7 +211,7 @@ def parse_job(body: Any, limits: Limits = Limits()) -> RemoteJob:
     words = None
     text = _transcript_text(body)
     if status == RemoteStatus.COMPLETED:
-        words = _words(body.get("words"), limits)
+        words = _words(body.get("words"), limits, _number(body.get("audio_duration")))
         if text is None and words is None:
             raise MalformedTranscriptError("SlashML reported the job COMPLETED but sent neither text nor words.")
         if text is None and words is not None:

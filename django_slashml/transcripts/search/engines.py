@@ -14,8 +14,9 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connections
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Replace
 from django.db.models.query_utils import Q
 from django.utils.html import escape
 
@@ -29,6 +30,7 @@ FTS_TABLE = "django_slashml_transcriptsegment_fts"
 FTS_TRIGGERS = tuple(f"{FTS_TABLE}_{suffix}" for suffix in ("ai", "ad", "au"))
 #: Private-use characters that stand for <mark> and </mark> until the text is escaped.
 OPEN, CLOSE = "\ue000", "\ue001"
+_MARKERS = re.compile(f"({OPEN}|{CLOSE})")
 
 Segments = QuerySet[TranscriptSegment]
 
@@ -78,8 +80,27 @@ def require_search_config(alias: str) -> None:
 
 
 def marked(text: str) -> str:
-    """``text`` HTML-escaped, its matched words in ``<mark>``."""
-    return escape(text).replace(OPEN, "<mark>").replace(CLOSE, "</mark>")
+    """``text`` HTML-escaped, its matched words in ``<mark>``, every ``<mark>`` closed.
+
+    A transcript may hold OPEN or CLOSE itself (they are ordinary private-use characters): one
+    that would open a mark inside a mark, or close one never opened, is dropped.
+    """
+    parts: list[str] = []
+    open_mark = False
+    for piece in _MARKERS.split(text):
+        if piece == OPEN:
+            if not open_mark:
+                parts.append("<mark>")
+            open_mark = True
+        elif piece == CLOSE:
+            if open_mark:
+                parts.append("</mark>")
+            open_mark = False
+        else:
+            parts.append(str(escape(piece)))
+    if open_mark:
+        parts.append("</mark>")
+    return "".join(parts)
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
@@ -104,7 +125,7 @@ def _postgresql_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> 
 
 def _postgresql_snippets(alias: str, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
     headline = SearchHeadline(
-        "text",
+        Replace(Replace("text", Value(OPEN), Value("")), Value(CLOSE), Value("")),
         _tsquery(parsed),
         config=slashml_settings.SEARCH_CONFIG,
         start_sel=OPEN,
@@ -183,6 +204,7 @@ def _plain_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> list[
 def plain_snippet(text: str, terms: Iterable[Term]) -> str:
     """``text`` with every case-insensitive occurrence of ``terms`` between OPEN and CLOSE."""
     alternatives = sorted({re.escape(term.text) for term in terms}, key=len, reverse=True)
+    text = text.replace(OPEN, "").replace(CLOSE, "")
     if not alternatives:
         return text
     return re.sub("|".join(alternatives), lambda m: f"{OPEN}{m.group(0)}{CLOSE}", text, flags=re.IGNORECASE)

@@ -52,7 +52,8 @@ class ParsedQuery:
         for group in self.groups:
             parts = []
             for term in group:
-                body = f'"{term.text}"' if len(term.words) > 1 else term.text
+                # A lone word "or" is quoted: PostgreSQL would read it as OR in any case.
+                body = f'"{term.text}"' if len(term.words) > 1 or term.text == "or" else term.text
                 parts.append(f"-{body}" if term.negated else body)
             rendered.append(" ".join(parts))
         return " OR ".join(rendered)
