@@ -31,6 +31,7 @@ EXTRAS = {
     "slashml": "make test (pip install --no-deps slashml==0.1.6)",
     "importlinter": "the lint extra (import-linter)",
     "prometheus_client": 'pip install "django-slashml[metrics]"',
+    "schemathesis": "the test extra (schemathesis)",
 }
 
 

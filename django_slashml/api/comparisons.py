@@ -16,18 +16,34 @@ from rest_framework.response import Response
 
 from django_slashml.api.parsing import MetadataField, SafeJSONParser
 from django_slashml.api.permissions import visible_to
-from django_slashml.api.schema import extend_schema
-from django_slashml.api.serializers import check_audio_file
+from django_slashml.api.schema import bodies, errors, extend_schema, extend_schema_field, id_parameter
+from django_slashml.api.serializers import AudioFileField, check_audio_file
 from django_slashml.api.views import OwnedRowsViewSet
+from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidAudioError, InvalidComparisonError
 from django_slashml.jobs.access import sees_everything
 from django_slashml.jobs.actions import validate_audio_url
-from django_slashml.jobs.comparisons import compare, validate_providers, validate_reference
-from django_slashml.models import Comparison, TranscriptionJob
+from django_slashml.jobs.comparisons import (
+    MAX_PROVIDERS,
+    MIN_PROVIDERS,
+    compare,
+    validate_providers,
+    validate_reference,
+)
+from django_slashml.models import Comparison, JobStatus, ServiceProvider, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS
 from django_slashml.transcripts.comparisons import ComparisonScores
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/ServiceProviderEnum"},
+        "minItems": MIN_PROVIDERS,
+        "maxItems": MAX_PROVIDERS,
+        "uniqueItems": True,
+    }
+)
 class ProvidersField(serializers.ListField):
     """A JSON list, repeated form fields, or one comma-separated form value."""
 
@@ -43,9 +59,7 @@ class ProvidersField(serializers.ListField):
 
 
 class ComparisonCreateSerializer(serializers.Serializer[Comparison]):
-    audio = serializers.FileField(
-        required=False, help_text=_("An audio file to upload once and send to each provider.")
-    )
+    audio = AudioFileField(required=False, help_text=_("An audio file to upload once and send to each provider."))
     audio_url = serializers.CharField(required=False, max_length=1000, help_text=_("An http(s) URL SlashML can fetch."))
     providers = ProvidersField(
         child=serializers.CharField(),
@@ -58,6 +72,13 @@ class ComparisonCreateSerializer(serializers.Serializer[Comparison]):
         help_text=_("What was said; scores are computed against it. Leave out to use a reviewed transcript."),
     )
     metadata = MetadataField(required=False, help_text=_("A JSON object kept with the comparison and its jobs."))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # For the schema; validate_reference() enforces it (the setting is read per request).
+        reference = self.fields["reference_text"]
+        if isinstance(reference, serializers.CharField):
+            reference.max_length = int(slashml_settings.MAX_REFERENCE_CHARS)
 
     def validate_audio_url(self, value: str) -> str:
         try:
@@ -92,6 +113,24 @@ class ComparisonCreateSerializer(serializers.Serializer[Comparison]):
             )
         except (InvalidComparisonError, InvalidAudioError) as exc:
             raise serializers.ValidationError({getattr(exc, "field", "audio"): [str(exc)]}) from None
+
+
+class ProviderStateSerializer(serializers.Serializer[TranscriptionJob]):
+    service_provider = serializers.ChoiceField(choices=ServiceProvider.choices)
+    job = serializers.UUIDField(help_text=_("The provider's job (jobs/{id}/)."))
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+
+
+class ComparisonSerializer(serializers.Serializer[Comparison]):
+    """A comparison as listed: its providers' jobs and their statuses. Documents what the view builds."""
+
+    id = serializers.UUIDField()
+    upload = serializers.UUIDField(allow_null=True, help_text=_("The audio upload sent; null for a URL."))
+    audio_url = serializers.CharField(help_text=_("The audio's URL; empty for an uploaded file."))
+    reference_text = serializers.CharField(help_text=_("The reference given; empty for none."))
+    metadata = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    providers = ProviderStateSerializer(many=True)
 
 
 class ProviderScoreSerializer(serializers.Serializer[Any]):
@@ -151,6 +190,26 @@ def scores_data(comparison: Comparison) -> dict[str, Any]:
     return dict(ComparisonScoresSerializer(comparison.scores()).data)
 
 
+class ReferenceSerializer(serializers.Serializer[Comparison]):
+    # The answer's key is "source"; the stubs type Field.source as the attribute path it reads.
+    source = serializers.ChoiceField(choices=("given", "review"))  # type: ignore[assignment]
+    job = serializers.UUIDField(allow_null=True, help_text=_("The reviewed job, for a reference from a review."))
+
+
+class ComparisonDetailSerializer(ComparisonSerializer):
+    """A comparison with its scores (documents the header and :class:`ComparisonScoresSerializer` together)."""
+
+    reference = ReferenceSerializer(allow_null=True)
+    providers = ProviderScoreSerializer(many=True)  # type: ignore[assignment]
+    agreement = AgreementSerializer(allow_null=True, help_text=_("Without a reference; null with one."))
+
+
+class ComparisonFromURLSerializer(ComparisonCreateSerializer):
+    """What a JSON or url-encoded body may hold: everything but a file."""
+
+    audio = None  # type: ignore[assignment]
+
+
 def _header(comparison: Comparison) -> dict[str, Any]:
     return {
         "id": str(comparison.pk),
@@ -168,7 +227,11 @@ class ComparisonViewSet(
     """Comparisons of providers on one audio: create one, list yours, read one's scores."""
 
     parser_classes = (SafeJSONParser, MultiPartParser, FormParser)
-    serializer_class = ComparisonCreateSerializer
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "create":
+            return ComparisonCreateSerializer
+        return ComparisonSerializer if self.action == "list" else ComparisonDetailSerializer
 
     def throttle_cost(self, request: Request) -> int:
         """Submit-throttle tokens a request spends: one per provider it would create a job for."""
@@ -191,6 +254,7 @@ class ComparisonViewSet(
             comparisons = comparisons.prefetch_related(Prefetch("jobs", queryset=brief.order_by("created_at", "pk")))
         return comparisons
 
+    @extend_schema(responses={200: ComparisonSerializer(many=True), **errors(400, 404)})
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         rows = [
@@ -204,11 +268,15 @@ class ComparisonViewSet(
         ]
         return self.get_paginated_response(rows)
 
+    @extend_schema(parameters=id_parameter(), responses={200: ComparisonDetailSerializer, **errors(400, 404)})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         comparison = self.get_object()
         return Response({**_header(comparison), **scores_data(comparison)})
 
-    @extend_schema(request=ComparisonCreateSerializer, responses={201: dict})
+    @extend_schema(
+        request=bodies(ComparisonCreateSerializer, ComparisonFromURLSerializer),
+        responses={201: ComparisonDetailSerializer, **errors(400, 413, 429)},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
+from django_slashml.api.schema import comma_separated, one_of
 from django_slashml.conf import slashml_settings
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS, shown_value
@@ -41,6 +42,18 @@ JOB_FILTERS: dict[str, Any] = {
     "ordering": _("created_at, -created_at (default), completed_at, -completed_at, audio_duration, -audio_duration."),
 }
 ORDERINGS = ("created_at", "-created_at", "completed_at", "-completed_at", "audio_duration", "-audio_duration")
+
+#: The filters' types and allowed values, for the API schema.
+JOB_FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "status": comma_separated(JobStatus.values),
+    "service_provider": comma_separated(SERVICE_PROVIDERS),
+    "review_state": comma_separated(ReviewState.values),
+    "created_after": {"type": "string", "format": "date-time"},
+    "created_before": {"type": "string", "format": "date-time"},
+    "has_words": one_of(("true", "false")),
+    "search": {"type": "string", "maxLength": MAX_QUERY_CHARS, "pattern": "^[^\\u0000]*$"},
+    "ordering": one_of(ORDERINGS),
+}
 
 
 def _use_one_of(allowed: tuple[str, ...] | list[str]) -> str:

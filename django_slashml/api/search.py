@@ -18,14 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from django_slashml.api.filters import JOB_FILTERS, filter_jobs
+from django_slashml.api.filters import JOB_FILTER_SCHEMAS, JOB_FILTERS, filter_jobs
 from django_slashml.api.permissions import visible_to
-from django_slashml.api.schema import extend_schema, query_parameters
+from django_slashml.api.schema import errors, extend_schema, query_parameters
 from django_slashml.api.views import Pagination
 from django_slashml.exceptions import ConfigurationError, SearchQueryError
 from django_slashml.models import TranscriptionJob, TranscriptSegment
 from django_slashml.transcripts.search import annotate_snippets, search
-from django_slashml.transcripts.search.query import ParsedQuery
+from django_slashml.transcripts.search.query import MAX_QUERY_CHARS, ParsedQuery
 from django_slashml.viewer import transcript_url
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,14 @@ class SearchView(generics.GenericAPIView[TranscriptSegment]):
             logger.error("Search is unavailable: %s", exc)
             raise SearchUnavailable from None
 
-    @extend_schema(parameters=query_parameters(SEARCH_PARAMETERS))
+    @extend_schema(
+        parameters=query_parameters(
+            SEARCH_PARAMETERS,
+            {"q": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS}, **JOB_FILTER_SCHEMAS},
+            required=("q",),
+        ),
+        responses={200: SearchResultSerializer(many=True), **errors(400, 404, 503)},
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         parsed, segments = self._query()
         page = self.paginate_queryset(segments)

@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from django_slashml.api.parsing import MetadataField, PayloadTooLarge
+from django_slashml.api.schema import extend_schema_field
 from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError
 from django_slashml.jobs.access import sees_everything
 from django_slashml.jobs.actions import transcribe, validate_audio_url
 from django_slashml.jobs.uploads import save_upload, validate_audio
-from django_slashml.models import AudioUpload, Comparison, TranscriptionJob
+from django_slashml.models import AudioUpload, Comparison, ServiceProvider, TranscriptionJob
 from django_slashml.remote.protocol import SERVICE_PROVIDERS, provider_problem
 
 PROVIDER_HELP = format_lazy(
@@ -32,6 +33,24 @@ def check_audio_file(value: Any, field: str) -> Any:
     return value
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class AudioFileField(serializers.FileField):
+    """An audio file, sent as a part of a multipart/form-data body."""
+
+
+class ProviderField(serializers.ChoiceField):
+    """One SlashML provider (an enum in the schema); refused with the one message every entry point gives."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=ServiceProvider.choices, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        problem = provider_problem(data, translate=gettext)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return str(data)
+
+
 class AudioUploadSerializer(serializers.ModelSerializer[AudioUpload]):
     class Meta:
         model = AudioUpload
@@ -40,7 +59,7 @@ class AudioUploadSerializer(serializers.ModelSerializer[AudioUpload]):
 
 
 class AudioUploadCreateSerializer(serializers.Serializer[AudioUpload]):
-    audio = serializers.FileField(help_text=_("The audio file (wav, mp3, ogg, flac, m4a, webm, aiff)."))
+    audio = AudioFileField(help_text=_("The audio file (wav, mp3, ogg, flac, m4a, webm, aiff)."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         check_audio_file(attrs["audio"], "audio")
@@ -57,7 +76,12 @@ class AudioUploadCreateSerializer(serializers.Serializer[AudioUpload]):
 class JobSerializer(serializers.ModelSerializer[TranscriptionJob]):
     """A job as listed: everything but the word timings."""
 
-    upload: serializers.PrimaryKeyRelatedField[AudioUpload] = serializers.PrimaryKeyRelatedField(read_only=True)
+    upload: serializers.PrimaryKeyRelatedField[AudioUpload] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text=_("The audio upload transcribed; null for a job from a URL.")
+    )
+    audio_url = serializers.CharField(
+        read_only=True, help_text=_("The audio's URL, for a job from a URL; empty for an uploaded file.")
+    )
     reused_from = serializers.SerializerMethodField(
         help_text=_(
             "The earlier job (same audio and provider) whose SlashML work this one shared; "
@@ -66,7 +90,9 @@ class JobSerializer(serializers.ModelSerializer[TranscriptionJob]):
     )
     owner = serializers.SerializerMethodField()
     comparison: serializers.PrimaryKeyRelatedField[Comparison] = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text=_("The comparison this job is one provider of, if any (comparisons/{id}/).")
+        read_only=True,
+        allow_null=True,
+        help_text=_("The comparison this job is one provider of, if any (comparisons/{id}/)."),
     )
     text = serializers.CharField(
         source="transcript_text", read_only=True, help_text=_("The transcript; a reviewer's correction if any.")
@@ -171,10 +197,10 @@ class JobDetailSerializer(JobSerializer):
 class JobCreateSerializer(serializers.Serializer[TranscriptionJob]):
     """Exactly one of ``audio`` (a file), ``audio_url`` or ``upload`` (an upload's id)."""
 
-    audio = serializers.FileField(required=False, help_text=_("An audio file to upload and transcribe."))
+    audio = AudioFileField(required=False, help_text=_("An audio file to upload and transcribe."))
     audio_url = serializers.CharField(required=False, max_length=1000, help_text=_("An http(s) URL SlashML can fetch."))
     upload = serializers.UUIDField(required=False, help_text=_("The id of one of your audio uploads."))
-    service_provider = serializers.CharField(required=False, help_text=PROVIDER_HELP)
+    service_provider = ProviderField(required=False, help_text=PROVIDER_HELP)
     fresh = serializers.BooleanField(
         required=False,
         default=False,
@@ -184,12 +210,6 @@ class JobCreateSerializer(serializers.Serializer[TranscriptionJob]):
         required=False,
         help_text=_("A JSON object kept with the job (SLASHML['MAX_METADATA_BYTES'], ['MAX_METADATA_DEPTH'])."),
     )
-
-    def validate_service_provider(self, value: str) -> str:
-        problem = provider_problem(value, translate=gettext)
-        if problem:
-            raise serializers.ValidationError(problem)
-        return value
 
     def validate_audio_url(self, value: str) -> str:
         try:
@@ -236,3 +256,9 @@ class JobCreateSerializer(serializers.Serializer[TranscriptionJob]):
 
     def to_representation(self, instance: TranscriptionJob) -> dict[str, Any]:
         return JobDetailSerializer(instance, context=self.context).data
+
+
+class JobFromURLSerializer(JobCreateSerializer):
+    """What a JSON or url-encoded body may hold: everything but a file."""
+
+    audio = None  # type: ignore[assignment]

@@ -23,16 +23,28 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from django_slashml.api.filters import JOB_FILTERS, filter_jobs, listed_jobs
+from django_slashml.api.filters import JOB_FILTER_SCHEMAS, JOB_FILTERS, filter_jobs, listed_jobs
 from django_slashml.api.pagination import JobPagination
 from django_slashml.api.parsing import SafeJSONParser, SizeLimitedUploadHandler
 from django_slashml.api.permissions import OwnerOrStaffWithPermission, visible_to
-from django_slashml.api.schema import described, extend_schema, query_parameters
+from django_slashml.api.schema import (
+    bodies,
+    comma_separated,
+    described,
+    errors,
+    extend_schema,
+    id_parameter,
+    one_of,
+    path_parameters,
+    query_parameters,
+    whole_number,
+)
 from django_slashml.api.serializers import (
     AudioUploadCreateSerializer,
     AudioUploadSerializer,
     JobCreateSerializer,
     JobDetailSerializer,
+    JobFromURLSerializer,
     ListedJobSerializer,
 )
 from django_slashml.api.throttles import throttles_for
@@ -42,7 +54,7 @@ from django_slashml.jobs.access import is_reviewed, may_discard_review
 from django_slashml.models import AudioUpload, TranscriptionJob
 from django_slashml.transcripts import exports
 from django_slashml.transcripts.audit import audit_job
-from django_slashml.transcripts.presets import PARAMETER_HELP, CueLimits, caption_limits
+from django_slashml.transcripts.presets import PARAMETER_HELP, PARAMETERS, PRESETS, CueLimits, caption_limits
 
 
 class Conflict(APIException):
@@ -102,12 +114,42 @@ class AudioUploadViewSet(
     def get_serializer_class(self) -> Any:
         return AudioUploadCreateSerializer if self.action == "create" else AudioUploadSerializer
 
+    @extend_schema(responses={200: AudioUploadSerializer(many=True), **errors(404)})
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
-@extend_schema(
-    parameters=query_parameters(
-        {"words": _("false leaves out the word timings."), "fields": _("Comma-separated fields to return.")}
+    @extend_schema(
+        request={"multipart/form-data": AudioUploadCreateSerializer},
+        responses={201: AudioUploadSerializer, **errors(400, 413, 429)},
     )
-)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    @extend_schema(parameters=id_parameter(), responses={200: AudioUploadSerializer, **errors(400, 404)})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+
+#: How the transcript's export and caption audit are chosen.
+EXPORT_PARAMETERS = {
+    "version": _("reviewed (default: a reviewer's correction where there is one) or original."),
+    **PARAMETER_HELP,
+}
+EXPORT_SCHEMAS = {
+    "version": one_of(exports.VERSIONS),
+    "preset": one_of(PRESETS),
+    **{name: whole_number(low, high) for name, (_field, low, high) in PARAMETERS.items()},
+}
+
+
+def _job_answer_parameters() -> list[Any]:
+    """``?words=`` and ``?fields=`` of every answer that is a job."""
+    return query_parameters(
+        {"words": _("false leaves out the word timings."), "fields": _("Comma-separated fields to return.")},
+        {"fields": comma_separated(JobDetailSerializer.Meta.fields)},
+    )
+
+
 class JobViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, OwnedRowsViewSet[TranscriptionJob]
 ):
@@ -129,13 +171,27 @@ class JobViewSet(
             return JobCreateSerializer
         return ListedJobSerializer if self.action == "list" else JobDetailSerializer
 
-    @extend_schema(parameters=query_parameters(JOB_FILTERS))
+    @extend_schema(
+        parameters=query_parameters(JOB_FILTERS, JOB_FILTER_SCHEMAS),
+        responses={200: ListedJobSerializer(many=True), **errors(400, 404)},
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=JobCreateSerializer, responses={201: JobDetailSerializer})
+    @extend_schema(
+        request=bodies(JobCreateSerializer, JobFromURLSerializer),
+        parameters=_job_answer_parameters(),
+        responses={201: JobDetailSerializer, **errors(400, 413, 429)},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
+
+    @extend_schema(
+        parameters=[*id_parameter(), *_job_answer_parameters()],
+        responses={200: JobDetailSerializer, **errors(400, 404)},
+    )
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
 
     def _transition(self, change: Any) -> Response:
         job = self.get_object()
@@ -145,7 +201,16 @@ class JobViewSet(
             raise Conflict(str(exc)) from None
         return Response(JobDetailSerializer(job, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described(_("The job is still active."))})
+    @extend_schema(
+        request=None,
+        parameters=[*id_parameter(), *_job_answer_parameters()],
+        responses={
+            200: JobDetailSerializer,
+            **errors(400, 404, 429),
+            403: described(_("Not allowed, or the job was reviewed and you may not discard the review.")),
+            409: described(_("The job is still active.")),
+        },
+    )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
         """Run a finished, failed or cancelled job again (a reviewed one only with the change permission)."""
@@ -163,7 +228,11 @@ class JobViewSet(
 
         return self._transition(retry_unless_reviewed)
 
-    @extend_schema(request=None, responses={200: JobDetailSerializer, 409: described(_("The job has already ended."))})
+    @extend_schema(
+        request=None,
+        parameters=[*id_parameter(), *_job_answer_parameters()],
+        responses={200: JobDetailSerializer, **errors(400, 404), 409: described(_("The job has already ended."))},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Stop following an active job (SlashML itself has no cancel call)."""
@@ -182,13 +251,19 @@ class JobViewSet(
             raise ValidationError({exc.parameter: [exc.message]}) from None
 
     @extend_schema(
-        responses={(200, "text/plain"): str, 409: described(_("The job has no transcript yet."))},
-        parameters=query_parameters(
-            {
-                "version": _("reviewed (default: a reviewer's correction where there is one) or original."),
-                **PARAMETER_HELP,
-            }
-        ),
+        responses={
+            (200, "text/plain"): str,
+            (200, "application/x-subrip"): str,
+            (200, "text/vtt"): str,
+            (200, "application/json"): dict,
+            **errors(400, 404),
+            409: described(_("The job has no transcript yet.")),
+        },
+        parameters=[
+            *id_parameter(),
+            *query_parameters(EXPORT_PARAMETERS, EXPORT_SCHEMAS),
+            *path_parameters({"fmt": (_("txt, srt, vtt or json."), one_of(("txt", "srt", "vtt", "json")))}),
+        ],
     )
     @action(detail=True, methods=["get"], url_path=r"transcript\.(?P<fmt>txt|srt|vtt|json)", url_name="transcript")
     def transcript(self, request: Request, pk: str | None = None, fmt: str = "txt") -> HttpResponse:
@@ -204,13 +279,8 @@ class JobViewSet(
         return exports.download(job, fmt, version=version, limits=limits)
 
     @extend_schema(
-        responses={200: dict, 409: described("The job has no transcript yet.")},
-        parameters=query_parameters(
-            {
-                "version": _("reviewed (default: a reviewer's correction where there is one) or original."),
-                **PARAMETER_HELP,
-            }
-        ),
+        responses={200: dict, **errors(400, 404), 409: described(_("The job has no transcript yet."))},
+        parameters=[*id_parameter(), *query_parameters(EXPORT_PARAMETERS, EXPORT_SCHEMAS)],
     )
     @action(detail=True, methods=["get"], url_path="caption-audit", url_name="caption-audit")
     def caption_audit(self, request: Request, pk: str | None = None) -> Response:
