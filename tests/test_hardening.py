@@ -28,8 +28,9 @@ from django_slashml.exceptions import InvalidComparisonError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.comparisons import validate_providers
 from django_slashml.jobs.pipeline import Step
+from django_slashml.jobs.pruning import prune_events
 from django_slashml.jobs.uploads import save_upload
-from django_slashml.models import Comparison, JobEvent, JobStatus, TranscriptionJob, TranscriptSegment
+from django_slashml.models import AudioUpload, Comparison, JobEvent, JobStatus, TranscriptionJob, TranscriptSegment
 from django_slashml.remote.calls import recording
 from django_slashml.remote.client import SlashMLClient
 from django_slashml.remote.redaction import redact_text
@@ -317,9 +318,10 @@ def test_a_range_of_thousands_of_digits_is_416(admin_client) -> None:
     "info",
     "SlashML",
     "a presigned upload URL (`uploaded_url` with its signature)",
-    "kept on the upload for its sibling jobs; events keep the URL without its query",
+    "kept on the upload for its sibling jobs until it expires, then emptied by the retention task "
+    "(`purge_audio`, `slashml_purge_audio`); events keep the URL without its query",
 )
-def test_presigned_urls_are_kept_out_of_events() -> None:
+def test_presigned_urls_are_kept_out_of_events_and_cleared_when_they_expire() -> None:
     signed = "https://bucket.example/a.wav?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA"
 
     class Canned(requests.adapters.BaseAdapter):
@@ -342,6 +344,18 @@ def test_presigned_urls_are_kept_out_of_events() -> None:
         )
     assert remote.url == signed
     assert calls[0].answer == {"uploaded_url": "https://bucket.example/a.wav?[query not kept]"}
+
+    now = timezone.now()
+    uploads = []
+    for expires in (now - timedelta(minutes=1), now + timedelta(hours=1)):
+        with SPEECH_WAV.open("rb") as fileobj:
+            upload = save_upload(fileobj, name="a.wav")
+        AudioUpload.objects.filter(pk=upload.pk).update(remote_url=signed, remote_expires_at=expires)
+        uploads.append(upload)
+    assert prune_events(timedelta(days=30), now=now).urls_cleared == 1
+    expired, fresh = (AudioUpload.objects.get(pk=upload.pk) for upload in uploads)
+    assert (expired.remote_url, expired.remote_expires_at) == ("", None)
+    assert fresh.remote_url == signed
 
 
 # -- the table in docs/security.md ----------------------------------------------------------------

@@ -5,7 +5,8 @@ The event log grows by a few rows per step; left alone it outgrows everything el
 (``DELETE ... WHERE id BETWEEN a AND b AND at < cutoff``), so no row is ever loaded into
 Python and each statement holds its locks briefly, whatever the table's size. The raw
 answers (``last_response``) of jobs finished before the cut-off are emptied in batches
-of keys too; their transcripts stay. Run by the retention command and task
+of keys too; their transcripts stay. SlashML upload URLs past their expiry are emptied as
+well: a presigned URL is a credential, and an expired one serves no job. Run by the retention command and task
 (``slashml_purge_audio``, ``django_slashml.purge_audio``) with ``EVENT_RETENTION_DAYS``.
 """
 
@@ -20,7 +21,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
-from django_slashml.models import TERMINAL_STATUSES, JobEvent, TranscriptionJob
+from django_slashml.models import TERMINAL_STATUSES, AudioUpload, JobEvent, TranscriptionJob
 
 logger = logging.getLogger("django_slashml.jobs.pruning")
 
@@ -32,12 +33,16 @@ class PruneReport:
     cutoff: datetime
     events_deleted: int
     answers_cleared: int
+    urls_cleared: int = 0
 
     def summary(self) -> str:
-        return (
+        text = (
             f"Deleted {self.events_deleted} job event(s) from before {self.cutoff:%Y-%m-%d %H:%M} and cleared "
             f"the raw answers of {self.answers_cleared} job(s) finished before then."
         )
+        if self.urls_cleared:
+            text += f" Cleared the expired SlashML upload URLs of {self.urls_cleared} upload(s)."
+        return text
 
 
 def _delete_events(cutoff: datetime, batch: int) -> int:
@@ -72,12 +77,26 @@ def _clear_answers(cutoff: datetime, batch: int) -> int:
         cleared += TranscriptionJob.objects.filter(pk__in=keys, last_response__isnull=False).update(last_response=None)
 
 
+def _clear_expired_urls(now: datetime, batch: int) -> int:
+    expired = AudioUpload.objects.filter(remote_expires_at__lte=now).exclude(remote_url="")
+    cleared = 0
+    while True:
+        keys = list(expired.order_by("pk").values_list("pk", flat=True)[:batch])
+        if not keys:
+            return cleared
+        # The same condition again: a job that uploaded anew meanwhile keeps its fresh URL.
+        cleared += expired.filter(pk__in=keys).update(remote_url="", remote_expires_at=None)
+
+
 def prune_events(older_than: timedelta, *, now: datetime | None = None, batch: int | None = None) -> PruneReport:
-    """Delete events older than ``older_than`` and the raw answers of jobs finished before then."""
-    cutoff = (now or timezone.now()) - older_than
+    """Delete events older than ``older_than``, the raw answers of jobs finished before then, expired upload URLs."""
+    now = now or timezone.now()
+    cutoff = now - older_than
     size = max(1, int(batch or slashml_settings.PRUNE_BATCH_SIZE))
-    report = PruneReport(cutoff, _delete_events(cutoff, size), _clear_answers(cutoff, size))
-    if report.events_deleted or report.answers_cleared:
+    report = PruneReport(
+        cutoff, _delete_events(cutoff, size), _clear_answers(cutoff, size), _clear_expired_urls(now, size)
+    )
+    if report.events_deleted or report.answers_cleared or report.urls_cleared:
         logger.info("%s", report.summary())
     return report
 
