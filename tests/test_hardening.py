@@ -206,6 +206,20 @@ def test_characters_a_database_cannot_store_never_reach_it(settings) -> None:
     assert TranscriptSegment.objects.filter(job=job).exists()
 
 
+def test_four_byte_characters_are_replaced_only_where_the_database_cannot_hold_them(monkeypatch) -> None:
+    from django.db import connection
+
+    from django_slashml.remote import characters
+
+    assert characters.storable_text("ok \U0001f600", four_byte=False) == "ok \ufffd"
+    assert characters.storable_text("ok \U0001f600", four_byte=True) == "ok \U0001f600"
+    monkeypatch.setattr(connection, "vendor", "mysql")
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {"charset": "utf8mb4"})
+    assert characters.storable({"t": "\U0001f600"}) == {"t": "\U0001f600"}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", {})  # Django's default: utf8, three bytes at most
+    assert characters.storable({"t": "\U0001f600"}) == {"t": "\ufffd"}
+
+
 @row(
     "low",
     "SlashML",
