@@ -276,6 +276,21 @@ def test_a_nul_in_the_job_search_is_a_400(django_user_model) -> None:
 
 @row(
     "low",
+    "user",
+    "`created_before=3121-02-01T16:28:02-18:35` (an ISO 8601 offset PostgreSQL refuses; found by schemathesis)",
+    "the moment is read in UTC, on every database; a date out of range is a 400",
+)
+def test_a_date_with_a_far_offset_is_read_in_utc(django_user_model) -> None:
+    client = client_for(django_user_model.objects.create_user("ann"))
+    for url, query in ((JOBS, {}), ("/api/slashml/search/", {"q": "word"})):
+        response = client.get(url, {"created_before": "3121-02-01T16:28:02-18:35", **query})
+        assert response.status_code == 200, response.content
+    response = client.get(JOBS, {"created_after": "9999-12-31T23:59:59-23:00"})
+    assert response.status_code == 400 and "out of the range" in response.json()["created_after"][0]
+
+
+@row(
+    "low",
     "SlashML",
     "a private-use character (U+E000, U+E001) in a transcript shown in a search snippet",
     "every `<mark>` closed, in the API and the admin search page",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Value
@@ -112,7 +112,14 @@ def _moment(params: QueryDict, name: str) -> datetime | None:
                 ]
             }
         )
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    try:
+        value = timezone.make_aware(value) if timezone.is_naive(value) else value
+        # In UTC: PostgreSQL refuses offsets past +-15:59, which ISO 8601 allows (up to +-23:59).
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValidationError(
+            {name: [gettext("%(value)s is out of the range of dates.") % {"value": shown_value(raw)}]}
+        ) from None
 
 
 def _search_text(params: QueryDict) -> str:
