@@ -39,7 +39,7 @@ from django_slashml.transcripts.search.query import parse
 
 from .conftest import SPEECH_WAV
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.services]  # also on PostgreSQL, where NUL and offsets broke
 
 COMPARISONS = "/api/slashml/comparisons/"
 JOBS = "/api/slashml/jobs/"
