@@ -1,20 +1,19 @@
-"""The write that ends a step carries the step's events and the rows it deferred (issue 19).
+"""The write that ends a step: a conditional UPDATE that wins when it returns 1, and the step's events with it.
 
-On PostgreSQL (the services tier) that is one statement built around Django's own UPDATE;
-on SQLite the same writes are separate statements. Both must leave the same rows behind.
+Run on every database of the tiers (SQLite, PostgreSQL, MariaDB): the rows left behind must be the same.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
 
 import pytest
 from django.db import router, transaction
 
 from django_slashml import transcribe
-from django_slashml.jobs import closing, pipeline, rows
+from django_slashml.jobs import closing, pipeline
+from django_slashml.jobs.events import StepLog
 from django_slashml.jobs.pipeline import Step
 from django_slashml.models import AudioUpload, EventKind, JobEvent, JobStatus, TranscriptionJob
 
@@ -57,34 +56,31 @@ def test_events_written_with_the_update_are_the_rows_bulk_create_writes(slashml)
     references = [_event(job), _bare_event(job)]
     JobEvent.objects.bulk_create(references)
     expected = [_stored(reference.pk) for reference in references]
+    step = StepLog.of(job)
+    step.pending += [_event(job), _bare_event(job)]
     with transaction.atomic():
-        updated = rows.update_with_companions(
-            TranscriptionJob.objects.filter(pk=job.pk),
-            {"metadata": {"seen": True}},
-            events=[_event(job), _bare_event(job)],
-        )
-    assert updated == 1
+        won = closing.write(TranscriptionJob.objects.filter(pk=job.pk), {"metadata": {"seen": True}}, step=step)
+    assert won
     written = JobEvent.objects.exclude(pk__in=[reference.pk for reference in references]).order_by("pk")
     assert [_stored(event.pk) for event in written] == expected
     assert expected[0]["at"].microsecond == 123456 and expected[0]["answer"]["text"] is None
     assert expected[1]["answer"] is None and expected[1]["http_status"] is None
+    assert step.pending == [], "taken: a later write of the same step does not write them again"
 
 
-def test_an_update_that_finds_no_row_writes_no_event_but_still_writes_its_companions(slashml, speech_path) -> None:
-    job = transcribe(speech_path)
-    companion = rows.Companion(AudioUpload.objects.filter(pk=job.upload_id), {"remote_url": "https://cdn.example/u"})
+def test_an_update_that_finds_no_row_writes_no_event_and_keeps_them_for_a_later_try(slashml) -> None:
+    job = transcribe("https://example.com/a.wav")
+    step = StepLog.of(job)
+    step.note(EventKind.REUSE, detail="kept")
     with transaction.atomic():
-        updated = rows.update_with_companions(
-            TranscriptionJob.objects.filter(pk=job.pk, lease_owner="nobody"),
-            {"metadata": {"seen": True}},
-            events=[_event(job)],
-            companions=[companion],
+        won = closing.write(
+            TranscriptionJob.objects.filter(pk=job.pk, lease_owner="nobody"), {"metadata": {"seen": True}}, step=step
         )
-    assert updated == 0
+    assert not won
     assert not JobEvent.objects.exists()
     job.refresh_from_db()
     assert job.metadata != {"seen": True}
-    assert AudioUpload.objects.get(pk=job.upload_id).remote_url == "https://cdn.example/u"
+    assert len(step.pending) == 1
 
 
 def test_a_lone_uploads_url_lands_with_the_submit_and_its_event(slashml, speech_path) -> None:
@@ -94,6 +90,8 @@ def test_a_lone_uploads_url_lands_with_the_submit_and_its_event(slashml, speech_
     assert "/upload/" in upload.remote_url and upload.remote_expires_at is not None
     kinds = set(JobEvent.objects.filter(job=job).values_list("kind", flat=True))
     assert {EventKind.UPLOAD, EventKind.SUBMIT, EventKind.TRANSITION} <= kinds
+    job.refresh_from_db()
+    assert job.submit_attempts == 1
 
 
 def test_a_step_that_loses_its_lease_keeps_slashmls_copy_of_the_upload(slashml, speech_path, monkeypatch) -> None:
@@ -105,51 +103,6 @@ def test_a_step_that_loses_its_lease_keeps_slashmls_copy_of_the_upload(slashml, 
     assert not JobEvent.objects.filter(job=job).exists()
     job.refresh_from_db()
     assert job.status == JobStatus.PENDING
-
-
-def test_a_deferred_write_left_by_a_step_that_ended_without_its_write_is_written_on_the_way_out(
-    slashml, speech_path
-) -> None:
-    job = transcribe(speech_path)
-    url = f"https://cdn.example/{uuid4().hex}"
-    with closing.step():
-        closing.defer(AudioUpload.objects.filter(pk=job.upload_id), remote_url=url)
-        assert AudioUpload.objects.get(pk=job.upload_id).remote_url == ""
-    assert AudioUpload.objects.get(pk=job.upload_id).remote_url == url
-
-
-def test_the_job_table_is_not_a_deferred_write(slashml) -> None:
-    """Two changes to one row in one PostgreSQL statement keep only one of them."""
-    job = transcribe("https://example.com/a.wav")
-    with closing.step(), pytest.raises(ValueError, match="closing write itself"):
-        closing.defer(TranscriptionJob.objects.filter(pk=job.pk), metadata={"lost": True})
-
-
-class WritesAreNotReads:
-    """A primary/replica router in miniature: asked for a job's or an upload's read database by a write, it fails."""
-
-    def db_for_read(self, model: Any, **hints: Any) -> str | None:
-        if model in (TranscriptionJob, AudioUpload):
-            raise AssertionError(f"asked the read database for a write to {model.__name__}")
-        return None
-
-    def db_for_write(self, model: Any, **hints: Any) -> str | None:
-        return None
-
-
-def test_the_closing_write_goes_to_the_database_the_router_writes_to(slashml, speech_path, monkeypatch) -> None:
-    job = transcribe(speech_path)
-    monkeypatch.setattr(router, "routers", [WritesAreNotReads()])
-    companion = rows.Companion(AudioUpload.objects.filter(pk=job.upload_id), {"remote_url": "https://cdn.example/r"})
-    with transaction.atomic():
-        updated = rows.update_with_companions(
-            TranscriptionJob.objects.filter(pk=job.pk), {"metadata": {"routed": True}}, events=[_event(job)],
-            companions=[companion],
-        )  # fmt: skip
-    monkeypatch.undo()
-    assert updated == 1
-    assert TranscriptionJob.objects.get(pk=job.pk).metadata == {"routed": True}
-    assert JobEvent.objects.filter(job=job).count() == 1
 
 
 class RecordsWrites:
@@ -167,7 +120,7 @@ class RecordsWrites:
 
 
 def test_the_claim_and_the_reuse_lookup_run_where_the_router_writes_jobs(slashml, speech_path, monkeypatch) -> None:
-    """Both are hand-written SQL; a replica may lag, so they ask for the jobs' write database, not the default."""
+    """A replica may lag: the claim, the read after it and the reuse lookup ask for the jobs' write database."""
     from django_slashml.jobs import reuse
 
     job = transcribe(speech_path)
@@ -176,18 +129,17 @@ def test_the_claim_and_the_reuse_lookup_run_where_the_router_writes_jobs(slashml
     lease = pipeline.claim(job.pk)
     assert lease is not None and lease.job is not None and lease.job._state.db == "default"
     assert recorder.asked.count(TranscriptionJob) == 1
-    assert reuse.look_around(lease.job).twin is None
+    assert reuse.shared_work(lease.job).earlier is None
     assert recorder.asked.count(TranscriptionJob) == 2
 
 
-def test_an_upload_deleted_since_the_job_was_read_reads_as_none(slashml, speech_path) -> None:
-    """As select_related would say: the pipeline then fails the job with a message about its audio."""
-    from django_slashml.jobs import reuse
-
+def test_an_upload_deleted_since_the_job_was_made_reads_as_none(slashml, speech_path) -> None:
+    """The claim reads the job with its upload: the pipeline then fails the job with a message about its audio."""
     job = transcribe(speech_path)
     AudioUpload.objects.filter(pk=job.upload_id).delete()  # the job's row is set to no upload
-    reuse.look_around(job)
-    assert job.upload is None
+    lease = pipeline.claim(job.pk)
+    assert lease is not None and lease.job is not None
+    assert lease.job.upload is None
 
 
 def test_a_persons_transition_records_the_rows_own_remote_status(slashml) -> None:

@@ -9,7 +9,7 @@ from django_slashml import transcribe
 from django_slashml.jobs import actions as job_actions
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.pipeline import Step
-from django_slashml.jobs.reuse import find_twin
+from django_slashml.jobs.reuse import earlier_job
 from django_slashml.models import JobStatus, TranscriptionJob
 from django_slashml.remote.client import SlashMLClient
 
@@ -86,9 +86,9 @@ def test_jobs_created_in_the_same_instant_are_ordered_by_id(slashml, speech_path
     one.refresh_from_db()
     two.refresh_from_db()
     first, second = sorted((one, two), key=lambda job: job.pk)
-    assert find_twin(first) is None
-    twin = find_twin(second)
-    assert twin is not None and twin.action == "wait" and twin.job == first
+    assert earlier_job(first) is None
+    earlier = earlier_job(second)
+    assert earlier is not None and earlier.action == "wait" and earlier.job == first
 
 
 def test_failed_and_cancelled_jobs_are_not_reused(slashml, speech_path) -> None:
@@ -168,25 +168,3 @@ def test_another_owners_recording_is_not_reused_unless_the_setting_says_so(
     assert listed[str(shared_from_ann.pk)] is None and str(first.pk) not in str(listed)
     own = TranscriptionJob.objects.filter(pk=shared_from_ann.pk).update(reused_from=separate)
     assert own and client.get(f"/api/slashml/jobs/{shared_from_ann.pk}/").json()["reused_from"] == str(separate.pk)
-
-
-def test_the_lookup_reads_the_jobs_upload_row_exactly_as_the_orm_does(slashml, speech_path) -> None:
-    """The lookup's SQL is written out (one query, no per-job compile); the upload it hands the pipeline
-    must be the row Django would have read, converters and all."""
-    from datetime import timedelta
-
-    from django_slashml.jobs.reuse import look_around
-    from django_slashml.models import AudioUpload
-
-    job = transcribe(speech_path, service_provider="assembly")
-    now = timezone.now().replace(microsecond=123456)
-    AudioUpload.objects.filter(pk=job.upload_id).update(
-        remote_url="https://cdn.example/u/1", remote_uploaded_at=now, remote_expires_at=now + timedelta(days=1)
-    )
-    job.refresh_from_db()
-    surroundings = look_around(job)
-    assert surroundings.twin is None and not surroundings.upload_shared
-    expected = AudioUpload.objects.get(pk=job.upload_id)
-    fields = [field.attname for field in AudioUpload._meta.concrete_fields]
-    assert {name: getattr(job.upload, name) for name in fields} == {name: getattr(expected, name) for name in fields}
-    assert job.upload.remote_url_usable() and job.upload.file.name == expected.file.name

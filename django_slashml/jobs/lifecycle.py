@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
-from django_slashml.jobs import closing, events, rows, speed
+from django_slashml.jobs import closing, events, speed
+from django_slashml.jobs.events import StepLog
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.remote.responses import RemoteJob
@@ -53,13 +54,15 @@ def transition(
     *,
     allowed_from: Iterable[str] | None = None,
     held_by: str | None = None,
+    step: StepLog | None = None,
     **fields: Any,
 ) -> bool:
     """Move ``job`` to ``new_status`` if it is still in a state that allows it.
 
     Returns whether this call made the transition. ``held_by`` (a lease owner)
-    additionally requires that the caller still holds the job's lease. On success ``job`` is
-    refreshed and the signals have been sent inside the transaction.
+    additionally requires that the caller still holds the job's lease; ``step`` is the
+    step's log, written with the change. On success ``job`` is refreshed and the signals
+    have been sent inside the transaction.
     """
     now = timezone.now()
     sources = _sources(new_status, allowed_from)
@@ -67,8 +70,8 @@ def transition(
     leased = held_by is not None
     if leased:
         conditions["lease_owner"] = held_by
-        fields = {**unsent_submit(job), **fields}
-    with transaction.atomic(using=rows.jobs_db().alias):  # where the closing write goes
+    attempt = step.attempt if step is not None else 1
+    with transaction.atomic(using=closing.jobs_alias()):  # where the closing write goes
         # Pinning the status in the UPDATE makes old_status exact even under a race. The
         # status this object holds is tried first: it is right whenever nobody moved the
         # job since it was read (always, under a lease), and saves reading it again.
@@ -80,41 +83,30 @@ def transition(
             matching = TranscriptionJob.objects.filter(status=current, **conditions)
             # Under a lease the row is this object plus ``fields``, so the transition's event rides with the
             # UPDATE; without one (a person's action) it is written once the row has been read back.
-            also = [_transition_event(job, current, new_status, fields)] if leased else []
-            if closing.write(job, matching, {"status": new_status, "updated_at": now, **fields}, also=also):
+            also = [_transition_event(job, current, new_status, fields, attempt)] if leased else []
+            if closing.write(matching, {"status": new_status, "updated_at": now, **fields}, step=step, also=also):
                 break
         else:
             return False
         _written(job, leased, status=new_status, updated_at=now, **fields)
         if not leased:
-            events.save([_transition_event(job, current, new_status, {})])
+            events.save([_transition_event(job, current, new_status, {}, attempt)])
         _announce(job, old_status=current, new_status=new_status)
     logger.info("Job %s: %s -> %s", job.pk, current, new_status, extra={"slashml_job_id": job.pk})
     return True
 
 
-def _transition_event(job: TranscriptionJob, old_status: str, new_status: str, fields: dict[str, Any]) -> JobEvent:
+def _transition_event(
+    job: TranscriptionJob, old_status: str, new_status: str, fields: dict[str, Any], attempt: int
+) -> JobEvent:
     return events.transition_row(
         job,
         old_status,
         new_status,
         remote_status=fields.get("remote_status", job.remote_status),
         error_message=fields.get("error_message", job.error_message),
+        attempt=attempt,
     )
-
-
-def unsent_submit(job: TranscriptionJob) -> dict[str, int]:
-    """The submit attempt that taking a PENDING job counted, given back if its step sent no submit.
-
-    The claim counts it before anything is sent (:func:`~django_slashml.jobs.rows.claim_returning`),
-    so a worker that dies mid-POST still leaves its count; a step that shared a twin's work,
-    waited for an upload or failed before its POST writes the count back with its own write.
-    Whether the POST began is what the pipeline noted just before it (:func:`events.sending_submit`),
-    not what the client answered: a submit cut off by a time limit may still have reached SlashML.
-    """
-    if job.status != JobStatus.PENDING or events.submit_sent():
-        return {}
-    return {"submit_attempts": max(0, job.submit_attempts - 1)}
 
 
 def _written(job: TranscriptionJob, leased: bool, **fields: Any) -> None:
@@ -163,6 +155,7 @@ def mark_submitted(
     next_poll_at: datetime,
     submitted_at: datetime | None = None,
     keep_lease: bool = False,
+    step: StepLog | None = None,
 ) -> bool:
     """PENDING -> QUEUED/IN_PROGRESS once SlashML has accepted the job.
 
@@ -175,6 +168,7 @@ def mark_submitted(
         target,
         allowed_from=[JobStatus.PENDING],
         held_by=lease_owner,
+        step=step,
         remote_id=remote.id,
         submitted_at=submitted_at or timezone.now(),
         next_poll_at=next_poll_at,
@@ -185,7 +179,13 @@ def mark_submitted(
 
 
 def mark_in_progress(
-    job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str, next_poll_at: datetime, **polled: Any
+    job: TranscriptionJob,
+    remote: RemoteJob,
+    *,
+    lease_owner: str,
+    next_poll_at: datetime,
+    step: StepLog | None = None,
+    **polled: Any,
 ) -> bool:
     """QUEUED -> IN_PROGRESS; ``polled`` are the poll's own fields (its count, when it found the job running)."""
     return transition(
@@ -193,6 +193,7 @@ def mark_in_progress(
         JobStatus.IN_PROGRESS,
         allowed_from=[JobStatus.QUEUED],
         held_by=lease_owner,
+        step=step,
         next_poll_at=next_poll_at,
         **polled,
         consecutive_failures=0,
@@ -210,7 +211,14 @@ def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) ->
     return speed.observed_rate(done_after=done_after, running_after=job.running_after, duration=duration)
 
 
-def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | None = None, **polled: Any) -> bool:
+def complete(
+    job: TranscriptionJob,
+    remote: RemoteJob,
+    *,
+    lease_owner: str | None = None,
+    step: StepLog | None = None,
+    **polled: Any,
+) -> bool:
     """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count)."""
     words = [word.as_dict() for word in remote.words or []]
     now = timezone.now()
@@ -219,6 +227,7 @@ def complete(job: TranscriptionJob, remote: RemoteJob, *, lease_owner: str | Non
         JobStatus.COMPLETED,
         allowed_from=ACTIVE_STATUSES,
         held_by=lease_owner,
+        step=step,
         text=remote.text or "",
         words=words,
         confidence=remote.confidence,
@@ -239,6 +248,7 @@ def adopt(
     *,
     lease_owner: str,
     next_poll_at: datetime | None = None,
+    step: StepLog | None = None,
 ) -> bool:
     """PENDING -> the status of ``source``, an earlier job for the same audio and provider.
 
@@ -268,7 +278,7 @@ def adopt(
         )
     else:
         shared["next_poll_at"] = next_poll_at
-    return transition(job, source.status, allowed_from=[JobStatus.PENDING], held_by=lease_owner, **shared)
+    return transition(job, source.status, allowed_from=[JobStatus.PENDING], held_by=lease_owner, step=step, **shared)
 
 
 def fail(
@@ -277,6 +287,7 @@ def fail(
     *,
     lease_owner: str | None = None,
     last_response: Any = None,
+    step: StepLog | None = None,
     **polled: Any,
 ) -> bool:
     """End the job in ERROR with a message a person can act on."""
@@ -288,6 +299,7 @@ def fail(
         JobStatus.ERROR,
         allowed_from=ACTIVE_STATUSES,
         held_by=lease_owner,
+        step=step,
         error_message=message,
         completed_at=timezone.now(),
         next_poll_at=None,

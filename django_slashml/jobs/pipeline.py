@@ -27,11 +27,13 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import closing, events, lifecycle, reuse, rows, speed
+from django_slashml.jobs import closing, lifecycle, reuse, speed
 from django_slashml.jobs.dispatch import nudge_when_due
+from django_slashml.jobs.events import StepLog
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
 from django_slashml.logs import about_job, job_logger
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, EventKind, JobStatus, TranscriptionJob
+from django_slashml.remote import calls
 from django_slashml.remote.client import get_client
 from django_slashml.remote.responses import RemoteJob
 
@@ -61,8 +63,10 @@ class Step(StrEnum):
 class Lease:
     job_id: UUID
     owner: str
-    #: The row as the claim left it (read by the same statement).
+    #: The row as the claim left it (read right after it, with its upload).
     job: TranscriptionJob | None = field(default=None, compare=False, repr=False)
+    #: What the step did so far, written with its closing write.
+    log: StepLog | None = field(default=None, compare=False, repr=False)
 
     def expired(self) -> bool:
         """Whether the lease's time is up by this worker's clock, which wrote its expiry when claiming it."""
@@ -84,26 +88,36 @@ def claim(job_id: UUID | str) -> Lease | None:
         pk = UUID(str(job_id))
     except ValueError:
         return None
-    job = rows.claim_returning(
-        pk,
-        owner=owner,
-        now=now,
-        due_by=now + CLOCK_SKEW_TOLERANCE,
-        expires=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
-        statuses=ACTIVE_STATUSES,
+    alias = closing.jobs_alias()
+    jobs = TranscriptionJob.objects.using(alias)
+    taken = (
+        jobs.filter(pk=pk, status__in=ACTIVE_STATUSES, next_poll_at__lte=now + CLOCK_SKEW_TOLERANCE)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(
+            # Before lease_owner: MySQL assigns left to right, and the CASE must read the old owner.
+            consecutive_failures=Case(
+                When(lease_owner="", then=F("consecutive_failures")),
+                default=F("consecutive_failures") + 1,
+            ),
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=slashml_settings.LEASE_SECONDS),
+        )
     )
-    return Lease(pk, owner, job) if job is not None else None
+    if not taken:
+        return None
+    job = jobs.select_related("upload").filter(pk=pk, lease_owner=owner).first()
+    return Lease(pk, owner, job, StepLog.of(job)) if job is not None else None
 
 
 def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
-    return TranscriptionJob.objects.filter(pk=lease.job_id, lease_owner=lease.owner)
+    return TranscriptionJob.objects.using(closing.jobs_alias()).filter(pk=lease.job_id, lease_owner=lease.owner)
 
 
 def _release(job: TranscriptionJob, lease: Lease, **fields: Any) -> bool:
     """Write ``fields`` and the step's events, and let go of the lease; False if another worker took the job."""
-    fields.update(lifecycle.unsent_submit(job), **lifecycle.LEASE_CLEARED, updated_at=timezone.now())
-    with transaction.atomic(using=rows.jobs_db().alias):
-        return closing.write(job, _leased(lease), fields)
+    fields.update(**lifecycle.LEASE_CLEARED, updated_at=timezone.now())
+    with transaction.atomic(using=closing.jobs_alias()):
+        return closing.write(_leased(lease), fields, step=lease.log)
 
 
 def _fail(job: TranscriptionJob, lease: Lease, message: str, *, step: Step = Step.FAILED, **fields: Any) -> Step:
@@ -112,7 +126,13 @@ def _fail(job: TranscriptionJob, lease: Lease, message: str, *, step: Step = Ste
     Else: another worker took the job (the lease ran out), or it is no longer active (a person
     cancelled it), as for every other write of a step.
     """
-    return step if lifecycle.fail(job, message, lease_owner=lease.owner, **fields) else Step.LOST_LEASE
+    failed = lifecycle.fail(job, message, lease_owner=lease.owner, step=lease.log, **fields)
+    return step if failed else Step.LOST_LEASE
+
+
+def _note(lease: Lease, kind: str, **fields: Any) -> None:
+    if lease.log is not None:
+        lease.log.note(kind, **fields)
 
 
 def _out_of_attempts(failures: int) -> bool:
@@ -126,7 +146,9 @@ def advance(job_id: UUID | str) -> Step:
     if lease is None or lease.job is None:
         return Step.SKIPPED
     job = lease.job
-    with about_job(job.pk), events.step(job), closing.step():
+    with about_job(job.pk), calls.recording() as made:
+        if lease.log is not None:
+            lease.log.calls = made
         return _advance(job, lease)
 
 
@@ -173,7 +195,7 @@ def _error_body(exc: APIError) -> dict[str, object]:
     return {"status_code": exc.status_code, "body": exc.body}
 
 
-# -- PENDING: share a twin's work, or upload if needed, then submit --------------
+# -- PENDING: share an earlier job's work, or upload if needed, then submit --------------
 
 
 def _unreadable(upload: AudioUpload, reason: object) -> InvalidAudioError:
@@ -267,8 +289,8 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
         "remote_expires_at": now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
     }
     row = AudioUpload.objects.filter(pk=upload.pk)
-    if claimed_until is None:  # nobody waits for it: written with the step's own write
-        closing.defer(row, **uploaded)
+    if claimed_until is None:  # nobody waits for it; written at once, so a lost lease keeps SlashML's copy
+        row.update(**uploaded)
     else:  # other jobs wait for the URL: theirs at once, with the claim let go
         ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
         row.update(remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")), **uploaded)
@@ -279,10 +301,10 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
 
 
 def _start(job: TranscriptionJob, lease: Lease) -> Step:
-    around = reuse.look_around(job)
-    if around.twin is not None:
-        return _share(job, lease, around.twin)
-    audio_url = _audio_url_for(job, upload_shared=around.upload_shared)
+    work = reuse.shared_work(job)
+    if work.earlier is not None:
+        return _share(job, lease, work.earlier)
+    audio_url = _audio_url_for(job, upload_shared=work.upload_shared)
     if audio_url is None:
         return _wait_for_upload(job, lease)
     if lease.expired():
@@ -290,7 +312,11 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
         # ``-P solo``): another worker may hold the job now, and a submit would be a second one.
         logger.warning("Job %s: the lease ran out before the submit; leaving the job to its new holder.", job.pk)
         return Step.LOST_LEASE
-    events.sending_submit()  # counted from here on, whatever comes of the POST
+    # Counted before the POST, whatever comes of it: SlashML has no idempotency key, and a
+    # worker that dies mid-POST must still leave its count.
+    if _leased(lease).update(submit_attempts=F("submit_attempts") + 1) != 1:
+        return Step.LOST_LEASE
+    job.submit_attempts += 1
     sent_at = timezone.now()
     remote = get_client().submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
@@ -305,7 +331,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     rate = speed.learned_rate(job.service_provider)
     # A learned first poll may come early: a job found running brackets the provider's speed.
     due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None))
-    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, next_poll_at=due):
+    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, step=lease.log, next_poll_at=due):
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
     return Step.LOST_LEASE
@@ -320,7 +346,13 @@ def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, 
     from when the submit was sent, as SlashML did the work while answering it.
     """
     if not lifecycle.mark_submitted(
-        job, remote, lease_owner=lease.owner, next_poll_at=timezone.now(), submitted_at=sent_at, keep_lease=True
+        job,
+        remote,
+        lease_owner=lease.owner,
+        step=lease.log,
+        next_poll_at=timezone.now(),
+        submitted_at=sent_at,
+        keep_lease=True,
     ):
         return Step.LOST_LEASE
     return _poll(job, lease)
@@ -339,22 +371,22 @@ def _seconds_until(moment: datetime | None) -> float:
     return max(0.0, (moment - timezone.now()).total_seconds()) if moment else 0.0
 
 
-def _share(job: TranscriptionJob, lease: Lease, twin: reuse.Twin) -> Step:
-    """Copy a twin's transcript, follow its remote job, or wait until it has one."""
-    source = twin.job
-    verb = "copied the transcript of" if twin.action == "copy" else "follows SlashML job of"
-    if twin.action != "wait":
-        events.note(job, EventKind.REUSE, remote_status=source.remote_status, detail=f"{verb} job {source.pk}")
-    if twin.action == "copy":
-        if lifecycle.adopt(job, source, lease_owner=lease.owner):
+def _share(job: TranscriptionJob, lease: Lease, earlier: reuse.EarlierJob) -> Step:
+    """Copy an earlier job's transcript, follow its remote job, or wait until it has one."""
+    source = earlier.job
+    verb = "copied the transcript of" if earlier.action == "copy" else "follows SlashML job of"
+    if earlier.action != "wait":
+        _note(lease, EventKind.REUSE, remote_status=source.remote_status, detail=f"{verb} job {source.pk}")
+    if earlier.action == "copy":
+        if lifecycle.adopt(job, source, lease_owner=lease.owner, step=lease.log):
             logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
             return Step.REUSED
         return Step.LOST_LEASE
-    # Look again when the twin's own next step is due, and not sooner than a poll interval.
+    # Look again when the earlier job's own next step is due, and not sooner than a poll interval.
     delay = jittered(max(later_poll_delay(1), _seconds_until(source.next_poll_at)))
     due = _next_step_at(job, delay)
-    if twin.action == "follow":
-        if lifecycle.adopt(job, source, lease_owner=lease.owner, next_poll_at=due):
+    if earlier.action == "follow":
+        if lifecycle.adopt(job, source, lease_owner=lease.owner, step=lease.log, next_poll_at=due):
             logger.info(
                 "Job %s: follows SlashML job %s of job %s (same audio and provider)",
                 job.pk,
@@ -392,7 +424,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     # Counted in the step's one write: the lease makes this row's count ours to add to.
     polls = job.poll_count + 1
     if remote.is_completed:
-        completed = lifecycle.complete(job, remote, lease_owner=lease.owner, poll_count=polls)
+        completed = lifecycle.complete(job, remote, lease_owner=lease.owner, step=lease.log, poll_count=polls)
         return Step.COMPLETED if completed else Step.LOST_LEASE
     if remote.is_failed:
         return _fail(job, lease, _remote_failure(remote), **lifecycle.remote_answer(remote), poll_count=polls)
@@ -410,7 +442,13 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     due = _next_step_at(job, jittered(wait))
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
         moved = lifecycle.mark_in_progress(
-            job, remote, lease_owner=lease.owner, next_poll_at=due, poll_count=polls, running_after=elapsed
+            job,
+            remote,
+            lease_owner=lease.owner,
+            step=lease.log,
+            next_poll_at=due,
+            poll_count=polls,
+            running_after=elapsed,
         )
         status: str = JobStatus.IN_PROGRESS
     else:
@@ -436,12 +474,12 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
 def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after: float | None = None) -> Step:
     failures = job.consecutive_failures + 1
     if _out_of_attempts(failures):
-        events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, detail=message[:2000])
+        _note(lease, EventKind.TRANSIENT_ERROR, attempt=failures, detail=message[:2000])
         _leased(lease).update(consecutive_failures=failures)  # the count the admin shows matches the message
         return _fail(job, lease, f"Gave up after {failures} failed attempts in a row; the last one: {message}")
     due = _next_step_at(job, retry_delay(failures, retry_after=retry_after))
     backoff = round((due - timezone.now()).total_seconds(), 3)
-    events.note(job, EventKind.TRANSIENT_ERROR, attempt=failures, backoff_seconds=backoff, detail=message[:2000])
+    _note(lease, EventKind.TRANSIENT_ERROR, attempt=failures, backoff_seconds=backoff, detail=message[:2000])
     released = _release(
         job,
         lease,

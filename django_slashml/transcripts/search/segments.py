@@ -3,16 +3,16 @@
 Phrases break where captions do (sentence ends, pauses, about two caption lines), over the
 reviewed words (a reviewer's correction aligned to the recognised timings), so search finds
 what the viewer shows and jumps to when it was said. A job's segments are replaced whole, in
-one transaction: on PostgreSQL with one statement that deletes the old phrases and inserts the
-new ones with their search vectors; elsewhere a DELETE and a bulk INSERT.
+one transaction: a DELETE and a bulk INSERT, and on PostgreSQL an UPDATE that fills their
+search vectors (SQLite's FTS5 table follows by trigger).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.postgres.search import SearchVector
 from django.db import connections, router, transaction
 
 from django_slashml.conf import slashml_settings
@@ -50,36 +50,6 @@ def phrases(job: TranscriptionJob) -> list[Phrase]:
     return rows
 
 
-def _replace_postgresql(alias: str, job: TranscriptionJob, rows: Sequence[Phrase]) -> None:
-    """Delete the job's phrases and insert ``rows`` in one round trip.
-
-    The INSERT's ``WHERE`` reads the DELETE's CTE, so PostgreSQL runs the DELETE to completion
-    before the first new row is written; rows this statement deleted no longer hold the unique
-    (job, position) slot, so a job that somehow kept old phrases is replaced, not refused.
-    """
-    table = TranscriptSegment._meta.db_table
-    with connections[alias].cursor() as cursor:
-        cursor.execute(
-            f"WITH gone AS (DELETE FROM {table} WHERE job_id = %s RETURNING 1) "  # noqa: S608
-            f"INSERT INTO {table} (job_id, position, start_ms, end_ms, text, word_starts, search_vector) "
-            "SELECT %s, u.position, u.start_ms, u.end_ms, u.text, u.word_starts::jsonb, "
-            "to_tsvector(%s::regconfig, u.text) "
-            "FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::text[], %s::text[]) "
-            "AS u(position, start_ms, end_ms, text, word_starts) "
-            "WHERE (SELECT count(*) FROM gone) >= 0",
-            [
-                job.pk,
-                job.pk,
-                slashml_settings.SEARCH_CONFIG,
-                list(range(len(rows))),
-                [row[0] for row in rows],
-                [row[1] for row in rows],
-                [row[2] for row in rows],
-                [json.dumps(row[3]) for row in rows],
-            ],
-        )
-
-
 def index_job(job: TranscriptionJob) -> int:
     """Replace ``job``'s segments with those of its current transcript; returns how many it has.
 
@@ -90,10 +60,8 @@ def index_job(job: TranscriptionJob) -> int:
     alias = router.db_for_write(TranscriptSegment, instance=job)
     require_search_config(alias)
     with transaction.atomic(using=alias, savepoint=False):
-        if rows and connections[alias].vendor == "postgresql":
-            _replace_postgresql(alias, job, rows)
-            return len(rows)
-        TranscriptSegment.objects.using(alias).filter(job_id=job.pk).delete()
+        segments = TranscriptSegment.objects.using(alias).filter(job_id=job.pk)
+        segments.delete()
         if rows:  # SQLite's FTS5 table follows by trigger
             TranscriptSegment.objects.using(alias).bulk_create(
                 TranscriptSegment(
@@ -101,6 +69,8 @@ def index_job(job: TranscriptionJob) -> int:
                 )
                 for index, (start, end, text, word_starts) in enumerate(rows)
             )
+            if connections[alias].vendor == "postgresql":
+                segments.update(search_vector=SearchVector("text", config=slashml_settings.SEARCH_CONFIG))
     return len(rows)
 
 
