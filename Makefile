@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: docs package-check test test-default test-services test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke bench-scale lint format messages demo sandbox clean
+.PHONY: docs package-check test test-default test-services test-mariadb test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke bench-scale lint format messages demo sandbox clean
 
 # pip's and setuptools' output goes to $(INSTALL_LOG), shown only when an install fails.
 INSTALL_LOG := $(VENV)/install.log
@@ -40,6 +40,20 @@ test-services: $(STAMP)
 	  if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
 	  SLASHML_TEST_TIER=services $(BIN)/pytest $(XDIST) -p no:cacheprovider -m "services and not reliability" && \
 	  SLASHML_TEST_TIER=services $(BIN)/pytest -p no:cacheprovider -m reliability
+
+# MariaDB 10.11 on 127.0.0.1:3306 (root, no password), Celery in memory: tests/tiers.py's MARIADB
+# files, where the database changes the outcome. mysqlclient builds against Debian's libmariadb-dev
+# (installed here with apt when missing); the server's time zone tables are loaded when empty
+# (without them __date lookups and the admin's date hierarchy find nothing under USE_TZ).
+MYSQL := mysql -h 127.0.0.1 -P 3306 -u root
+test-mariadb: $(STAMP)
+	@pkg-config --exists libmariadb 2>/dev/null || { echo "==> installing Debian's libmariadb-dev for mysqlclient"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq libmariadb-dev pkg-config >/dev/null; }
+	@$(BIN)/python -c "import MySQLdb" 2>/dev/null || $(BIN)/python -m pip install -q "mysqlclient>=2.2" $(LOGGED)
+	@test "$$($(MYSQL) -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" != 0 || \
+	  { echo "==> loading MariaDB's time zone tables"; mysql_tzinfo_to_sql /usr/share/zoneinfo 2>/dev/null | $(MYSQL) mysql; }
+	files="$$($(BIN)/python -m tests.tiers mariadb)" && \
+	  SLASHML_TEST_TIER=mariadb $(BIN)/pytest $(XDIST) -p no:cacheprovider $$files
 
 # Where none of the optional extras is installed: the base install (the package with its queue,
 # the celery extra, as docs/install.md's first line) and the test runner only (pytest,

@@ -3,6 +3,8 @@
 Default tier: SQLite in a file (so a worker thread shares it) and Celery's
 in-memory transport. ``SLASHML_TEST_TIER=services``: PostgreSQL and Redis on
 127.0.0.1 (``SLASHML_TEST_BROKER`` may name another broker, e.g. RabbitMQ).
+``SLASHML_TEST_TIER=mariadb``: MariaDB on 127.0.0.1:3306 (root, no password; utf8mb4, its time
+zone tables loaded by ``make test-mariadb``) and the in-memory transport.
 
 Worker processes that the reliability suite starts read the rest from the environment:
 ``SLASHML_TEST_DATABASE`` (the test database's name), ``SLASHML_TEST_MEDIA_ROOT`` and
@@ -126,6 +128,21 @@ if TIER == "services":
     CELERY_BROKER_URL = os.environ.get("SLASHML_TEST_BROKER", f"redis://127.0.0.1:6379/{redis_number(XDIST_WORKER)}")
     # Records every signal in a table, so runs with worker processes can count them.
     INSTALLED_APPS.append("tests.reliability")
+    if os.environ.get("SLASHML_TEST_DATABASE"):
+        DATABASES["default"]["NAME"] = os.environ["SLASHML_TEST_DATABASE"]
+elif TIER == "mariadb":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": "test",
+            "USER": os.environ.get("SLASHML_TEST_MYSQL_USER", "root"),
+            "HOST": "127.0.0.1",
+            "PORT": 3306,
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"NAME": "test_django_slashml", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
+        }
+    }
+    CELERY_BROKER_URL = "memory://"
     if os.environ.get("SLASHML_TEST_DATABASE"):
         DATABASES["default"]["NAME"] = os.environ["SLASHML_TEST_DATABASE"]
 else:

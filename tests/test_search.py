@@ -116,10 +116,12 @@ def test_reindex_builds_segments_for_existing_jobs_with_a_progress_bar(
         call_command("slashml_reindex", "--batch-size", "2")
     assert found("harbour") == {("storm", 0), ("budget", 2400)}
     # Jobs are read two at a time, each batch after the last one's key: never all at once, never OFFSET.
-    reads = [q["sql"] for q in queries.captured_queries if 'FROM "django_slashml_transcriptionjob"' in q["sql"]]
+    quote = connection.ops.quote_name
+    table = f"FROM {quote(TranscriptionJob._meta.db_table)}"
+    reads = [q["sql"] for q in queries.captured_queries if table in q["sql"]]
     batches = [sql for sql in reads if "LIMIT 2" in sql]
     assert len(batches) == 3 and all("OFFSET" not in sql for sql in batches)
-    assert '"words"' in batches[0] and '"last_response"' not in batches[0]
+    assert quote("words") in batches[0] and quote("last_response") not in batches[0]
     out = capsys.readouterr()
     assert "3/3" in out.err and "Indexed 3 completed job(s)." in out.out
 
@@ -153,7 +155,7 @@ def test_plain_matching_agrees_where_full_text_search_is_missing(
 
 
 def test_the_engine_is_the_databases_own_where_it_has_one() -> None:
-    expected = "postgresql" if connection.vendor == "postgresql" else "fts5"
+    expected = {"postgresql": "postgresql", "sqlite": "fts5"}.get(connection.vendor, "plain")
     assert engines.engine("default") == expected
 
 

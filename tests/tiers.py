@@ -5,6 +5,7 @@ matrix and the run without extras take a part of it, each in an environment of i
 only the files where that environment can change the outcome. CONTRIBUTING.md explains every tier.
 
     python -m tests.tiers no-extras     # the files, one a line, for the Makefile
+    python -m tests.tiers mariadb
 """
 
 from __future__ import annotations
@@ -42,6 +43,24 @@ MATRIX_SQLITE = {
     "tests/test_configuration.py": "from Django 6.1 the checks query SQLite's features: the guard lets Django's",
 }
 
+#: Against MariaDB (``make test-mariadb``), with Celery's in-memory transport: the files where the
+#: database changes the outcome (its SQL, types, time zones, locking and errors), and the hostile input.
+MARIADB = {
+    "tests/test_pipeline.py": "the claim and every transition, filter(...).update(...) returning 1, on MySQL's SQL",
+    "tests/test_lifecycle.py": "the only place a status changes, and its races",
+    "tests/test_closing_write.py": "the step's closing UPDATE and its events, the same rows as elsewhere",
+    "tests/test_statements.py": "what a job's statements do, and their count on this database as a regression guard",
+    "tests/test_events.py": "an event never commits without its change (MySQL's DataError, others' IntegrityError)",
+    "tests/test_dedupe.py": "the reuse lookup's Case/When ranking and ordering (NULLs sort first on MySQL)",
+    "tests/test_comparisons.py": "a shared upload's claim, a conditional UPDATE",
+    "tests/test_search.py": "the plain matching engine, the one a database without full-text search uses",
+    "tests/test_sweeper.py": "SELECT ... FOR UPDATE SKIP LOCKED, which MariaDB has from 10.6",
+    "tests/test_api.py": "the API's filters and pagination on this database",
+    "tests/test_review.py": "a reviewer's corrections and their conditional writes",
+    "tests/test_admin.py": "the admin's date hierarchy and filters under USE_TZ, which need the time zone tables",
+    "tests/test_bad_input.py": "hostile input: 4-byte characters (utf8mb4), long values, bad types end in clear errors",
+}
+
 #: Where none of the optional extras is installed (``make test-no-extras``): every module imports,
 #: the checks and migrations, and each fallback for a missing extra, really missing this time.
 NO_EXTRAS = {
@@ -55,7 +74,7 @@ NO_EXTRAS = {
     "tests/test_testing_kit.py": "the fake client and simulate_* helpers a host project's tests use",
 }
 
-SUBSETS = {"matrix": MATRIX, "matrix-sqlite": MATRIX_SQLITE, "no-extras": NO_EXTRAS}
+SUBSETS = {"matrix": MATRIX, "matrix-sqlite": MATRIX_SQLITE, "mariadb": MARIADB, "no-extras": NO_EXTRAS}
 
 if __name__ == "__main__":
     print("\n".join(SUBSETS[sys.argv[1]]))
