@@ -70,15 +70,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         )
     s = slashml_settings
     numbers_ok = not any(check_id == "slashml.E004" for check_id, _, _ in found)
-    if numbers_ok and not (s.TASK_SOFT_TIME_LIMIT < s.TASK_TIME_LIMIT < s.LEASE_SECONDS):
+    if numbers_ok and not (s.TASK_SOFT_TIME_LIMIT < s.TASK_TIME_LIMIT):
         messages.append(
             Error(
                 gettext(
-                    "SLASHML time limits must satisfy TASK_SOFT_TIME_LIMIT < TASK_TIME_LIMIT < LEASE_SECONDS "
-                    "(now %(soft)s / %(hard)s / %(lease)s)."
+                    "SLASHML time limits must satisfy TASK_SOFT_TIME_LIMIT < TASK_TIME_LIMIT (now %(soft)s / %(hard)s)."
                 )
-                % {"soft": s.TASK_SOFT_TIME_LIMIT, "hard": s.TASK_TIME_LIMIT, "lease": s.LEASE_SECONDS},
-                hint=gettext("A task still running when its lease ends would race the worker the sweeper hands it to."),
+                % {"soft": s.TASK_SOFT_TIME_LIMIT, "hard": s.TASK_TIME_LIMIT},
+                hint=gettext("The soft limit lets a step end cleanly (its job retried) before the hard one kills it."),
                 id="slashml.E006",
             )
         )

@@ -67,13 +67,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TRANSIENT_FAILURES": 10,
     # A job not finished this many seconds after creation ends in ERROR.
     "JOB_DEADLINE": 6 * 60 * 60,
-    # A worker owns a job for LEASE_SECONDS while it works on it; a lease that ran
-    # out means the worker died, and the sweeper hands the job to another.
-    "LEASE_SECONDS": 120,
-    # Hard and soft time limits of the app's tasks; both must stay below LEASE_SECONDS
-    # and the broker's visibility timeout.
-    "TASK_TIME_LIMIT": 100,
-    "TASK_SOFT_TIME_LIMIT": 90,
+    # A worker owns a job for LEASE_SECONDS and extends it every third of that while
+    # a step runs; a lease that ran out means the worker died, and the sweeper hands
+    # the job to another.
+    "LEASE_SECONDS": 30,
+    # Hard and soft time limits of the app's tasks: what one step (a large upload) may
+    # take. Keep them below the broker's visibility timeout.
+    "TASK_TIME_LIMIT": 1800,
+    "TASK_SOFT_TIME_LIMIT": 1740,
     # Celery countdowns longer than this are not sent; the sweeper dispatches the poll
     # when it is due instead (long ETAs sit in worker memory and are redelivered).
     "MAX_COUNTDOWN": 300,
@@ -82,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_GRACE": 10,
     # How often the sweep runs (the beat schedule or cron you set up). The admin
     # dashboard calls a job stuck once it is overdue by more than SWEEP_GRACE + this.
-    "SWEEP_INTERVAL": 60,
+    "SWEEP_INTERVAL": 10,
     "SWEEP_BATCH_SIZE": 500,
     # The queue name the app's tasks are sent to (Celery's queue, or the task framework's queue_name).
     "TASK_QUEUE": None,

@@ -10,7 +10,7 @@ Add the sweeper to the beat schedule to recover lost messages, and optionally th
 audio purge (``SLASHML['AUDIO_RETENTION_DAYS']``)::
 
     CELERY_BEAT_SCHEDULE = {
-        "slashml-sweep": {"task": "django_slashml.sweep", "schedule": 60.0},
+        "slashml-sweep": {"task": "django_slashml.sweep", "schedule": 10.0},
         "slashml-purge-audio": {"task": "django_slashml.purge_audio", "schedule": 24 * 60 * 60},
     }
 """

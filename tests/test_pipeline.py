@@ -434,3 +434,38 @@ def test_a_died_worker_and_a_transient_failure_add_up(settings, slashml, sandbox
 def test_advance_answers_with_a_step_that_is_also_a_string(slashml, speech_path) -> None:
     step = pipeline.advance(transcribe(speech_path).pk)
     assert step is Step.SUBMITTED and step == "submitted" and str(step) == "submitted"
+
+
+@pytest.mark.django_db(transaction=True)  # the renewals come from a thread, on a connection of its own
+def test_a_step_that_outlives_its_lease_keeps_it_while_it_runs(settings, slashml, sandbox, speech_path, monkeypatch):
+    """The lease is short so a killed worker's job is free again soon; a slow upload extends it as it goes."""
+    settings.SLASHML = sandbox_settings(sandbox, LEASE_SECONDS=0.6)
+    client = get_client()
+    real_upload = client.upload
+    others: list[object] = []
+
+    def slow_upload(*args, **kwargs):
+        for _ in range(3):
+            time.sleep(0.5)  # 1.5 s in all, over twice the lease
+            others.append(pipeline.claim(job.pk))  # another worker, sent by the sweeper, tries to take the job
+        return real_upload(*args, **kwargs)
+
+    monkeypatch.setattr(client, "upload", slow_upload)
+    job = transcribe(speech_path)
+    assert pipeline.advance(job.pk) == Step.SUBMITTED
+    assert others == [None, None, None]
+    job.refresh_from_db()
+    assert (job.submit_attempts, job.consecutive_failures, job.lease_owner) == (1, 0, "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_nobody_renews_is_free_once_it_runs_out(settings) -> None:
+    """What a killed worker leaves: the job is taken again after LEASE_SECONDS, counting one failed attempt."""
+    settings.SLASHML = {**settings.SLASHML, "LEASE_SECONDS": 0.3}
+    job = transcribe("https://example.com/a.wav")
+    first = pipeline.claim(job.pk)  # its worker dies here: nothing renews or lets go of the lease
+    assert first is not None and pipeline.claim(job.pk) is None
+    time.sleep(0.4)
+    second = pipeline.claim(job.pk)
+    assert second is not None and second.job is not None
+    assert second.job.consecutive_failures == 1

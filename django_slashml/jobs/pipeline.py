@@ -27,7 +27,7 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import closing, lifecycle, reuse, speed
+from django_slashml.jobs import closing, heartbeat, lifecycle, reuse, speed
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.events import StepLog
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
@@ -59,7 +59,7 @@ class Step(StrEnum):
     LOST_LEASE = "lost lease"  # the step ran past the lease and another worker took the job
 
 
-@dataclass(frozen=True)
+@dataclass
 class Lease:
     job_id: UUID
     owner: str
@@ -67,11 +67,15 @@ class Lease:
     job: TranscriptionJob | None = field(default=None, compare=False, repr=False)
     #: What the step did so far, written with its closing write.
     log: StepLog | None = field(default=None, compare=False, repr=False)
+    #: Until when the lease is held: the claim's expiry, then each renewal's (:mod:`.heartbeat`).
+    expires_at: datetime | None = field(default=None, compare=False)
 
     def expired(self) -> bool:
-        """Whether the lease's time is up by this worker's clock, which wrote its expiry when claiming it."""
-        expires = self.job.lease_expires_at if self.job is not None else None
-        return expires is not None and expires <= timezone.now()
+        """Whether the lease's time is up by this worker's clock, which wrote its expiry."""
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def renewed(self, until: datetime) -> None:
+        self.expires_at = until
 
 
 def claim(job_id: UUID | str) -> Lease | None:
@@ -106,7 +110,7 @@ def claim(job_id: UUID | str) -> Lease | None:
     if not taken:
         return None
     job = jobs.select_related("upload").filter(pk=pk, lease_owner=owner).first()
-    return Lease(pk, owner, job, StepLog.of(job)) if job is not None else None
+    return Lease(pk, owner, job, StepLog.of(job), job.lease_expires_at) if job is not None else None
 
 
 def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
@@ -146,7 +150,7 @@ def advance(job_id: UUID | str) -> Step:
     if lease is None or lease.job is None:
         return Step.SKIPPED
     job = lease.job
-    with about_job(job.pk), calls.recording() as made:
+    with about_job(job.pk), calls.recording() as made, heartbeat.renewing(job.pk, lease.owner, lease.renewed):
         if lease.log is not None:
             lease.log.calls = made
         return _advance(job, lease)

@@ -126,4 +126,4 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE = {"slashml-sweep": {"task": "django_slashml.sweep", "schedule": 60.0}}
+CELERY_BEAT_SCHEDULE = {"slashml-sweep": {"task": "django_slashml.sweep", "schedule": 10.0}}
