@@ -136,3 +136,58 @@ def test_the_public_api_is_at_the_top() -> None:
     )
     with pytest.raises(AttributeError):
         django_slashml.lifecycle_helpers  # noqa: B018
+
+
+# -- the engine on the public ORM ---------------------------------------------------------------
+
+#: The only modules that may write SQL by hand: a search engine's own syntax (FTS5, PostgreSQL's
+#: catalogue of text search configurations), each behind one function with a plain fallback.
+RAW_SQL_ALLOWED = {"django_slashml/transcripts/search/engines.py"}
+#: Methods that reach past Django's documented ORM or hand it SQL, and the expression that does.
+RAW_SQL_METHODS = {"cursor", "raw", "extra", "get_compiler", "sql_with_params"}
+RAW_SQL_NAMES = {"RawSQL"}
+
+
+def orm_violations(root: Path) -> list[str]:
+    """Where the package imports django.db.models.sql, or writes SQL outside ``RAW_SQL_ALLOWED``."""
+    import ast
+
+    found = []
+    for path in sorted((root / "django_slashml").rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if "/migrations/" in relative:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=relative)):
+            modules = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            if any(module.startswith("django.db.models.sql") for module in modules):
+                found.append(f"{relative}:{node.lineno}: imports django.db.models.sql")
+            if relative in RAW_SQL_ALLOWED:
+                continue
+            call = node.func if isinstance(node, ast.Call) else None
+            if isinstance(call, ast.Attribute) and call.attr in RAW_SQL_METHODS:
+                found.append(f"{relative}:{node.lineno}: {call.attr}()")
+            names = [alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else []
+            names += [node.attr] if isinstance(node, ast.Attribute) else [node.id] if isinstance(node, ast.Name) else []
+            found += [f"{relative}:{node.lineno}: {name}" for name in names if name in RAW_SQL_NAMES]
+    return found
+
+
+def test_the_engine_uses_only_the_public_orm() -> None:
+    assert orm_violations(ROOT) == []
+
+
+@pytest.mark.parametrize(
+    ("statement", "broken"),
+    [
+        ("from django.db.models.sql.subqueries import UpdateQuery", "imports django.db.models.sql"),
+        ("from django.db import connection; connection.cursor()", "cursor"),
+        ("from django.db.models.expressions import RawSQL", "RawSQL"),
+    ],
+)
+def test_sql_by_hand_outside_the_search_engines_fails_the_rule(package_copy: Path, statement: str, broken: str) -> None:
+    add_function_import(package_copy / "django_slashml" / "jobs" / "pipeline.py", statement)
+    assert any("jobs/pipeline.py" in found and broken in found for found in orm_violations(package_copy))

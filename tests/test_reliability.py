@@ -320,6 +320,56 @@ def test_killing_pool_processes_and_the_worker_loses_nothing(run: Run) -> None:
     )
 
 
+#: The shipped lease and sweep (docs/deployment.md), so the bound measured is the one a deployment gets.
+RECOVERY = {"LEASE_SECONDS": 30, "TASK_TIME_LIMIT": 1800, "TASK_SOFT_TIME_LIMIT": 1740, "SWEEP_GRACE": 10}
+RECOVERY_SWEEP_EVERY = 10.0
+#: What each run kills the worker in: SlashML holds its answer to that call for this long.
+STALL = 20.0
+KILLED_IN = {
+    "upload": lambda job: job.status == JobStatus.PENDING,
+    "submit": lambda job: job.status == JobStatus.PENDING,
+    "status": lambda job: job.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS),
+}
+
+
+@pytest.mark.parametrize("endpoint", list(KILLED_IN), ids=["upload", "submit", "poll"])
+def test_a_job_whose_worker_was_killed_mid_step_completes_within_a_minute(
+    run: Run, settings: Any, endpoint: str
+) -> None:
+    """SIGKILL while SlashML holds its answer to the step's call; a supervisor restarts the worker at once."""
+    run.slashml = {**run.slashml, **RECOVERY}
+    settings.SLASHML = run.slashml
+    run.control.set_faults(processing_time=0.5, slow_body_delay=STALL, script=[{"endpoint": endpoint, "fault": "slow"}])
+    worker = run.worker(concurrency=1)
+    with sweeping(RECOVERY_SWEEP_EVERY):
+        (job_id,) = run.create(1)
+        deadline = time.monotonic() + 60
+        while True:  # the step has taken its lease and made its call: SlashML is holding the answer
+            job = TranscriptionJob.objects.get(pk=job_id)
+            called = run.control.stats()["faults_by_endpoint"].get(f"{endpoint}:slow", 0)
+            if job.lease_owner and called and KILLED_IN[endpoint](job):
+                break
+            assert time.monotonic() < deadline, f"the step never reached its {endpoint} call"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        worker.kill()
+        killed_at = time.monotonic()
+        worker.start()
+        run.wait_until_all_end(timeout=120)
+        back_after = time.monotonic() - killed_at
+    RECOVERY_TIMES[endpoint] = back_after
+    assert back_after < 60, f"the job completed {back_after:.0f} s after its worker was killed mid-{endpoint}"
+    run.verdict(
+        f"Worker killed mid-{'poll' if endpoint == 'status' else endpoint}",
+        "1 job, 1 worker, lease 30 s, sweep every 10 s",
+        f"SIGKILL while SlashML holds its {endpoint} answer; completed {back_after:.0f} s after the kill",
+        killed_in_flight=1,
+    )
+
+
+RECOVERY_TIMES: dict[str, float] = {}
+
+
 # -- broker outage -----------------------------------------------------------------------------------
 
 
