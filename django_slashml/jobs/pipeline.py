@@ -109,8 +109,11 @@ def claim(job_id: UUID | str) -> Lease | None:
     )
     if not taken:
         return None
-    job = jobs.select_related("upload").filter(pk=pk, lease_owner=owner).first()
-    return Lease(pk, owner, job, StepLog.of(job), job.lease_expires_at) if job is not None else None
+    try:
+        job = jobs.select_related("upload").get(pk=pk, lease_owner=owner)
+    except TranscriptionJob.DoesNotExist:  # taken by another worker since, or deleted
+        return None
+    return Lease(pk, owner, job, StepLog.of(job), job.lease_expires_at)
 
 
 def _leased(lease: Lease) -> QuerySet[TranscriptionJob]:
