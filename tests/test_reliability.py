@@ -321,7 +321,15 @@ def test_killing_pool_processes_and_the_worker_loses_nothing(run: Run) -> None:
 
 
 #: The shipped lease and sweep (docs/deployment.md), so the bound measured is the one a deployment gets.
-RECOVERY = {"LEASE_SECONDS": 30, "TASK_TIME_LIMIT": 1800, "TASK_SOFT_TIME_LIMIT": 1740, "SWEEP_GRACE": 10}
+#: The read timeouts outlast the stall, so the worker is still waiting for SlashML when it is killed.
+RECOVERY = {
+    "LEASE_SECONDS": 30,
+    "TASK_TIME_LIMIT": 1800,
+    "TASK_SOFT_TIME_LIMIT": 1740,
+    "SWEEP_GRACE": 10,
+    "READ_TIMEOUT": 60.0,
+    "UPLOAD_READ_TIMEOUT": 60.0,
+}
 RECOVERY_SWEEP_EVERY = 10.0
 #: What each run kills the worker in: SlashML holds its answer to that call for this long.
 STALL = 20.0
