@@ -171,6 +171,19 @@ DEFAULTS: dict[str, Any] = {
     "POLL_LEARNING_CACHE_SECONDS": 5.0,
     "POLL_LEARNED_STEP": 0.1,
     "POLL_LEARNED_MIN_DELAY": 0.8,
+    # Redaction and custom spelling, applied by the app to every provider's transcript when it
+    # completes (docs/redaction.md). REDACT names the kinds replaced by a label: "EMAIL",
+    # "PHONE", "CARD", "IBAN", "IP" and the labels of REDACTION_PATTERNS (label -> regex).
+    # SPELLING is the project's table, [{"from": ["slash ml"], "to": "SlashML"}]; a job's own
+    # table (transcribe(spelling=...), the API) is bounded by the two SPELLING_MAX_ settings.
+    # REDACTION_KEEP_ORIGINAL keeps the unredacted transcript, shown only to staff with the
+    # "view unredacted transcript" permission.
+    "REDACT": [],
+    "REDACTION_PATTERNS": {},
+    "REDACTION_KEEP_ORIGINAL": False,
+    "SPELLING": [],
+    "SPELLING_MAX_ENTRIES": 100,
+    "SPELLING_MAX_CHARS": 100,
 }
 
 NUMBER_SETTINGS = (
@@ -215,6 +228,8 @@ NUMBER_SETTINGS = (
     "POLL_LEARNING_CACHE_SECONDS",
     "POLL_LEARNED_STEP",
     "POLL_LEARNED_MIN_DELAY",
+    "SPELLING_MAX_ENTRIES",
+    "SPELLING_MAX_CHARS",
 )
 
 #: The two settings the deprecated ``ALLOW_PRIVATE_URLS`` stands for when they are not set.
@@ -293,6 +308,12 @@ class SlashMLSettings:
     POLL_LEARNING_CACHE_SECONDS: float
     POLL_LEARNED_STEP: float
     POLL_LEARNED_MIN_DELAY: float
+    REDACT: list[str]
+    REDACTION_PATTERNS: dict[str, str]
+    REDACTION_KEEP_ORIGINAL: bool
+    SPELLING: list[dict[str, Any]]
+    SPELLING_MAX_ENTRIES: int
+    SPELLING_MAX_CHARS: int
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
