@@ -25,6 +25,7 @@ __all__ = [
     "InvalidMetadataError",
     "InvalidProviderError",
     "InvalidResponseError",
+    "InvalidSpellingError",
     "InvalidTransitionError",
     "MalformedTranscriptError",
     "NotFoundError",
@@ -57,6 +58,10 @@ class AudioTooLargeError(InvalidAudioError):
 
 class InvalidMetadataError(SlashMLError, ValueError):
     """Job metadata that is not JSON every database and reader can take back, or too large."""
+
+
+class InvalidSpellingError(SlashMLError, ValueError):
+    """A job's spelling table that is malformed or larger than the settings allow."""
 
 
 class InvalidProviderError(SlashMLError, ValueError):

@@ -36,6 +36,7 @@ __all__ = [
     "EventKind",
     "JobEvent",
     "JobStatus",
+    "RedactedSpan",
     "ReviewState",
     "ServiceProvider",
     "TranscriptSegment",
@@ -239,6 +240,21 @@ class TranscriptionJob(models.Model):
         help_text=_("A reviewer's correction; the original stays in text."),
     )
 
+    # Custom spelling and redaction (django_slashml.privacy), applied when the transcript completes.
+    spelling = models.JSONField(
+        verbose_name=_("spelling"),
+        default=list,
+        blank=True,
+        help_text=_('This job\'s own spelling table: [{"from": ["slash ml"], "to": "SlashML"}].'),
+    )
+    unredacted = models.JSONField(
+        verbose_name=_("unredacted transcript"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("SlashML's text and words before redaction; kept only if REDACTION_KEEP_ORIGINAL is set."),
+    )
+
     # Pipeline bookkeeping.
     poll_count = models.PositiveIntegerField(verbose_name=_("poll count"), default=0)
     consecutive_failures = models.PositiveIntegerField(verbose_name=_("consecutive failures"), default=0)
@@ -277,6 +293,7 @@ class TranscriptionJob(models.Model):
         ordering = ("-created_at",)
         verbose_name = _("transcription job")
         verbose_name_plural = _("transcription jobs")
+        permissions = [("view_unredacted_transcript", _("Can see the unredacted transcript"))]
         indexes = [
             models.Index(
                 fields=["next_poll_at"],
@@ -478,3 +495,22 @@ class TranscriptSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} @ {self.start_ms} ms"
+
+
+class RedactedSpan(models.Model):
+    """Where personal data was redacted from a job's transcript: its kind and time span."""
+
+    job = models.ForeignKey(
+        TranscriptionJob, verbose_name=_("job"), on_delete=models.CASCADE, related_name="redacted_spans"
+    )
+    kind = models.CharField(verbose_name=_("kind"), max_length=32)
+    start_ms = models.IntegerField(verbose_name=_("start"), null=True, blank=True, help_text=_("Milliseconds."))
+    end_ms = models.IntegerField(verbose_name=_("end"), null=True, blank=True, help_text=_("Milliseconds."))
+
+    class Meta:
+        ordering = ("job", "start_ms", "id")
+        verbose_name = _("redacted span")
+        verbose_name_plural = _("redacted spans")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.start_ms}-{self.end_ms} ms"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.utils.text import format_lazy
@@ -11,11 +12,12 @@ from rest_framework import serializers
 
 from django_slashml.api.parsing import MetadataField, PayloadTooLarge
 from django_slashml.api.schema import extend_schema_field
-from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError
+from django_slashml.exceptions import AudioTooLargeError, InvalidAudioError, InvalidSpellingError
 from django_slashml.jobs.access import sees_everything
 from django_slashml.jobs.actions import transcribe, validate_audio_url
 from django_slashml.jobs.uploads import save_upload, validate_audio
 from django_slashml.models import AudioUpload, Comparison, ServiceProvider, TranscriptionJob
+from django_slashml.privacy.rules import parse_job_spelling
 from django_slashml.remote.protocol import SERVICE_PROVIDERS, provider_problem
 
 PROVIDER_HELP = format_lazy(
@@ -210,6 +212,23 @@ class JobCreateSerializer(serializers.Serializer[TranscriptionJob]):
         required=False,
         help_text=_("A JSON object kept with the job (SLASHML['MAX_METADATA_BYTES'], ['MAX_METADATA_DEPTH'])."),
     )
+    spelling = serializers.JSONField(
+        required=False,
+        help_text=_('This job\'s own spelling table: [{"from": ["slash ml"], "to": "SlashML"}].'),
+    )
+
+    def validate_spelling(self, value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, str):  # multipart forms send it as text
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise serializers.ValidationError(
+                    gettext('spelling must be JSON: [{"from": ["slash ml"], "to": "SlashML"}].')
+                ) from None
+        try:
+            return parse_job_spelling(value)
+        except InvalidSpellingError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_audio_url(self, value: str) -> str:
         try:
@@ -252,6 +271,7 @@ class JobCreateSerializer(serializers.Serializer[TranscriptionJob]):
             owner=self.context["request"].user,
             metadata=validated_data.get("metadata"),
             fresh=validated_data.get("fresh", False),
+            spelling=validated_data.get("spelling"),
         )
 
     def to_representation(self, instance: TranscriptionJob) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from django_slashml.models import (
     ReviewState,
     TranscriptionJob,
 )
+from django_slashml.privacy.rules import parse_job_spelling
 from django_slashml.remote.protocol import no_api_key_message, provider_problem
 
 if TYPE_CHECKING:
@@ -114,6 +115,7 @@ def transcribe(
     owner: _User | None = None,
     metadata: dict[str, Any] | None = None,
     fresh: bool = False,
+    spelling: list[dict[str, Any]] | None = None,
 ) -> TranscriptionJob:
     """Create a transcription job and schedule it once the current transaction commits.
 
@@ -128,10 +130,15 @@ def transcribe(
     job, a running remote job is followed (``job.reused_from`` names the earlier
     job). ``fresh=True`` always sends the audio to SlashML. Failed or cancelled jobs
     are never reused; URLs are never deduplicated. See :mod:`django_slashml.jobs.reuse`.
+
+    ``spelling`` is this job's own table, applied before the project's
+    (``[{"from": ["slash ml"], "to": "SlashML"}]``); :class:`InvalidSpellingError` if it is malformed
+    or larger than ``SPELLING_MAX_ENTRIES`` / ``SPELLING_MAX_CHARS`` allow.
     """
     provider = validate_provider(service_provider)
     ensure_configured()
     check_metadata_argument(metadata)
+    own_spelling = parse_job_spelling(spelling)
     upload: AudioUpload | None = None
     audio_url = ""
     path: Path | None = None
@@ -173,6 +180,7 @@ def transcribe(
                 owner=owner,
                 metadata=metadata or {},
                 fresh=bool(fresh),
+                spelling=own_spelling,
                 audio_sha256=upload.sha256 if upload else "",
                 audio_duration=upload.duration if upload else None,
                 next_poll_at=now,

@@ -21,6 +21,7 @@ from typing import Any
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
+from django_slashml.jobs import redacting
 from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.remote.calls import Call
 
@@ -31,7 +32,7 @@ __all__ = ["StepLog", "bounded", "enabled", "record", "save", "transition_row"]
 class StepLog:
     """One step of one job: the events it noted and the SlashML calls it made, until its closing write."""
 
-    job_id: Any
+    job: TranscriptionJob
     #: Failures in a row before this step, plus one.
     attempt: int
     pending: list[JobEvent] = field(default_factory=list)
@@ -39,7 +40,11 @@ class StepLog:
 
     @classmethod
     def of(cls, job: TranscriptionJob) -> StepLog:
-        return cls(job_id=job.pk, attempt=job.consecutive_failures + 1)
+        return cls(job=job, attempt=job.consecutive_failures + 1)
+
+    @property
+    def job_id(self) -> Any:
+        return self.job.pk
 
     def note(self, kind: str, **fields: Any) -> None:
         """Keep an event until the step's closing write; outside a step, use :func:`record`."""
@@ -55,7 +60,7 @@ class StepLog:
         """
         if not enabled():
             return []
-        made = [_from_call(self.job_id, call, self.attempt) for call in self.calls]
+        made = [_from_call(self.job, call, self.attempt) for call in self.calls]
         return made + self.pending + list(also)
 
     def clear(self) -> None:
@@ -79,9 +84,9 @@ def bounded(answer: Any) -> Any:
     return {"truncated": True, "chars": len(text), "head": text[:limit]}
 
 
-def _from_call(job_id: Any, call: Call, attempt: int) -> JobEvent:
+def _from_call(job: TranscriptionJob, call: Call, attempt: int) -> JobEvent:
     return JobEvent(
-        job_id=job_id,
+        job_id=job.pk,
         kind=call.endpoint,
         at=datetime.fromtimestamp(call.started, tz=UTC),
         attempt=attempt,
@@ -91,7 +96,7 @@ def _from_call(job_id: Any, call: Call, attempt: int) -> JobEvent:
         remote_status=call.remote_status,
         duration_ms=call.duration_ms,
         detail=call.error[:2000],
-        answer=bounded(call.answer),
+        answer=bounded(redacting.answer_as_stored(job, call.answer)),
     )
 
 

@@ -8,7 +8,7 @@ and commands call these functions and never write ``status`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -17,10 +17,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
-from django_slashml.jobs import closing, events, speed
+from django_slashml.jobs import closing, events, redacting, speed
 from django_slashml.jobs.events import StepLog
 from django_slashml.logs import job_logger
 from django_slashml.models import ACTIVE_STATUSES, JobEvent, JobStatus, TranscriptionJob
+from django_slashml.privacy.transcript import Span
 from django_slashml.remote.responses import RemoteJob
 
 logger = job_logger("django_slashml.jobs.lifecycle")
@@ -219,17 +220,21 @@ def complete(
     step: StepLog | None = None,
     **polled: Any,
 ) -> bool:
-    """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count)."""
-    words = [word.as_dict() for word in remote.words or []]
+    """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count).
+
+    The transcript is stored respelled and redacted by the job's rules (:mod:`~django_slashml.jobs.redacting`),
+    its redacted spans in the same transaction, before the completion signal's receivers see the job.
+    """
+    transcript, spans = redacting.transcript_fields(
+        job, remote.text or "", [word.as_dict() for word in remote.words or []]
+    )
     now = timezone.now()
-    return transition(
+    return _complete_with(
         job,
-        JobStatus.COMPLETED,
-        allowed_from=ACTIVE_STATUSES,
-        held_by=lease_owner,
-        step=step,
-        text=remote.text or "",
-        words=words,
+        spans,
+        lease_owner,
+        step,
+        **transcript,
         confidence=remote.confidence,
         completed_at=now,
         processing_rate=_processing_rate(job, remote, now),
@@ -242,6 +247,18 @@ def complete(
     )
 
 
+def _complete_with(
+    job: TranscriptionJob, spans: Sequence[Span], held_by: str | None, step: StepLog | None, /, **fields: Any
+) -> bool:
+    """The transition to COMPLETED with ``fields``, and ``job``'s spans, both or neither."""
+    with transaction.atomic(using=closing.jobs_alias()):
+        redacting.save_spans(job, spans)
+        if transition(job, JobStatus.COMPLETED, allowed_from=ACTIVE_STATUSES, held_by=held_by, step=step, **fields):
+            return True
+        transaction.set_rollback(True, using=closing.jobs_alias())
+        return False
+
+
 def adopt(
     job: TranscriptionJob,
     source: TranscriptionJob,
@@ -252,9 +269,10 @@ def adopt(
 ) -> bool:
     """PENDING -> the status of ``source``, an earlier job for the same audio and provider.
 
-    A COMPLETED source's transcript is copied (SlashML's text and words; a reviewer's
-    correction stays with its own job); an active source's remote job is followed, and
-    this job polls it from ``next_poll_at``. Nothing is sent to SlashML.
+    A COMPLETED source's transcript is copied (SlashML's text and words by this job's rules; a
+    reviewer's correction stays with its own job); an active source's remote job is followed, and
+    this job polls it from ``next_poll_at``, as is a COMPLETED one given ``next_poll_at`` (its
+    transcript fetched again, for rules the stored copy cannot serve). Nothing is sent to SlashML.
     """
     shared: dict[str, Any] = {
         "reused_from": source,
@@ -267,18 +285,30 @@ def adopt(
     }
     if source.audio_duration is not None:
         shared["audio_duration"] = source.audio_duration
-    if source.status == JobStatus.COMPLETED:
-        shared.update(
-            text=source.text,
-            words=source.words,
-            confidence=source.confidence,
-            error_message="",
-            completed_at=timezone.now(),
-            next_poll_at=None,
-        )
-    else:
-        shared["next_poll_at"] = next_poll_at
-    return transition(job, source.status, allowed_from=[JobStatus.PENDING], held_by=lease_owner, step=step, **shared)
+    if source.status == JobStatus.COMPLETED and next_poll_at is None:
+        transcript, spans = redacting.copied_fields(job, source)
+        with transaction.atomic(using=closing.jobs_alias()):
+            redacting.save_spans(job, spans)
+            if transition(
+                job,
+                JobStatus.COMPLETED,
+                allowed_from=[JobStatus.PENDING],
+                held_by=lease_owner,
+                step=step,
+                **shared,
+                **transcript,
+                confidence=source.confidence,
+                error_message="",
+                completed_at=timezone.now(),
+                next_poll_at=None,
+            ):
+                return True
+            transaction.set_rollback(True, using=closing.jobs_alias())
+            return False
+    shared["next_poll_at"] = next_poll_at
+    # A finished source followed (its rules differ from this job's): fetch SlashML's transcript again.
+    status = JobStatus.IN_PROGRESS if source.status == JobStatus.COMPLETED else source.status
+    return transition(job, status, allowed_from=[JobStatus.PENDING], held_by=lease_owner, step=step, **shared)
 
 
 def fail(

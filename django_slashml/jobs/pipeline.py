@@ -27,7 +27,7 @@ from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
-from django_slashml.jobs import closing, heartbeat, lifecycle, reuse, speed
+from django_slashml.jobs import closing, heartbeat, lifecycle, redacting, reuse, speed
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.events import StepLog
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
@@ -381,6 +381,8 @@ def _seconds_until(moment: datetime | None) -> float:
 def _share(job: TranscriptionJob, lease: Lease, earlier: reuse.EarlierJob) -> Step:
     """Copy an earlier job's transcript, follow its remote job, or wait until it has one."""
     source = earlier.job
+    if earlier.action == "copy" and not redacting.can_copy(job, source):
+        earlier = reuse.EarlierJob(action="follow", job=source)  # its stored transcript has other rules: fetch it again
     verb = "copied the transcript of" if earlier.action == "copy" else "follows SlashML job of"
     if earlier.action != "wait":
         _note(lease, EventKind.REUSE, remote_status=source.remote_status, detail=f"{verb} job {source.pk}")

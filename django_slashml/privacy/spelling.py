@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django_slashml.exceptions import InvalidSpellingError
 from django_slashml.privacy.tokens import Token, split
 
-
-class SpellingError(ValueError):
-    """A spelling table that cannot be used; the message says what to fix."""
+#: A spelling table that cannot be used; the message says what to fix.
+SpellingError = InvalidSpellingError
 
 
 @dataclass(frozen=True)

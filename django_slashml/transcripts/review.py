@@ -17,6 +17,8 @@ from django_slashml import signals
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidTransitionError
 from django_slashml.models import EventKind, JobEvent, JobStatus, ReviewState, TranscriptionJob
+from django_slashml.privacy import rules
+from django_slashml.privacy.transcript import clean_text
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import _AnyUser
@@ -36,7 +38,8 @@ def review(
     """Record ``reviewer``'s verdict on a completed job; returns the refreshed job.
 
     ``corrected_text=None`` keeps any earlier correction; an empty string, or the
-    original text again, removes it.
+    original text again, removes it. A correction is redacted like the transcript (a reviewer
+    may type back what was redacted) but never respelled: the reviewer's spelling stands.
     """
     if state not in ReviewState.values:
         raise ValueError(f"Unknown review state {state!r}; use one of: {', '.join(ReviewState.values)}.")
@@ -46,7 +49,8 @@ def review(
         "reviewed_at": timezone.now(),
     }
     if corrected_text is not None:
-        corrected = corrected_text.strip()
+        redaction = rules.for_job(job.spelling or ()).without_spelling()
+        corrected = clean_text(corrected_text.strip(), redaction)[0]
         fields["corrected_text"] = "" if _normalised(corrected) == _normalised(job.text) else corrected
     with transaction.atomic():
         updated = TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.COMPLETED).update(**fields)

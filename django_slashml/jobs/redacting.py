@@ -1,0 +1,83 @@
+"""What a job stores of SlashML's transcript: respelled and redacted by the job's own rules.
+
+The one place a transcript from SlashML becomes the job's ``text`` and ``words``
+(:func:`transcript_fields`), so nothing unredacted reaches the row, its events, the search
+segments, exports, the API or the completion signal's receivers. The unredacted transcript is
+kept only when ``REDACTION_KEEP_ORIGINAL`` says so, in a field only permitted staff see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django_slashml.conf import slashml_settings
+from django_slashml.models import RedactedSpan, TranscriptionJob
+from django_slashml.privacy import rules as privacy_rules
+from django_slashml.privacy.transcript import Span, clean, clean_text
+from django_slashml.remote.responses import TRANSCRIPT_KEYS
+
+
+def rules_for(job: TranscriptionJob) -> privacy_rules.Rules:
+    """The project's rules with ``job``'s own spelling table."""
+    return privacy_rules.for_job(job.spelling or ())
+
+
+def transcript_fields(
+    job: TranscriptionJob, text: str, words: Sequence[dict[str, Any]]
+) -> tuple[dict[str, Any], list[Span]]:
+    """The fields ``job`` stores for SlashML's ``text`` and ``words``, and the spans redacted from them."""
+    rules = rules_for(job)
+    done = clean(text, words, rules)
+    fields: dict[str, Any] = {"text": done.text, "words": done.words}
+    keep = slashml_settings.REDACTION_KEEP_ORIGINAL and done.spans
+    fields["unredacted"] = {"text": text, "words": list(words)} if keep else None
+    return fields, done.spans
+
+
+def copied_fields(job: TranscriptionJob, source: TranscriptionJob) -> tuple[dict[str, Any], list[Span]]:
+    """What ``job`` stores of the transcript of ``source`` (same audio and provider), by ``job``'s rules.
+
+    From the unredacted transcript where it was kept; else from what ``source`` stored, which
+    :func:`can_copy` allows only when both jobs have the same spelling table (the project's
+    rules are the same for both), and which is redacted again by today's rules.
+    """
+    original = source.unredacted
+    if isinstance(original, dict):
+        return transcript_fields(job, str(original.get("text", "")), original.get("words") or [])
+    rules = rules_for(job).without_spelling()
+    done = clean(source.text, source.words or [], rules)
+    kept = [Span(s.kind, s.start_ms, s.end_ms) for s in source.redacted_spans.all()]
+    return {"text": done.text, "words": done.words, "unredacted": None}, kept + done.spans
+
+
+def can_copy(job: TranscriptionJob, source: TranscriptionJob) -> bool:
+    """Whether ``job`` may copy the finished transcript of ``source`` rather than fetch SlashML's again."""
+    return isinstance(source.unredacted, dict) or (job.spelling or []) == (source.spelling or [])
+
+
+def save_spans(job: TranscriptionJob, spans: Sequence[Span]) -> None:
+    """Replace ``job``'s spans with ``spans`` (call it in the transaction of the job's write)."""
+    RedactedSpan.objects.filter(job_id=job.pk).delete()
+    RedactedSpan.objects.bulk_create(
+        RedactedSpan(job_id=job.pk, kind=s.kind, start_ms=s.start_ms, end_ms=s.end_ms) for s in spans
+    )
+
+
+def answer_as_stored(job: TranscriptionJob, answer: Any) -> Any:
+    """SlashML's answer as an event keeps it: a transcript in it respelled and redacted like the job's."""
+    if not isinstance(answer, dict) or not any(key in answer for key in TRANSCRIPT_KEYS):
+        return answer
+    rules = rules_for(job)
+    if not (rules.redacts or rules.spelling):
+        return answer
+    stored = dict(answer)
+    if isinstance(stored.get("text"), str):
+        stored["text"] = clean_text(stored["text"], rules)[0]
+    if isinstance(stored.get("words"), list):
+        words = [w for w in stored["words"] if isinstance(w, dict)]
+        stored["words"] = clean("", words, rules).words
+    data = stored.get("transcription_data")
+    if isinstance(data, dict) and isinstance(data.get("transcription"), str):
+        stored["transcription_data"] = {**data, "transcription": clean_text(data["transcription"], rules)[0]}
+    return stored

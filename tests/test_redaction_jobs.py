@@ -1,0 +1,151 @@
+"""A caller reads out a card, an email and a phone number: no output of the job holds them.
+
+Through the real pipeline with the in-process fake SlashML; spelling applied with the timings.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from django_slashml import transcribe
+from django_slashml.exceptions import InvalidSpellingError
+from django_slashml.jobs import pipeline
+from django_slashml.jobs.pipeline import Step
+from django_slashml.models import JobEvent, JobStatus, RedactedSpan, TranscriptionJob, TranscriptSegment
+from django_slashml.transcripts import exports
+from django_slashml.transcripts.review import review
+
+pytestmark = pytest.mark.django_db
+
+CALL = (
+    "Hi this is Ann from slash ml. My card is four one one one 1111 1111 1111, "
+    "email ann.lee@example.com and my number is 555-867-5309. Thanks."
+)
+SECRETS = ["4111", "1111", "ann.lee", "example.com", "867", "5309"]
+RULES = {"REDACT": ["CARD", "EMAIL", "PHONE"], "SPELLING": [{"from": ["slash ml"], "to": "SlashML"}]}
+AUDIO = b"RIFF....WAVEfmt " + bytes(64)
+
+
+@pytest.fixture
+def redacting(fake_slashml: Any, settings: Any) -> Any:
+    settings.SLASHML = {**settings.SLASHML, **RULES}
+    return fake_slashml
+
+
+def audio() -> SimpleUploadedFile:
+    return SimpleUploadedFile("call.wav", AUDIO, content_type="audio/wav")
+
+
+def run(fake: Any, job: TranscriptionJob) -> TranscriptionJob:
+    fake.run_jobs()
+    job.refresh_from_db()
+    return job
+
+
+def assert_clean(value: Any) -> None:
+    shown = value if isinstance(value, str) else json.dumps(value, default=str)
+    for secret in SECRETS:
+        assert secret not in shown, (secret, shown[:300])
+
+
+def test_nothing_the_caller_read_out_is_stored_and_spelling_keeps_the_timings(
+    redacting: Any, signal_log: Any, caplog: Any, admin_client: Any, django_user_model: Any
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="django_slashml")
+    redacting.next_result(CALL)
+    owner = django_user_model.objects.create_user("ann")
+    job = run(redacting, transcribe(audio(), owner=owner))
+    assert job.status == JobStatus.COMPLETED
+    assert "[CARD]," in job.text and "[EMAIL]" in job.text and "[PHONE]." in job.text
+    assert "Ann from SlashML." in job.text
+    texts = [w["text"] for w in job.words]
+    spelled = job.words[texts.index("SlashML.")]
+    assert (spelled["start"], spelled["end"]) == (5 * 400, 6 * 400 + 350)
+    card = job.words[texts.index("[CARD],")]
+    assert (card["start"], card["end"]) == (10 * 400, 16 * 400 + 350)
+    assert_clean(job.text)
+    assert_clean(job.words)
+    assert job.unredacted is None, "not kept unless a setting says so"
+    spans = list(job.redacted_spans.values_list("kind", "start_ms", "end_ms"))
+    assert spans == [("CARD", 4000, 6750), ("EMAIL", 7200, 7550), ("PHONE", 9200, 9550)]
+    events = list(JobEvent.objects.filter(job=job))
+    assert any(e.answer and "words" in e.answer for e in events), "the completed answer is kept, redacted"
+    for event in events:
+        assert_clean(event.answer)
+        assert_clean(event.detail)
+    assert_clean(job.last_response)
+    assert_clean(list(TranscriptSegment.objects.filter(job=job).values_list("text", flat=True)))
+    for fmt in ("txt", "srt", "vtt", "json"):
+        assert_clean(exports.render(job, fmt))
+    api = APIClient()
+    api.force_authenticate(owner)
+    answer = api.get(f"/api/slashml/jobs/{job.pk}/")
+    assert answer.status_code == 200 and "[CARD]" in answer.content.decode()
+    assert_clean(answer.content.decode())
+    page = admin_client.get(f"/admin/django_slashml/transcriptionjob/{job.pk}/change/")
+    assert page.status_code == 200
+    assert_clean(page.content.decode())
+    completed = [kw["job"] for name, kw in signal_log if name == "transcription_completed"]
+    assert completed and completed[0].text == job.text
+    assert completed[0].redacted_spans.count() == 3, "the spans are there when receivers run"
+    assert_clean(caplog.text)
+
+
+def test_a_reviewers_correction_is_redacted_again_never_respelled(redacting: Any) -> None:
+    redacting.next_result("call me soon")
+    job = run(redacting, transcribe(audio()))
+    job = review(job, reviewer=None, state="approved", corrected_text="slash ml: card 4111111111111111")
+    assert job.corrected_text == "slash ml: card [CARD]"
+
+
+def test_keep_original_keeps_it_beside_the_redacted_one(redacting: Any, settings: Any) -> None:
+    settings.SLASHML = {**settings.SLASHML, "REDACTION_KEEP_ORIGINAL": True}
+    redacting.next_result("mail ann@example.com")
+    job = run(redacting, transcribe(audio()))
+    assert job.text == "mail [EMAIL]"
+    assert job.unredacted["text"] == "mail ann@example.com"
+
+
+def test_reuse_gives_each_job_its_own_spelling(redacting: Any) -> None:
+    redacting.next_result("ask slash ml about 4111111111111111")
+    first = run(redacting, transcribe(audio()))
+    assert first.text == "ask SlashML about [CARD]"
+    same = transcribe(audio())
+    assert pipeline.advance(same.pk) == Step.REUSED, "same rules: the stored transcript is copied"
+    same.refresh_from_db()
+    assert same.text == first.text and same.redacted_spans.count() == 1
+    own = transcribe(audio(), spelling=[{"from": ["slash ml"], "to": "Slash-ML"}])
+    assert pipeline.advance(own.pk) == Step.FOLLOWING, "other rules: SlashML's answer is fetched again"
+    own = run(redacting, own)
+    assert own.status == JobStatus.COMPLETED and own.reused_from_id in (first.pk, same.pk)
+    assert own.text == "ask Slash-ML about [CARD]"
+    assert [c.method for c in redacting.calls].count("submit") == 1, "nothing transcribed twice"
+    assert RedactedSpan.objects.filter(job=own).count() == 1
+
+
+def test_a_job_spelling_table_out_of_bounds_is_refused_before_anything_is_saved(
+    redacting: Any, django_user_model: Any
+) -> None:
+    with pytest.raises(InvalidSpellingError, match="at most 100"):
+        transcribe(audio(), spelling=[{"from": ["a"], "to": "b"}] * 101)
+    assert not TranscriptionJob.objects.exists()
+    api = APIClient()
+    api.force_authenticate(django_user_model.objects.create_user("bob"))
+    answer = api.post(
+        "/api/slashml/jobs/", {"audio_url": "https://example.com/a.wav", "spelling": [{"from": "x"}]}, format="json"
+    )
+    assert answer.status_code == 400
+    assert "spelling" in answer.json()
+    good = api.post(
+        "/api/slashml/jobs/",
+        {"audio_url": "https://example.com/a.wav", "spelling": [{"from": ["x y"], "to": "XY"}]},
+        format="json",
+    )
+    assert good.status_code == 201, good.content
+    assert TranscriptionJob.objects.get().spelling == [{"from": ["x y"], "to": "XY"}]
