@@ -30,6 +30,7 @@ from django_slashml.models import (
     TERMINAL_STATUSES,
     AudioUpload,
     JobStatus,
+    RedactedSpan,
     ReviewState,
     TranscriptionJob,
 )
@@ -239,6 +240,8 @@ def retry(job: TranscriptionJob) -> None:
             deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
             **LEASE_CLEARED,
         )
+        if moved:  # the spans belong to the transcript the retry replaces
+            RedactedSpan.objects.filter(job_id=job.pk).delete()
         if not moved:
             job.refresh_from_db(fields=["status"])
             raise InvalidTransitionError(

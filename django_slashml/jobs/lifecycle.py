@@ -248,12 +248,20 @@ def complete(
 
 
 def _complete_with(
-    job: TranscriptionJob, spans: Sequence[Span], held_by: str | None, step: StepLog | None, /, **fields: Any
+    job: TranscriptionJob,
+    spans: Sequence[Span],
+    held_by: str | None,
+    step: StepLog | None,
+    /,
+    sources: Iterable[str] = ACTIVE_STATUSES,
+    **fields: Any,
 ) -> bool:
     """The transition to COMPLETED with ``fields``, and ``job``'s spans, both or neither."""
+    if not spans:  # most transcripts: no statement more than the transition's
+        return transition(job, JobStatus.COMPLETED, allowed_from=sources, held_by=held_by, step=step, **fields)
     with transaction.atomic(using=closing.jobs_alias()):
-        redacting.save_spans(job, spans)
-        if transition(job, JobStatus.COMPLETED, allowed_from=ACTIVE_STATUSES, held_by=held_by, step=step, **fields):
+        redacting.add_spans(job, spans)
+        if transition(job, JobStatus.COMPLETED, allowed_from=sources, held_by=held_by, step=step, **fields):
             return True
         transaction.set_rollback(True, using=closing.jobs_alias())
         return False
@@ -287,24 +295,19 @@ def adopt(
         shared["audio_duration"] = source.audio_duration
     if source.status == JobStatus.COMPLETED and next_poll_at is None:
         transcript, spans = redacting.copied_fields(job, source)
-        with transaction.atomic(using=closing.jobs_alias()):
-            redacting.save_spans(job, spans)
-            if transition(
-                job,
-                JobStatus.COMPLETED,
-                allowed_from=[JobStatus.PENDING],
-                held_by=lease_owner,
-                step=step,
-                **shared,
-                **transcript,
-                confidence=source.confidence,
-                error_message="",
-                completed_at=timezone.now(),
-                next_poll_at=None,
-            ):
-                return True
-            transaction.set_rollback(True, using=closing.jobs_alias())
-            return False
+        return _complete_with(
+            job,
+            spans,
+            lease_owner,
+            step,
+            [JobStatus.PENDING],
+            **shared,
+            **transcript,
+            confidence=source.confidence,
+            error_message="",
+            completed_at=timezone.now(),
+            next_poll_at=None,
+        )
     shared["next_poll_at"] = next_poll_at
     # A finished source followed (its rules differ from this job's): fetch SlashML's transcript again.
     status = JobStatus.IN_PROGRESS if source.status == JobStatus.COMPLETED else source.status

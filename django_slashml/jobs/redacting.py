@@ -56,9 +56,8 @@ def can_copy(job: TranscriptionJob, source: TranscriptionJob) -> bool:
     return isinstance(source.unredacted, dict) or (job.spelling or []) == (source.spelling or [])
 
 
-def save_spans(job: TranscriptionJob, spans: Sequence[Span]) -> None:
-    """Replace ``job``'s spans with ``spans`` (call it in the transaction of the job's write)."""
-    RedactedSpan.objects.filter(job_id=job.pk).delete()
+def add_spans(job: TranscriptionJob, spans: Sequence[Span]) -> None:
+    """Store ``spans`` as ``job``'s (in the transaction of the job's write; a retry deletes the old ones)."""
     RedactedSpan.objects.bulk_create(
         RedactedSpan(job_id=job.pk, kind=s.kind, start_ms=s.start_ms, end_ms=s.end_ms) for s in spans
     )
