@@ -27,6 +27,7 @@ from django_slashml.jobs import queues
 from django_slashml.jobs.dispatch import JOB_TASK_NAMES
 from django_slashml.jobs.speed import learning_problems
 from django_slashml.metrics.checks import event_log_problems
+from django_slashml.privacy.rules import problems as redaction_problems
 from django_slashml.remote.client import CLIENT_METHODS
 from django_slashml.remote.protocol import no_api_key, provider_problem
 
@@ -352,6 +353,7 @@ def settings_problems() -> list[tuple[str, str, str]]:
     found.extend(_client_class_problems())
     found.extend(event_log_problems())
     found.extend(learning_problems())
+    found.extend(redaction_problems())
     rates = slashml_settings.THROTTLE_RATES
     bad_rates = not isinstance(rates, dict) or any(
         value is not None and not (isinstance(value, str) and re.fullmatch(r"\d+/(s|m|h|d)\w*", value))

@@ -14,19 +14,59 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from django_slashml.privacy.tokens import JOINERS, REPEATS, TEENS, TENS, UNITS, Token, written_digits
+from django_slashml.privacy.tokens import (
+    JOINERS,
+    REPEATS,
+    TEENS,
+    TENS,
+    UNITS,
+    Token,
+    may_be_number,
+    written_digits,
+)
 
 EMAIL, PHONE, CARD, IBAN, IP = "EMAIL", "PHONE", "CARD", "IBAN", "IP"
 #: The kinds the app knows; a project's patterns add their own names.
 BUILT_IN = (EMAIL, PHONE, CARD, IBAN, IP)
 
-_TLDS = "com|org|net|edu|gov|io|co|uk|de|fr|es|it|nl|eu|info|biz|me|us|ca|au|ie|ch|at|be|se|dk|no|fi|pl|pt"
-_EMAIL = re.compile(
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # as written
-    r"|\b[\w+-]+(?: dot [\w+-]+)* at [\w-]+(?: dot [\w-]+)* dot (?:" + _TLDS + r")\b"  # read aloud
-    r"|\b[\w.+-]+ at [a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:" + _TLDS + r")\b"  # "john at example.com"
+_TLDS = frozenset(
+    [
+        "com",
+        "org",
+        "net",
+        "edu",
+        "gov",
+        "io",
+        "co",
+        "uk",
+        "de",
+        "fr",
+        "es",
+        "it",
+        "nl",
+        "eu",
+        "info",
+        "biz",
+        "me",
+        "us",
+        "ca",
+        "au",
+        "ie",
+        "ch",
+        "at",
+        "be",
+        "se",
+        "dk",
+        "no",
+        "fi",
+        "pl",
+        "pt",
+    ]
 )
-_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w]|\.\d)")
+_WRITTEN_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}")
+_DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.([a-z]{2,})")
+_NAME = re.compile(r"[\w+.-]+")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _IBAN_START = re.compile(r"[a-z]{2}\d{2}[a-z0-9]*")
 _ALNUM = re.compile(r"[a-z0-9]+")
 _IPV6_TRIM = " ,.;:!?()[]<>\"'"
@@ -86,6 +126,7 @@ class _Joined:
             position += len(word) + 1
 
     def words_of(self, start: int, end: int) -> tuple[int, int]:
+        """The words (first, stop) characters ``start`` to ``end`` of the joined text fall in."""
         return bisect_right(self.starts, start) - 1, bisect_right(self.starts, max(start, end - 1))
 
 
@@ -108,18 +149,15 @@ def find(
     if IBAN in kinds:
         for first, stop in _ibans(tokens):
             claim(first, stop, IBAN)
-    cores = None
-    if EMAIL in kinds or IP in kinds:
-        cores = _Joined([token.core for token in tokens])
-    if EMAIL in kinds and cores is not None and ("@" in cores.text or " at " in cores.text):
-        for hit in _EMAIL.finditer(cores.text):
-            claim(*cores.words_of(hit.start(), hit.end()), EMAIL)
-    if IP in kinds and cores is not None:
-        for hit in _IPV4.finditer(cores.text):
-            if _is_address(hit.group()):
-                claim(*cores.words_of(hit.start(), hit.end()), IP)
-        for index, word in enumerate(words):
-            if word.count(":") >= 2 and _is_address(word.strip(_IPV6_TRIM), version=6):
+    if EMAIL in kinds:
+        for first, stop in _emails(tokens):
+            claim(first, stop, EMAIL)
+    if IP in kinds:
+        for index, token in enumerate(tokens):
+            core = token.core
+            if ("." in core and _IPV4.fullmatch(core) and _is_address(core)) or (
+                core.count(":") >= 2 and _is_address(words[index].strip(_IPV6_TRIM), version=6)
+            ):
                 claim(index, index + 1, IP)
     if patterns:
         written = _Joined(list(words))
@@ -145,11 +183,47 @@ def _is_address(text: str, version: int = 4) -> bool:
         return False
 
 
+def _emails(tokens: Sequence[Token]) -> Iterator[tuple[int, int]]:
+    """Emails as written (one word with ``@``) and read aloud ("ann dot lee at example dot com")."""
+    count = len(tokens)
+    for index, token in enumerate(tokens):
+        core = token.core
+        if "@" in core and _WRITTEN_EMAIL.fullmatch(core):
+            yield index, index + 1
+        elif core == "at" and 0 < index < count - 1:
+            stop = _domain_end(tokens, index + 1)
+            if stop is not None and _is_name(tokens[index - 1].core):
+                first = index - 1
+                while first >= 2 and tokens[first - 1].core == "dot" and _is_name(tokens[first - 2].core):
+                    first -= 2
+                yield first, stop
+
+
+def _is_name(core: str) -> bool:
+    return core not in ("dot", "at") and _NAME.fullmatch(core) is not None
+
+
+def _domain_end(tokens: Sequence[Token], index: int) -> int | None:
+    """Where a domain starting at ``index`` ends ("example dot com", "example.com"), or None."""
+    core = tokens[index].core
+    written = _DOMAIN.fullmatch(core)
+    if written:
+        return index + 1 if written.group(1) in _TLDS else None
+    if not _is_name(core):
+        return None
+    end = None
+    while index + 2 < len(tokens) and tokens[index + 1].core == "dot" and _is_name(tokens[index + 2].core):
+        index += 2
+        if tokens[index].core in _TLDS:
+            end = index + 1
+    return end
+
+
 def _ibans(tokens: Sequence[Token]) -> Iterator[tuple[int, int]]:
     index, count = 0, len(tokens)
     while index < count:
         core = tokens[index].core
-        if _IBAN_START.fullmatch(core) and len(core) <= 34:
+        if 4 <= len(core) <= 34 and core[2].isdigit() and _IBAN_START.fullmatch(core):
             text, best, stop = core, None, index + 1
             if iban_valid(text):
                 best = stop
@@ -169,6 +243,9 @@ def _digit_runs(tokens: Sequence[Token], claimed: Sequence[bool]) -> Iterator[tu
     """Runs of words that are numbers (figures or digits read aloud), each with its digits."""
     index, count = 0, len(tokens)
     while index < count:
+        if not may_be_number(tokens[index].core):
+            index += 1
+            continue
         first, digits, stop = index, "", index
         while index < count and not claimed[index]:
             core = tokens[index].core

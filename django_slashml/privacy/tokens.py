@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Leading and trailing punctuation of a word, kept around its replacement ("(555)" -> "(" "555" ")").
 _EDGES = re.compile(r"^([^\w@+\[]*)(.*?)([^\w\]]*)$", re.DOTALL)
@@ -18,6 +19,7 @@ class Token:
     suffix: str
 
 
+@lru_cache(maxsize=65536)  # a transcript says the same few thousand words again and again
 def split(word: str) -> Token:
     """``word`` as a :class:`Token` ("Card:" -> "", "card", ":")."""
     found = _EDGES.match(word)
@@ -73,8 +75,15 @@ _DIGIT = re.compile(r"\d")
 JOINERS = frozenset({"", "-", "dash", "hyphen"})
 
 
+@lru_cache(maxsize=65536)
 def written_digits(core: str) -> str | None:
     """The digits of a number written in figures ("555-0100" -> "5550100"), or None."""
     if not _WRITTEN.fullmatch(core):
         return None
     return "".join(_DIGIT.findall(core))
+
+
+@lru_cache(maxsize=65536)
+def may_be_number(core: str) -> bool:
+    """Whether ``core`` may be part of a number: figures, or a number word."""
+    return core in UNITS or core in TEENS or core in TENS or core in REPEATS or written_digits(core) is not None
