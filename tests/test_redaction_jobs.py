@@ -149,3 +149,27 @@ def test_a_job_spelling_table_out_of_bounds_is_refused_before_anything_is_saved(
     )
     assert good.status_code == 201, good.content
     assert TranscriptionJob.objects.get().spelling == [{"from": ["x y"], "to": "XY"}]
+
+
+def test_the_command_applies_todays_rules_to_existing_transcripts_and_resumes(fake_slashml: Any, settings: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    fake_slashml.next_result("ask slash ml about 4111111111111111")
+    fake_slashml.next_result("mail ann@example.com")
+    jobs = [run(fake_slashml, transcribe(audio(), fresh=True)) for _ in range(2)]
+    assert "4111111111111111" in jobs[0].text, "no rules yet"
+    settings.SLASHML = {**settings.SLASHML, **RULES}
+    first_key = min(str(job.pk) for job in jobs)
+    out = StringIO()
+    call_command("slashml_redact", "--after", first_key, stdout=out, stderr=StringIO())
+    assert "1 changed" in out.getvalue(), "resumed after the first key: only the other job"
+    call_command("slashml_redact", "--batch-size", "1", stdout=out, stderr=StringIO())
+    texts = sorted(TranscriptionJob.objects.values_list("text", flat=True))
+    assert texts == ["ask SlashML about [CARD]", "mail [EMAIL]"]
+    assert RedactedSpan.objects.count() == 2
+    assert_clean(list(TranscriptSegment.objects.values_list("text", flat=True)))
+    out = StringIO()
+    call_command("slashml_redact", stdout=out, stderr=StringIO())
+    assert "0 changed" in out.getvalue(), "a second run changes nothing"

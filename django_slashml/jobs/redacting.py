@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import router, transaction
+
 from django_slashml.conf import slashml_settings
 from django_slashml.models import RedactedSpan, TranscriptionJob
 from django_slashml.privacy import rules as privacy_rules
@@ -80,3 +82,37 @@ def answer_as_stored(job: TranscriptionJob, answer: Any) -> Any:
     if isinstance(data, dict) and isinstance(data.get("transcription"), str):
         stored["transcription_data"] = {**data, "transcription": clean_text(data["transcription"], rules)[0]}
     return stored
+
+
+def apply_current_rules(job: TranscriptionJob) -> bool:
+    """Clean a finished ``job``'s stored transcript by today's rules; whether anything changed.
+
+    From the unredacted transcript where it was kept, else from the stored one (spelling is
+    applied again to it, redaction is idempotent). The correction is redacted, not respelled.
+    """
+    if isinstance(job.unredacted, dict):
+        fields, spans = transcript_fields(job, str(job.unredacted.get("text", "")), job.unredacted.get("words") or [])
+        if fields["unredacted"] is None:  # nothing to redact today: what was kept is the transcript
+            fields["unredacted"] = job.unredacted
+    else:
+        fields, found = transcript_fields(job, job.text, job.words or [])
+        fields["unredacted"] = None
+        if not found and all(getattr(job, name) == value for name, value in fields.items()) and not job.corrected_text:
+            return False
+        spans = [Span(s.kind, s.start_ms, s.end_ms) for s in job.redacted_spans.all()] + found
+    if job.corrected_text:
+        fields["corrected_text"] = clean_text(job.corrected_text, rules_for(job).without_spelling())[0]
+    if all(getattr(job, name) == value for name, value in fields.items()) and _same_spans(job, spans):
+        return False
+    with transaction.atomic(using=router.db_for_write(TranscriptionJob)):
+        TranscriptionJob.objects.filter(pk=job.pk).update(**fields)
+        RedactedSpan.objects.filter(job_id=job.pk).delete()
+        add_spans(job, spans)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    return True
+
+
+def _same_spans(job: TranscriptionJob, spans: Sequence[Span]) -> bool:
+    stored = [(s.kind, s.start_ms, s.end_ms) for s in job.redacted_spans.order_by("start_ms", "id")]
+    return stored == sorted(((s.kind, s.start_ms, s.end_ms) for s in spans), key=lambda s: (s[1] is None, s[1] or 0))
