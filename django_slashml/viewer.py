@@ -41,6 +41,7 @@ def render_viewer(job: TranscriptionJob, *, audio_src: str | None, external: boo
             "external_audio": external,
             "words": compact_words(job.words or []),
             "words_id": f"slashml-words-{job.pk}",
+            "redacted_spans": list(job.redacted_spans.all()),
             "low_confidence": slashml_settings.REVIEW_LOW_CONFIDENCE,
             "low_confidence_percent": round(float(slashml_settings.REVIEW_LOW_CONFIDENCE) * 100),
         },

@@ -91,6 +91,7 @@ def test_nothing_the_caller_read_out_is_stored_and_spelling_keeps_the_timings(
     page = admin_client.get(f"/admin/django_slashml/transcriptionjob/{job.pk}/change/")
     assert page.status_code == 200
     assert_clean(page.content.decode())
+    assert '<table class="slashml-redacted">' in page.content.decode() and "<td>CARD</td>" in page.content.decode()
     completed = [kw["job"] for name, kw in signal_log if name == "transcription_completed"]
     assert completed and completed[0].text == job.text
     assert completed[0].redacted_spans.count() == 3, "the spans are there when receivers run"

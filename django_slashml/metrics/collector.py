@@ -16,7 +16,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
-from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJob
+from django_slashml.models import EventKind, JobEvent, JobStatus, RedactedSpan, TranscriptionJob
 
 #: Upper bounds, in seconds, of the latency buckets of SlashML calls.
 CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -46,6 +46,13 @@ class SlashMLCollector:
         for status, provider, total in counted:
             jobs.add_metric([status, provider], total)
         yield jobs
+
+        redacted = GaugeMetricFamily(
+            "slashml_redacted_spans", "Spans of personal data redacted from transcripts, by kind.", labels=["kind"]
+        )
+        for kind, total in RedactedSpan.objects.order_by().values_list("kind").annotate(n=Count("pk")):
+            redacted.add_metric([kind], total)
+        yield redacted
 
         calls = JobEvent.objects.filter(at__gte=since, kind__in=CALL_KINDS).order_by()
         by_code = GaugeMetricFamily(
