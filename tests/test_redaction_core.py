@@ -148,3 +148,38 @@ def test_no_digit_run_of_a_luhn_valid_card_survives(data: Any, card: str, before
         assert "[CARD]" in output
     assert all(w["start"] <= w["end"] for w in done.words)
     assert done.words[0]["start"] == 0 and done.words[-1]["end"] == (len(spoken) - 1) * 100 + 80
+
+
+@hypothesis.settings(max_examples=200, deadline=None)
+@hypothesis.given(
+    st.lists(
+        st.sampled_from(
+            [
+                "slash",
+                "ml",
+                "Slash",
+                "ML,",
+                "four",
+                "one",
+                "1111",
+                "4111",
+                "a@b.io",
+                "at",
+                "b",
+                "dot",
+                "com",
+                "the",
+                "(555)",
+            ]
+        ),
+        max_size=30,
+    )
+)
+def test_text_cleaned_with_the_words_matches_text_cleaned_alone(tokens: list[str]) -> None:
+    """The shortcut for a text that is the words joined gives what reading the text alone gives."""
+    with override_settings(
+        SLASHML={"REDACT": list(detectors.BUILT_IN), "SPELLING": [{"from": ["slash ml"], "to": "SlashML"}]}
+    ):
+        both = rules.for_job()
+    text = " ".join(tokens)
+    assert clean(text, words(text), both).text == clean_text(text, both)[0]

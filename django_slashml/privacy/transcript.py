@@ -120,14 +120,36 @@ def _apply_to_text(text: str, changes: Sequence[_Change], tokens: Sequence[Token
 
 def clean_words(words: Sequence[dict[str, Any]], rules: Rules) -> tuple[list[dict[str, Any]], list[Span]]:
     """``words`` ({text, start, end, confidence}) respelled and redacted, and the spans redacted."""
-    current = list(words)
-    texts = [str(w.get("text", "")) for w in current]
-    tokens = [split(t) for t in texts]
-    current, tokens = _apply_to_words(current, tokens, _spelling_changes(tokens, rules))
-    changes = _redaction_changes(tokens, [str(w.get("text", "")) for w in current], rules)
-    spans = [Span(c.kind or "", current[c.first].get("start"), current[c.stop - 1].get("end")) for c in changes]
-    current, _ = _apply_to_words(current, tokens, changes)
-    return current, spans
+    cleaned, spans, _ = _clean_words(words, [split(str(w.get("text", ""))) for w in words], rules)
+    return cleaned, spans
+
+
+def _clean_words(
+    words: Sequence[dict[str, Any]], tokens: list[Token], rules: Rules
+) -> tuple[list[dict[str, Any]], list[Span], list[_Change]]:
+    """The words cleaned, their spans, and every change as words ``first`` to ``stop`` of ``words``."""
+    spelled = _spelling_changes(tokens, rules)
+    current, respelled = _apply_to_words(list(words), tokens, spelled)
+    redacted = _redaction_changes(respelled, [str(w.get("text", "")) for w in current], rules)
+    spans = [Span(c.kind or "", current[c.first].get("start"), current[c.stop - 1].get("end")) for c in redacted]
+    current, _ = _apply_to_words(current, respelled, redacted)
+    return current, spans, _in_original_words(len(words), spelled, redacted)
+
+
+def _in_original_words(count: int, spelled: Sequence[_Change], redacted: Sequence[_Change]) -> list[_Change]:
+    """Spelling then redaction as one list of changes to the original words (a redaction covers whole words)."""
+    if not spelled:
+        return list(redacted)
+    origin: list[tuple[int, int]] = []  # each respelled word: the original words it stands for
+    position = 0
+    for change in spelled:
+        origin += [(index, index + 1) for index in range(position, change.first)]
+        origin.append((change.first, change.stop))
+        position = change.stop
+    origin += [(index, index + 1) for index in range(position, count)]
+    moved = [_Change(origin[c.first][0], origin[c.stop - 1][1], c.core, c.kind) for c in redacted]
+    kept = [c for c in spelled if not any(r.first <= c.first and c.stop <= r.stop for r in moved)]
+    return sorted(kept + moved, key=lambda change: change.first)
 
 
 def clean_text(text: str, rules: Rules) -> tuple[str, list[Span]]:
@@ -146,7 +168,18 @@ def clean_text(text: str, rules: Rules) -> tuple[str, list[Span]]:
 
 
 def clean(text: str, words: Sequence[dict[str, Any]], rules: Rules) -> Cleaned:
-    """The transcript ``text`` and ``words`` cleaned by ``rules``; spans from the words where there are any."""
+    """The transcript ``text`` and ``words`` cleaned by ``rules``; spans from the words where there are any.
+
+    Where the text is the words joined (most engines), it is cleaned by the words' changes
+    rather than read a second time.
+    """
+    if not (rules.spelling or rules.redacts):
+        return Cleaned(text, list(words), [])
+    texts = [str(w.get("text", "")) for w in words]
+    if words and _WORD.findall(text) == texts:
+        tokens = [split(t) for t in texts]
+        new_words, spans, changes = _clean_words(words, tokens, rules)
+        return Cleaned(_apply_to_text(text, changes, tokens), new_words, spans)
     new_words, word_spans = clean_words(words, rules)
     new_text, text_spans = clean_text(text, rules)
     return Cleaned(new_text, new_words, word_spans if words else text_spans)
