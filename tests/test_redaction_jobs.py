@@ -105,12 +105,33 @@ def test_a_reviewers_correction_is_redacted_again_never_respelled(redacting: Any
     assert job.corrected_text == "slash ml: card [CARD]"
 
 
-def test_keep_original_keeps_it_beside_the_redacted_one(redacting: Any, settings: Any) -> None:
+def test_keep_original_keeps_it_for_staff_with_the_permission_only(
+    redacting: Any, settings: Any, django_user_model: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
     settings.SLASHML = {**settings.SLASHML, "REDACTION_KEEP_ORIGINAL": True}
     redacting.next_result("mail ann@example.com")
     job = run(redacting, transcribe(audio()))
     assert job.text == "mail [EMAIL]"
     assert job.unredacted["text"] == "mail ann@example.com"
+    page = f"/admin/django_slashml/transcriptionjob/{job.pk}/change/"
+    pages = {}
+    for name, codenames in {
+        "viewer": ["view_transcriptionjob"],
+        "trusted": ["view_transcriptionjob", "view_unredacted_transcript"],
+    }.items():
+        user = django_user_model.objects.create_user(name, is_staff=True)
+        user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+        client = Client()
+        client.force_login(user)
+        pages[name] = client.get(page).content.decode()
+    assert "ann@example.com" not in pages["viewer"]
+    assert "ann@example.com" in pages["trusted"]
+    api = APIClient()
+    api.force_authenticate(django_user_model.objects.create_superuser("root"))
+    assert "ann@example.com" not in api.get(f"/api/slashml/jobs/{job.pk}/").content.decode()
 
 
 def test_reuse_gives_each_job_its_own_spelling(redacting: Any) -> None:

@@ -43,7 +43,9 @@ from django_slashml.transcripts.search import find_jobs
 from django_slashml.viewer import SCRIPT, STYLESHEET, render_job_viewer
 
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
-HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata")
+HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata", "unredacted")
+#: Who sees the unredacted transcript, where REDACTION_KEEP_ORIGINAL kept one.
+SEES_UNREDACTED = "django_slashml.view_unredacted_transcript"
 REVIEW_FIELDS = ("review_state", "corrected_text")
 
 
@@ -196,11 +198,17 @@ class TranscriptionJobAdmin(_JobAdminBase):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        shown = super().get_fieldsets(request, obj)
+        if obj is not None and obj.unredacted and request.user.has_perm(SEES_UNREDACTED):
+            return [*shown, (_("Unredacted transcript"), {"classes": ("collapse",), "fields": ("unredacted_text",)})]
+        return shown
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         shown = [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
         names = [name for entry in shown for name in ((entry,) if isinstance(entry, str) else entry)]
         editable = obj is not None and obj.status == JobStatus.COMPLETED and self.has_change_permission(request, obj)
-        return tuple(name for name in names if not (editable and name in REVIEW_FIELDS))
+        return (*(name for name in names if not (editable and name in REVIEW_FIELDS)), "unredacted_text")
 
     def save_model(self, request: HttpRequest, obj: TranscriptionJob, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -368,6 +376,12 @@ class TranscriptionJobAdmin(_JobAdminBase):
         # Stored responses are redacted already; scrub again in case a row predates that.
         shown = redact_text(json.dumps(job.last_response, indent=2, ensure_ascii=False), slashml_settings.API_KEY)
         return format_html('<pre class="slashml-json">{}</pre>', shown)
+
+    @admin.display(description=_("text before redaction"))
+    def unredacted_text(self, job: TranscriptionJob) -> str:
+        """Only in the fieldset that :meth:`get_fieldsets` adds for staff with the permission."""
+        kept = job.unredacted if isinstance(job.unredacted, dict) else {}
+        return str(kept.get("text", ""))
 
     @admin.display(description=_("events"))
     def timeline(self, job: TranscriptionJob) -> str:
