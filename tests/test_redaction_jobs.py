@@ -195,3 +195,21 @@ def test_the_command_applies_todays_rules_to_existing_transcripts_and_resumes(fa
     out = StringIO()
     call_command("slashml_redact", stdout=out, stderr=StringIO())
     assert "0 changed" in out.getvalue(), "a second run changes nothing"
+
+
+def test_spans_are_counted_by_kind_in_the_metrics(redacting: Any, settings: Any, client: Any) -> None:
+    from .extras import require
+
+    require("prometheus_client")
+    settings.SLASHML = {**settings.SLASHML, "METRICS_TOKEN": "t" * 20}
+    redacting.next_result(CALL)
+    run(redacting, transcribe(audio()))
+    body = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {'t' * 20}").content.decode()
+    for kind in ("CARD", "EMAIL", "PHONE"):
+        assert f'slashml_redacted_spans{{kind="{kind}"}} 1.0' in body
+
+
+def test_a_comparisons_reference_text_is_redacted_not_respelled(redacting: Any) -> None:
+    from django_slashml.jobs.comparisons import validate_reference
+
+    assert validate_reference(" slash ml card 4111 1111 1111 1111 ") == "slash ml card [CARD]"

@@ -30,6 +30,8 @@ from django_slashml.jobs.actions import (
 )
 from django_slashml.jobs.metadata import check_metadata_argument
 from django_slashml.models import AudioUpload, Comparison, TranscriptionJob
+from django_slashml.privacy import rules as privacy_rules
+from django_slashml.privacy.transcript import clean_text
 from django_slashml.remote.characters import storable_text
 from django_slashml.remote.protocol import SERVICE_PROVIDERS, shown_value
 
@@ -81,7 +83,11 @@ def _wrong_count(count: int) -> InvalidComparisonError:
 
 
 def validate_reference(reference_text: Any) -> str:
-    """The reference to keep ("" for none); an empty or blank string is refused, not taken as none."""
+    """The reference to keep ("" for none); an empty or blank string is refused, not taken as none.
+
+    Redacted like the transcripts it is scored against (never respelled: a person typed it), so
+    what a caller read out is not stored here either and a label matches a label.
+    """
     if reference_text is None:
         return ""
     if not isinstance(reference_text, str) or not reference_text.strip():
@@ -107,7 +113,7 @@ def validate_reference(reference_text: Any) -> str:
             ),
             field="reference_text",
         )
-    return reference_text.strip()
+    return clean_text(reference_text.strip(), privacy_rules.for_job().without_spelling())[0]
 
 
 def compare(
