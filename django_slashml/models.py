@@ -254,6 +254,16 @@ class TranscriptionJob(models.Model):
         editable=False,
         help_text=_("SlashML's text and words before redaction; kept only if REDACTION_KEEP_ORIGINAL is set."),
     )
+    redacted_audio = models.ForeignKey(
+        AudioUpload,
+        verbose_name=_("redacted audio"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("A copy of the audio with a tone over each redacted span (where PyAV is installed)."),
+    )
 
     # Pipeline bookkeeping.
     poll_count = models.PositiveIntegerField(verbose_name=_("poll count"), default=0)

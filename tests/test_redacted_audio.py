@@ -43,7 +43,7 @@ def test_a_tone_replaces_the_span_and_nothing_else(name: str) -> None:
     plain.seek(0)
     _, original = samples_of(plain)
     outside = slice(int(1.6 * rate), None)
-    assert got[outside] == original[outside] and got[: rate] == original[: rate]
+    assert got[outside] == original[outside] and got[:rate] == original[:rate]
 
 
 def _silence(path: Path, seconds: int, rate: int = 16000) -> Path:

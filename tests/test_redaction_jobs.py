@@ -27,7 +27,8 @@ CALL = (
     "Hi this is Ann from slash ml. My card is four one one one 1111 1111 1111, "
     "email ann.lee@example.com and my number is 555-867-5309. Thanks."
 )
-SECRETS = ["4111", "1111", "ann.lee", "example.com", "867", "5309"]
+#: What the caller read out, as it could survive in any output (digit groups as whole words, in JSON too).
+SECRETS = ["one one one", "1111 1111", '"1111', '"four"', "ann.lee", "example.com", "867-5309", "555-867"]
 RULES = {"REDACT": ["CARD", "EMAIL", "PHONE"], "SPELLING": [{"from": ["slash ml"], "to": "SlashML"}]}
 AUDIO = b"RIFF....WAVEfmt " + bytes(64)
 
@@ -213,3 +214,37 @@ def test_a_comparisons_reference_text_is_redacted_not_respelled(redacting: Any) 
     from django_slashml.jobs.comparisons import validate_reference
 
     assert validate_reference(" slash ml card 4111 1111 1111 1111 ") == "slash ml card [CARD]"
+
+
+def test_the_audio_player_plays_a_copy_with_a_tone_over_the_card(
+    redacting: Any, django_user_model: Any, admin_client: Any
+) -> None:
+    import io
+    import wave
+    from array import array
+    from pathlib import Path
+
+    from django.test import Client
+
+    from .extras import require
+
+    require("av")
+    redacting.next_result("card 4111111111111111 ok")  # the card's word: 400 to 750 ms
+    owner = django_user_model.objects.create_user("ann", is_staff=True)
+    speech = (Path(__file__).parent / "fixtures" / "speech.wav").read_bytes()
+    job = run(redacting, transcribe(SimpleUploadedFile("call.wav", speech, content_type="audio/wav"), owner=owner))
+    assert job.text == "card [CARD] ok" and job.redacted_audio is not None
+    assert job.redacted_audio.owner == owner
+    client = Client()
+    client.force_login(owner)
+    url = f"/admin/django_slashml/transcriptionjob/{job.pk}/audio/"
+    played = client.get(url)
+    assert played.status_code == 200
+    with wave.open(io.BytesIO(b"".join(played.streaming_content))) as toned:
+        rate = toned.getframerate()
+        samples = array("h", toned.readframes(toned.getnframes()))
+    card = samples[int(0.45 * rate) : int(0.7 * rate)]
+    assert max(card) == 6553 and min(card) == -6553
+    original = client.get(url + "?original=1")
+    assert b"".join(original.streaming_content) != speech, "the original only for the permission"
+    assert b"".join(admin_client.get(url + "?original=1").streaming_content) == speech

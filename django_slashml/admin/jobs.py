@@ -267,6 +267,11 @@ class TranscriptionJobAdmin(_JobAdminBase):
         job = self._job_for(request, object_id)
         if job.upload is None:
             raise Http404(gettext("This job has no stored audio; SlashML fetched it from its URL."))
+        if job.redacted_audio is not None:  # the toned copy; the original only on request, to permitted staff
+            if not (request.GET.get("original") and request.user.has_perm(SEES_UNREDACTED)):
+                return serve_upload(request, job.redacted_audio)
+        elif job.redacted_spans.exists() and not request.user.has_perm(SEES_UNREDACTED):
+            raise Http404(gettext("This job's audio holds redacted speech and no redacted copy was made."))
         return serve_upload(request, job.upload)
 
     def transcript_view(self, request: HttpRequest, object_id: str, fmt: str) -> HttpResponse:

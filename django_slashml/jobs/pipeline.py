@@ -388,6 +388,7 @@ def _share(job: TranscriptionJob, lease: Lease, earlier: reuse.EarlierJob) -> St
         _note(lease, EventKind.REUSE, remote_status=source.remote_status, detail=f"{verb} job {source.pk}")
     if earlier.action == "copy":
         if lifecycle.adopt(job, source, lease_owner=lease.owner, step=lease.log):
+            redacting.build_redacted_audio(job)
             logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
             return Step.REUSED
         return Step.LOST_LEASE
@@ -434,6 +435,8 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     polls = job.poll_count + 1
     if remote.is_completed:
         completed = lifecycle.complete(job, remote, lease_owner=lease.owner, step=lease.log, poll_count=polls)
+        if completed:
+            redacting.build_redacted_audio(job)
         return Step.COMPLETED if completed else Step.LOST_LEASE
     if remote.is_failed:
         return _fail(job, lease, _remote_failure(remote), **lifecycle.remote_answer(remote), poll_count=polls)

@@ -8,12 +8,16 @@ kept only when ``REDACTION_KEEP_ORIGINAL`` says so, in a field only permitted st
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import router, transaction
 
+from django_slashml.audio.tones import tone_over
 from django_slashml.conf import slashml_settings
+from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import RedactedSpan, TranscriptionJob
 from django_slashml.privacy import rules as privacy_rules
 from django_slashml.privacy.transcript import Span, clean, clean_text
@@ -116,3 +120,34 @@ def apply_current_rules(job: TranscriptionJob) -> bool:
 def _same_spans(job: TranscriptionJob, spans: Sequence[Span]) -> bool:
     stored = [(s.kind, s.start_ms, s.end_ms) for s in job.redacted_spans.order_by("start_ms", "id")]
     return stored == sorted(((s.kind, s.start_ms, s.end_ms) for s in spans), key=lambda s: (s[1] is None, s[1] or 0))
+
+
+logger = logging.getLogger("django_slashml.jobs.redacting")
+
+
+def build_redacted_audio(job: TranscriptionJob) -> bool:
+    """Store a copy of ``job``'s uploaded audio with a tone over each timed span; whether one was made.
+
+    Run by the worker once the job has completed, outside its transaction: decoding takes as long
+    as the audio does. Nothing without spans, an upload, or PyAV; a failure is logged, and the
+    job keeps its transcript (its audio player then plays the original to permitted staff only).
+    """
+    spans = [
+        (s.start_ms, s.end_ms) for s in job.redacted_spans.all() if s.start_ms is not None and s.end_ms is not None
+    ]
+    upload = job.upload
+    if not spans or upload is None or not upload.file.name:
+        return False
+    try:
+        with upload.file.storage.open(upload.file.name, "rb") as source, tempfile.TemporaryFile() as copy:
+            tone_over(source, copy, spans)
+            copy.seek(0)
+            toned = save_upload(copy, name=f"redacted-{job.pk}.wav", owner=job.owner)
+    except ImportError:
+        return False
+    except Exception:
+        logger.warning("Job %s: could not build the redacted audio", job.pk, exc_info=True)
+        return False
+    TranscriptionJob.objects.filter(pk=job.pk).update(redacted_audio=toned)
+    job.redacted_audio = toned
+    return True
