@@ -181,6 +181,9 @@ DEFAULTS: dict[str, Any] = {
     "REDACT": [],
     "REDACTION_PATTERNS": {},
     "REDACTION_KEEP_ORIGINAL": False,
+    # Delete an upload's original audio once a job on it has stored its toned copy and no
+    # active job (a comparison's other providers) still needs the original.
+    "REDACTION_DELETE_ORIGINAL_AUDIO": False,
     "SPELLING": [],
     "SPELLING_MAX_ENTRIES": 100,
     "SPELLING_MAX_CHARS": 100,
@@ -311,6 +314,7 @@ class SlashMLSettings:
     REDACT: list[str]
     REDACTION_PATTERNS: dict[str, str]
     REDACTION_KEEP_ORIGINAL: bool
+    REDACTION_DELETE_ORIGINAL_AUDIO: bool
     SPELLING: list[dict[str, Any]]
     SPELLING_MAX_ENTRIES: int
     SPELLING_MAX_CHARS: int

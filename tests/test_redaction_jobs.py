@@ -248,3 +248,20 @@ def test_the_audio_player_plays_a_copy_with_a_tone_over_the_card(
     original = client.get(url + "?original=1")
     assert b"".join(original.streaming_content) != speech, "the original only for the permission"
     assert b"".join(admin_client.get(url + "?original=1").streaming_content) == speech
+
+
+def test_the_original_audio_goes_once_no_active_job_needs_it(redacting: Any, settings: Any) -> None:
+    from pathlib import Path
+
+    from django_slashml.models import AudioUpload
+
+    from .extras import require
+
+    require("av")
+    settings.SLASHML = {**settings.SLASHML, "REDACTION_DELETE_ORIGINAL_AUDIO": True}
+    speech = (Path(__file__).parent / "fixtures" / "speech.wav").read_bytes()
+    redacting.next_result("card 4111111111111111 ok")
+    job = run(redacting, transcribe(SimpleUploadedFile("call.wav", speech, content_type="audio/wav")))
+    original = AudioUpload.objects.get(pk=job.upload_id)
+    assert original.purged_at is not None and not original.file.name
+    assert job.redacted_audio is not None and job.redacted_audio.file.name

@@ -17,6 +17,7 @@ from django.db import router, transaction
 
 from django_slashml.audio.tones import tone_over
 from django_slashml.conf import slashml_settings
+from django_slashml.jobs import retention
 from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import RedactedSpan, TranscriptionJob
 from django_slashml.privacy import rules as privacy_rules
@@ -150,4 +151,6 @@ def build_redacted_audio(job: TranscriptionJob) -> bool:
         return False
     TranscriptionJob.objects.filter(pk=job.pk).update(redacted_audio=toned)
     job.redacted_audio = toned
+    if slashml_settings.REDACTION_DELETE_ORIGINAL_AUDIO and retention.purge_now(upload):
+        logger.info("Job %s: deleted the original audio of upload %s; its toned copy is kept", job.pk, upload.pk)
     return True

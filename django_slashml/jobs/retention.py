@@ -104,6 +104,16 @@ def purge_expired_audio() -> PurgeReport | None:
     return purge_audio(timedelta(days=float(days)))
 
 
+def purge_now(upload: AudioUpload) -> bool:
+    """Delete ``upload``'s audio now unless an active job still needs it; whether it was deleted."""
+    if upload.purged_at is not None or not upload.file.name:
+        return False
+    now = timezone.now()
+    report = PurgeReport(cutoff=now, dry_run=False)
+    _purge_one(PurgedFile(upload.pk, upload.file.name, upload.size, upload.created_at), now, report)
+    return bool(report.deleted)
+
+
 def _candidates(cutoff: datetime, limit: int | None) -> Iterator[PurgedFile]:
     """Purgeable uploads, oldest first, read in batches by key so rows changed meanwhile are not skipped or repeated."""
     seen = 0
