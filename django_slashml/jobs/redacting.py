@@ -133,6 +133,8 @@ def build_redacted_audio(job: TranscriptionJob) -> bool:
     as the audio does. Nothing without spans, an upload, or PyAV; a failure is logged, and the
     job keeps its transcript (its audio player then plays the original to permitted staff only).
     """
+    if not slashml_settings.REDACT or job.upload_id is None:  # no statement at all for most jobs
+        return False
     spans = [
         (s.start_ms, s.end_ms) for s in job.redacted_spans.all() if s.start_ms is not None and s.end_ms is not None
     ]
