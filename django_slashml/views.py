@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext
 
-from django_slashml.admin.audio import serve_upload
+from django_slashml.admin.audio import serve_job_audio
 from django_slashml.jobs.access import visible_to
 from django_slashml.models import TranscriptionJob
 
@@ -40,7 +40,4 @@ def transcript_page(request: HttpRequest, pk: Any) -> HttpResponse:
 @login_required
 def transcript_audio(request: HttpRequest, pk: Any) -> HttpResponseBase:
     """The job's stored audio for the page's player, in ranges so it seeks."""
-    job = _visible_job(request, pk)
-    if job.upload is None:
-        raise Http404(gettext("This job has no stored audio; SlashML fetched it from its URL."))
-    return serve_upload(request, job.upload)
+    return serve_job_audio(request, _visible_job(request, pk))

@@ -11,7 +11,7 @@ from django_slashml.checks import settings_problems
 
 def ids(settings: Any, **values: Any) -> list[str]:
     settings.SLASHML = {**settings.SLASHML, **values}
-    return [check_id for check_id, _, _ in settings_problems() if check_id.startswith("slashml.E08")]
+    return [check_id for check_id, _, _ in settings_problems() if check_id.startswith("slashml.E09")]
 
 
 @pytest.mark.parametrize(
@@ -19,13 +19,13 @@ def ids(settings: Any, **values: Any) -> list[str]:
     [
         ({"REDACT": ["CARD", "EMAIL"], "REDACTION_PATTERNS": {"TICKET": r"T-\d+"}}, []),
         ({"REDACT": ["TICKET"], "REDACTION_PATTERNS": {"TICKET": r"T-\d+"}}, []),
-        ({"REDACTION_PATTERNS": [r"T-\d+"]}, ["slashml.E080"]),
-        ({"REDACTION_PATTERNS": {"bad label": r"T-\d+"}}, ["slashml.E081"]),
-        ({"REDACTION_PATTERNS": {"TICKET": r"T-(\d+"}}, ["slashml.E082"]),
-        ({"REDACTION_PATTERNS": {"TICKET": r"\d*"}}, ["slashml.E082"]),
-        ({"REDACT": ["PASSPORT"]}, ["slashml.E083"]),
-        ({"REDACT": "CARD"}, ["slashml.E083"]),
-        ({"SPELLING": [{"from": "slash ml", "to": "SlashML"}]}, ["slashml.E084"]),
+        ({"REDACTION_PATTERNS": [r"T-\d+"]}, ["slashml.E090"]),
+        ({"REDACTION_PATTERNS": {"bad label": r"T-\d+"}}, ["slashml.E091"]),
+        ({"REDACTION_PATTERNS": {"TICKET": r"T-(\d+"}}, ["slashml.E092"]),
+        ({"REDACTION_PATTERNS": {"TICKET": r"\d*"}}, ["slashml.E092"]),
+        ({"REDACT": ["PASSPORT"]}, ["slashml.E093"]),
+        ({"REDACT": "CARD"}, ["slashml.E093"]),
+        ({"SPELLING": [{"from": "slash ml", "to": "SlashML"}]}, ["slashml.E094"]),
         ({"SPELLING_MAX_ENTRIES": -1}, []),  # a number setting: slashml.E004
     ],
 )
@@ -35,5 +35,5 @@ def test_each_bad_setting_has_its_id(settings: Any, values: dict[str, Any], expe
 
 def test_the_message_says_what_is_wrong(settings: Any) -> None:
     settings.SLASHML = {**settings.SLASHML, "REDACTION_PATTERNS": {"TICKET": r"T-(\d+"}}
-    (message,) = [m for i, m, _ in settings_problems() if i == "slashml.E082"]
+    (message,) = [m for i, m, _ in settings_problems() if i == "slashml.E092"]
     assert "TICKET" in message and "missing )" in message

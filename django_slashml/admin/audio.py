@@ -20,7 +20,10 @@ from django.utils.translation import gettext
 
 from django_slashml.audio.formats import KNOWN_FORMATS
 from django_slashml.audio.presigned import storage_url
-from django_slashml.models import AudioUpload
+from django_slashml.models import AudioUpload, TranscriptionJob
+
+#: Who hears the original of an audio with redacted speech (and sees its unredacted transcript).
+SEES_UNREDACTED = "django_slashml.view_unredacted_transcript"
 
 CHUNK_SIZE = 64 * 1024
 #: How long a storage URL given to a reviewer's browser works: long enough to listen and seek.
@@ -75,6 +78,20 @@ def _chunks(fileobj: Any, start: int, length: int) -> Iterator[bytes]:
             yield chunk
     finally:
         fileobj.close()
+
+
+def serve_job_audio(request: HttpRequest, job: TranscriptionJob) -> HttpResponseBase:
+    """``job``'s audio for a player: its toned copy where spans were redacted, the original on request
+    (``?original=1``) to staff with the permission only, and nothing to others if no copy could be made."""
+    if job.upload is None:
+        raise Http404(gettext("This job has no stored audio; SlashML fetched it from its URL."))
+    sees_original = request.user.has_perm(SEES_UNREDACTED)
+    if job.redacted_audio is not None:
+        if not (request.GET.get("original") and sees_original):
+            return serve_upload(request, job.redacted_audio)
+    elif not sees_original and job.redacted_spans.exists():
+        raise Http404(gettext("This job's audio holds redacted speech and no redacted copy was made."))
+    return serve_upload(request, job.upload)
 
 
 def serve_upload(request: HttpRequest, upload: AudioUpload) -> HttpResponseBase:

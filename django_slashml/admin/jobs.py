@@ -27,7 +27,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_slashml.admin import actions, dashboard
-from django_slashml.admin.audio import serve_upload
+from django_slashml.admin.audio import SEES_UNREDACTED, serve_job_audio
 from django_slashml.admin.captions import CaptionActionForm, bad_request_text, caption_panel
 from django_slashml.admin.counts import EstimatedCountPaginator
 from django_slashml.admin.search import search_view
@@ -44,8 +44,6 @@ from django_slashml.viewer import SCRIPT, STYLESHEET, render_job_viewer
 
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
 HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata", "unredacted")
-#: Who sees the unredacted transcript, where REDACTION_KEEP_ORIGINAL kept one.
-SEES_UNREDACTED = "django_slashml.view_unredacted_transcript"
 REVIEW_FIELDS = ("review_state", "corrected_text")
 
 
@@ -264,15 +262,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
 
     def audio_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         """The job's stored audio for the viewer's player (owner, or staff with view permission)."""
-        job = self._job_for(request, object_id)
-        if job.upload is None:
-            raise Http404(gettext("This job has no stored audio; SlashML fetched it from its URL."))
-        if job.redacted_audio is not None:  # the toned copy; the original only on request, to permitted staff
-            if not (request.GET.get("original") and request.user.has_perm(SEES_UNREDACTED)):
-                return serve_upload(request, job.redacted_audio)
-        elif job.redacted_spans.exists() and not request.user.has_perm(SEES_UNREDACTED):
-            raise Http404(gettext("This job's audio holds redacted speech and no redacted copy was made."))
-        return serve_upload(request, job.upload)
+        return serve_job_audio(request, self._job_for(request, object_id))
 
     def transcript_view(self, request: HttpRequest, object_id: str, fmt: str) -> HttpResponse:
         job = self._job_for(request, object_id)

@@ -65,7 +65,7 @@ def problems() -> list[tuple[str, str, str]]:
     if not isinstance(configured, dict):
         found.append(
             (
-                "slashml.E080",
+                "slashml.E090",
                 f"SLASHML['REDACTION_PATTERNS'] = {configured!r} must be a dict of label -> regular expression.",
                 'For example {"EMPLOYEE_ID": r"EMP-\\d{6}"}.',
             )
@@ -75,7 +75,7 @@ def problems() -> list[tuple[str, str, str]]:
             if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,31}", name):
                 found.append(
                     (
-                        "slashml.E081",
+                        "slashml.E091",
                         f"SLASHML['REDACTION_PATTERNS'] has the label {name!r}; labels are letters, digits and _.",
                         "The label is what replaces the words, as [LABEL]: keep it short, starting with a letter.",
                     )
@@ -93,7 +93,7 @@ def problems() -> list[tuple[str, str, str]]:
             if reason:
                 found.append(
                     (
-                        "slashml.E082",
+                        "slashml.E092",
                         f"SLASHML['REDACTION_PATTERNS'][{name!r}] = {regex!r} is not a usable pattern: {reason}.",
                         "Give a regular expression (Python's re syntax) that matches the words to redact.",
                     )
@@ -103,7 +103,7 @@ def problems() -> list[tuple[str, str, str]]:
     if not isinstance(kinds, (list, tuple)) or not all(isinstance(kind, str) for kind in kinds):
         found.append(
             (
-                "slashml.E083",
+                "slashml.E093",
                 f"SLASHML['REDACT'] = {kinds!r} must be a list of kinds to redact.",
                 f"Kinds: {', '.join(detectors.BUILT_IN)} and the labels of REDACTION_PATTERNS.",
             )
@@ -113,7 +113,7 @@ def problems() -> list[tuple[str, str, str]]:
         if unknown:
             found.append(
                 (
-                    "slashml.E083",
+                    "slashml.E093",
                     f"SLASHML['REDACT'] names {', '.join(map(repr, unknown))}, which no detector finds.",
                     f"Kinds: {', '.join(detectors.BUILT_IN)} and the labels of REDACTION_PATTERNS.",
                 )
@@ -121,5 +121,5 @@ def problems() -> list[tuple[str, str, str]]:
     try:
         spelling.parse(slashml_settings.SPELLING, where="SLASHML['SPELLING']")
     except spelling.SpellingError as exc:
-        found.append(("slashml.E084", str(exc), 'Each entry is {"from": ["slash ml"], "to": "SlashML"}.'))
+        found.append(("slashml.E094", str(exc), 'Each entry is {"from": ["slash ml"], "to": "SlashML"}.'))
     return found
