@@ -88,7 +88,7 @@ def test_answers_are_redacted_and_cut_to_the_configured_size(settings, slashml, 
 def test_an_event_never_commits_without_its_change(slashml, speech_path, monkeypatch) -> None:
     job = transcribe(speech_path)
     # The table refuses every event of the step: a CHECK (IntegrityError), or MySQL's unsigned column (DataError).
-    monkeypatch.setattr(StepLog, "of", classmethod(lambda cls, job: cls(job_id=job.pk, attempt=-1)))
+    monkeypatch.setattr(StepLog, "of", classmethod(lambda cls, job: cls(job=job, attempt=-1)))
     with pytest.raises((IntegrityError, DataError)):
         pipeline.advance(job.pk)
     job.refresh_from_db()
