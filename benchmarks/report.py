@@ -77,20 +77,18 @@ def machine() -> list[str]:
 START, END = "<!-- measured: start (written by benchmarks/run.py) -->", "<!-- measured: end -->"
 
 
+def reproduce_and_machine(command: str) -> list[str]:
+    """The lines every measured block opens with: the command that made it and the machine it ran on."""
+    machine_lines = [f"- {line}" for line in machine()]
+    return ["Reproduce with:", "", "```sh", command, "```", "", "Measured on:", "", *machine_lines]
+
+
 def write(path: Path, sections: list[Section], command: str) -> None:
     """Replace the measured part of ``path``, keeping the prose around it that explains the figures."""
     measured = [
         START,
         "",
-        "Reproduce with:",
-        "",
-        "```sh",
-        command,
-        "```",
-        "",
-        "Measured on:",
-        "",
-        *[f"- {line}" for line in machine()],
+        *reproduce_and_machine(command),
         "",
         *[section.markdown() for section in sections],
         END,

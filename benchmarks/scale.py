@@ -303,20 +303,12 @@ def slowest(runs: list[dict[str, Any]]) -> list[str]:
 
 
 def write(path: Path, runs: list[dict[str, Any]], command: str) -> None:
-    from .report import machine
+    from .report import reproduce_and_machine
 
     block = [
         START,
         "",
-        "Reproduce with:",
-        "",
-        "```sh",
-        command,
-        "```",
-        "",
-        "Measured on:",
-        "",
-        *[f"- {line}" for line in machine()],
+        *reproduce_and_machine(command),
         *[f"- `migrate` on the {run['vendor']} {run['size']:,} database: {run['migrate_s']:.1f} s" for run in runs],
         "",
         *table(runs),

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from django_slashml.audio.formats import sniff
 from django_slashml.jobs import pipeline
-from django_slashml.models import TranscriptionJob
+from django_slashml.models import JobStatus, TranscriptionJob
 
 
 def drive(job: TranscriptionJob, *, timeout: float = 20.0) -> TranscriptionJob:
@@ -105,3 +105,18 @@ def broker_down() -> Iterator[None]:
             app._pool, app.amqp._producer_pool = saved_pools
             if broken is not None:
                 broken.force_close_all()
+
+
+def polled_job(api_url: str, settings: Any, **overrides: Any) -> TranscriptionJob:
+    """A URL job submitted to SlashML as ``hostile-1`` whose next poll is due now (``overrides``: SLASHML)."""
+    settings.SLASHML = {"API_KEY": "sandbox-key", "API_URL": api_url, "STATUS_HTTP_RETRIES": 0, **overrides}
+    now = timezone.now()
+    return TranscriptionJob.objects.create(
+        audio_url="https://example.com/a.wav",
+        service_provider="whisper",
+        status=JobStatus.QUEUED,
+        remote_id="hostile-1",
+        submitted_at=now,
+        next_poll_at=now,
+        deadline_at=now + timedelta(hours=1),
+    )

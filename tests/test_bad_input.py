@@ -31,7 +31,7 @@ from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
 
 from .conftest import SPEECH_WAV
-from .helpers import drive
+from .helpers import drive, polled_job
 
 pytestmark = pytest.mark.django_db
 
@@ -412,20 +412,6 @@ HUGE = [
     ("more words than MAX_WORDS", 2_000, True, {"MAX_WORDS": 1_000}, "MAX_WORDS"),
     ("text longer than MAX_TRANSCRIPT_CHARS", 2_000, True, {"MAX_TRANSCRIPT_CHARS": 5_000}, "MAX_TRANSCRIPT_CHARS"),
 ]
-
-
-def polled_job(api_url: str, settings: Any, **overrides: Any) -> TranscriptionJob:
-    settings.SLASHML = {"API_KEY": "k", "API_URL": api_url, "STATUS_HTTP_RETRIES": 0, **overrides}
-    now = timezone.now()
-    return TranscriptionJob.objects.create(
-        audio_url="https://example.com/a.wav",
-        service_provider="whisper",
-        status=JobStatus.QUEUED,
-        remote_id="hostile-1",
-        submitted_at=now,
-        next_poll_at=now,
-        deadline_at=now + timedelta(hours=1),
-    )
 
 
 @pytest.mark.parametrize(("words", "declared", "limits", "message"), [h[1:] for h in HUGE], ids=[h[0] for h in HUGE])

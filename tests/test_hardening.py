@@ -38,6 +38,7 @@ from django_slashml.transcripts.search.engines import CLOSE, OPEN, marked
 from django_slashml.transcripts.search.query import parse
 
 from .conftest import SPEECH_WAV
+from .helpers import polled_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]  # also on PostgreSQL, where NUL and offsets broke
 
@@ -165,20 +166,6 @@ def answering(body: str, *, upload: str = "") -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def polled_job(api_url: str, settings: Any) -> TranscriptionJob:
-    settings.SLASHML = {"API_KEY": "sandbox-key", "API_URL": api_url, "STATUS_HTTP_RETRIES": 0}
-    now = timezone.now()
-    return TranscriptionJob.objects.create(
-        audio_url="https://example.com/a.wav",
-        service_provider="whisper",
-        status=JobStatus.QUEUED,
-        remote_id="hostile-1",
-        submitted_at=now,
-        next_poll_at=now,
-        deadline_at=now + timedelta(hours=1),
-    )
 
 
 def completed(text: str, words: list[dict[str, Any]], **extra: Any) -> str:
