@@ -76,7 +76,9 @@ class SearchView(generics.GenericAPIView[TranscriptSegment]):
     queryset = TranscriptSegment.objects.none()
 
     def get_permissions(self) -> list[Any]:
-        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]  # type: ignore[operator]
+        # Typed as dotted paths by some releases of djangorestframework-stubs; api_settings imports them.
+        classes: Any = api_settings.DEFAULT_PERMISSION_CLASSES
+        configured = [permission() for permission in classes]
         return [IsAuthenticated(), *configured]
 
     def _query(self) -> tuple[ParsedQuery, Any]:

@@ -86,8 +86,9 @@ class OwnedRowsViewSet(viewsets.GenericViewSet[_RowT]):
         return [*super().get_throttles(), *throttles_for(self.action)]
 
     def get_permissions(self) -> list[Any]:
-        # djangorestframework-stubs type this setting as the dotted paths; api_settings imports them.
-        configured = [permission() for permission in api_settings.DEFAULT_PERMISSION_CLASSES]  # type: ignore[operator]
+        # Typed as dotted paths by some releases of djangorestframework-stubs; api_settings imports them.
+        classes: Any = api_settings.DEFAULT_PERMISSION_CLASSES
+        configured = [permission() for permission in classes]
         return [IsAuthenticated(), *configured, OwnerOrStaffWithPermission()]
 
     def get_object(self) -> _RowT:
