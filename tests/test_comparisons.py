@@ -19,6 +19,8 @@ from django_slashml.exceptions import InvalidComparisonError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.pipeline import Step
 from django_slashml.models import AudioUpload, Comparison, JobStatus, ReviewState, TranscriptionJob
+from django_slashml.remote.client import get_client
+from django_slashml.testing import sandbox_settings
 from django_slashml.transcripts.comparisons import ProviderScore
 
 from .conftest import SPEECH_SCRIPT, SPEECH_WAV
@@ -132,13 +134,38 @@ def test_a_job_waits_while_another_uploads_the_shared_file_then_uses_its_url(sla
     assert calls(slashml, "upload") == 1 and calls(slashml, "submit") == 2
 
 
+@pytest.mark.django_db(transaction=True)  # the renewals come from a thread, on a connection of its own
+def test_a_slow_shared_upload_keeps_its_claim_while_it_runs(
+    settings, slashml, sandbox, speech_path, monkeypatch
+):
+    """The claim lasts a lease and is renewed with it, so no sibling uploads the file again meanwhile."""
+    settings.SLASHML = sandbox_settings(sandbox, LEASE_SECONDS=0.6)
+    comparison = django_slashml.compare(speech_path, providers=["rev", "aws"])
+    first, _second = comparison.jobs.order_by("created_at", "pk")
+    client = get_client()
+    real_upload = client.upload
+    claim_held: list[bool] = []
+
+    def slow_upload(*args: Any, **kwargs: Any) -> Any:
+        for _ in range(3):
+            time.sleep(0.5)  # 1.5 s in all, over twice the lease
+            claimed_until = AudioUpload.objects.get(pk=comparison.upload_id).remote_upload_claimed_until
+            claim_held.append(claimed_until is not None and claimed_until > timezone.now())
+        return real_upload(*args, **kwargs)
+
+    monkeypatch.setattr(client, "upload", slow_upload)
+    assert pipeline.advance(first.pk) == Step.SUBMITTED
+    assert claim_held == [True, True, True]
+    assert AudioUpload.objects.get(pk=comparison.upload_id).remote_upload_claimed_until is None  # let go once done
+
+
 def test_a_step_that_loaded_the_upload_before_another_job_uploaded_it_uses_that_upload(slashml, speech_path) -> None:
     comparison = django_slashml.compare(speech_path, providers=["rev", "aws"])
     first, second = comparison.jobs.order_by("created_at", "pk")
     as_loaded = TranscriptionJob.objects.select_related("upload").get(pk=second.pk)  # no remote URL yet
     assert drive(first).status == JobStatus.COMPLETED and calls(slashml, "upload") == 1
     assert (
-        pipeline._audio_url_for(as_loaded, upload_shared=True)
+        pipeline._audio_url_for(as_loaded, pipeline.Lease(job_id=as_loaded.pk, owner="a worker"), upload_shared=True)
         == AudioUpload.objects.get(pk=comparison.upload_id).remote_url
     )
     assert calls(slashml, "upload") == 1

@@ -41,12 +41,14 @@ def renewing(job_id: Any, owner: str, renewed: Callable[[datetime], None]) -> It
         try:
             while not stop.wait(period) and timezone.now() < last_renewal:
                 until = timezone.now() + timedelta(seconds=lease)
-                held = TranscriptionJob.objects.using(alias).filter(pk=job_id, lease_owner=owner)
-                if held.update(lease_expires_at=until) != 1:
-                    return  # the step let go of the lease, or another worker holds it now
-                renewed(until)
-        except Exception:
-            logger.warning("Could not extend the lease of job %s", job_id, exc_info=True)
+                try:
+                    held = TranscriptionJob.objects.using(alias).filter(pk=job_id, lease_owner=owner)
+                    if held.update(lease_expires_at=until) != 1:
+                        return  # the step let go of the lease, or another worker holds it now
+                    renewed(until)
+                except Exception:  # a locked database or a dropped connection: try again next period
+                    logger.warning("Could not extend the lease of job %s; trying again", job_id, exc_info=True)
+                    connections.close_all()
         finally:
             connections.close_all()  # this thread's own connections only
 

@@ -69,13 +69,21 @@ class Lease:
     log: StepLog | None = field(default=None, compare=False, repr=False)
     #: Until when the lease is held: the claim's expiry, then each renewal's (:mod:`.heartbeat`).
     expires_at: datetime | None = field(default=None, compare=False)
+    #: A shared file's upload claim this step holds (the upload's id, until when), renewed with the lease.
+    upload_claim: tuple[Any, datetime] | None = field(default=None, compare=False)
 
     def expired(self) -> bool:
         """Whether the lease's time is up by this worker's clock, which wrote its expiry."""
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
     def renewed(self, until: datetime) -> None:
+        """Called by the heartbeat after each renewal: the upload claim, if held, lasts as long as the lease."""
         self.expires_at = until
+        claim = self.upload_claim
+        if claim is not None and until > claim[1]:
+            held = AudioUpload.objects.filter(pk=claim[0], remote_upload_claimed_until=claim[1])
+            if held.update(remote_upload_claimed_until=until):
+                self.upload_claim = (claim[0], until)
 
 
 def claim(job_id: UUID | str) -> Lease | None:
@@ -211,7 +219,7 @@ def _unreadable(upload: AudioUpload, reason: object) -> InvalidAudioError:
     )
 
 
-def _audio_url_for(job: TranscriptionJob, *, upload_shared: bool) -> str | None:
+def _audio_url_for(job: TranscriptionJob, lease: Lease, *, upload_shared: bool) -> str | None:
     """The URL to submit: the caller's, SlashML's still-fresh upload, a presigned storage URL, or a new upload.
 
     None when another job is uploading the same file right now (a comparison's jobs share one).
@@ -241,15 +249,24 @@ def _audio_url_for(job: TranscriptionJob, *, upload_shared: bool) -> str | None:
         if claimed_until is None:  # another job holds the claim, or has just uploaded the file
             upload.refresh_from_db(fields=["remote_url", "remote_expires_at"])
             return upload.remote_url if upload.remote_url_usable() else None
-        return _upload(upload, name, job.service_provider, claimed_until)
+        lease.upload_claim = (upload.pk, claimed_until)
+        try:
+            return _upload(upload, name, job.service_provider, lease)
+        finally:
+            lease.upload_claim = None
     if not storage.exists(name):
         raise _unreadable(upload, "it is not there")
     logger.info("Job %s: SlashML fetches %s from storage through a presigned URL; no upload", job.pk, name)
     return url
 
 
+def _held_claim(lease: Lease | None) -> datetime | None:
+    """Until when the upload claim ``lease`` carries is held (its last renewal), or None."""
+    return lease.upload_claim[1] if lease is not None and lease.upload_claim is not None else None
+
+
 def _claim_remote_upload(upload: AudioUpload) -> datetime | None:
-    """Until when this worker may upload the file, or None: one at a time per file, for at most a lease.
+    """Until when this worker may upload the file, or None: one at a time per file, for a lease (renewed with it).
 
     The claim also needs SlashML's copy to be missing or stale in the row as it is now, not as this
     step loaded it: another job may have finished uploading the file in between.
@@ -266,10 +283,10 @@ def _claim_remote_upload(upload: AudioUpload) -> datetime | None:
     return until if claimed else None
 
 
-def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until: datetime | None) -> str:
+def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease | None) -> str:
     """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL.
 
-    ``claimed_until`` is the upload's claim this worker holds, if it took one, let go of here.
+    ``lease`` holds the upload's claim (``Lease.upload_claim``) where this worker took one, let go of here.
     """
     try:
         try:
@@ -284,6 +301,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
                 service_provider=service_provider,
             )
     except BaseException:  # let go of the claim, unless it expired and another worker holds it now
+        claimed_until = _held_claim(lease)
         if claimed_until is not None:
             AudioUpload.objects.filter(pk=upload.pk, remote_upload_claimed_until=claimed_until).update(
                 remote_upload_claimed_until=None
@@ -296,6 +314,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, claimed_until
         "remote_expires_at": now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
     }
     row = AudioUpload.objects.filter(pk=upload.pk)
+    claimed_until = _held_claim(lease)
     if claimed_until is None:  # nobody waits for it; written at once, so a lost lease keeps SlashML's copy
         row.update(**uploaded)
     else:  # other jobs wait for the URL: theirs at once, with the claim let go
@@ -311,7 +330,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     work = reuse.shared_work(job)
     if work.earlier is not None:
         return _share(job, lease, work.earlier)
-    audio_url = _audio_url_for(job, upload_shared=work.upload_shared)
+    audio_url = _audio_url_for(job, lease, upload_shared=work.upload_shared)
     if audio_url is None:
         return _wait_for_upload(job, lease)
     if lease.expired():
