@@ -80,18 +80,41 @@ def test_the_sweep_fails_our_results_a_killed_worker_left_running_and_no_one_els
     from django_tasks_db.models import DBTaskResult
 
     on_tasks.TASKS = {"default": {"BACKEND": DATABASE}}
-    long_ago = timezone.now() - timedelta(seconds=600)
-    common = {"args_kwargs": {"args": [], "kwargs": {}}, "backend_name": "default", "run_after": long_ago}
-    ours = DBTaskResult.objects.create(
-        task_path="django_slashml.task_framework.poll_job", status="RUNNING", started_at=long_ago, **common
+    now = timezone.now()
+    long_ago = now - timedelta(seconds=600)
+    left = TranscriptionJob.objects.create(audio_url="https://example.com/a.wav", service_provider="whisper")
+    renewed = TranscriptionJob.objects.create(  # a long upload: its step renews the lease as it runs
+        audio_url="https://example.com/b.wav",
+        service_provider="whisper",
+        lease_owner="a live worker",
+        lease_expires_at=now + timedelta(seconds=20),
     )
-    recent = DBTaskResult.objects.create(
-        task_path="django_slashml.task_framework.poll_job", status="RUNNING", started_at=timezone.now(), **common
-    )
-    theirs = DBTaskResult.objects.create(task_path="app.tasks.x", status="RUNNING", started_at=long_ago, **common)
+
+    def running(task: str, started_at: Any, *args: Any) -> Any:
+        return DBTaskResult.objects.create(
+            task_path=task,
+            status="RUNNING",
+            started_at=started_at,
+            args_kwargs={"args": [str(arg) for arg in args], "kwargs": {}},
+            backend_name="default",
+            run_after=long_ago,
+        )
+
+    poll = "django_slashml.task_framework.poll_job"
+    ours = running(poll, long_ago, left.pk)
+    alive = running(poll, long_ago, renewed.pk)
+    recent = running(poll, now, left.pk)
+    sweep = running("django_slashml.task_framework.sweep", long_ago)  # no job: dead only past TASK_TIME_LIMIT
+    theirs = running("app.tasks.x", long_ago, left.pk)
     sweeper.sweep()
     statuses = dict(DBTaskResult.objects.values_list("pk", "status"))
-    assert statuses == {ours.pk: "FAILED", recent.pk: "RUNNING", theirs.pk: "RUNNING"}
+    assert statuses == {
+        ours.pk: "FAILED",
+        alive.pk: "RUNNING",
+        recent.pk: "RUNNING",
+        sweep.pk: "RUNNING",
+        theirs.pk: "RUNNING",
+    }
     assert DBTaskResult.objects.get(pk=ours.pk).exception_class_path == "django_slashml.jobs.queues.WorkerLost"
 
 

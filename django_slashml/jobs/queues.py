@@ -162,11 +162,14 @@ def fail_stale_results(*, older_than: float | None = None) -> int:
     """Mark this app's ``django-tasks-db`` results left RUNNING by killed workers as FAILED; returns how many.
 
     The framework never does: a killed worker's row stays RUNNING forever, and
-    ``prune_db_task_results`` deletes finished rows only. A step cannot hold its job
-    past ``LEASE_SECONDS`` (then the sweeper hands the job on), so a row RUNNING for
-    longer is a dead worker's or a hung one's, and marking it lets pruning remove it.
+    ``prune_db_task_results`` deletes finished rows only. A running step renews its job's lease
+    (for as long as ``TASK_TIME_LIMIT``), so a row RUNNING for longer than ``LEASE_SECONDS`` whose
+    job's lease is not held any more is a dead worker's. A row with no job (the sweep, the purge)
+    counts as dead once it has run for longer than ``TASK_TIME_LIMIT`` and a lease.
     """
     from django.apps import apps
+
+    from django_slashml.models import TranscriptionJob
 
     if chosen_queue() != TASKS or not apps.is_installed("django_tasks_db"):
         return 0
@@ -176,16 +179,30 @@ def fail_stale_results(*, older_than: float | None = None) -> int:
     result_model: Any = import_string(RESULT_MODEL)
     status = module.TaskResultStatus
     now = timezone.now()
-    cutoff = now - timedelta(seconds=float(slashml_settings.LEASE_SECONDS if older_than is None else older_than))
+    lease = float(slashml_settings.LEASE_SECONDS if older_than is None else older_than)
+    no_job_cutoff = now - timedelta(seconds=lease + float(slashml_settings.TASK_TIME_LIMIT))
+    running = result_model.objects.filter(
+        status=status.RUNNING,
+        task_path__startswith=f"{FRAMEWORK_TASKS_MODULE}.",
+        started_at__lt=now - timedelta(seconds=lease),
+    )
+    dead = []
+    for pk, args_kwargs, started_at in running.values_list("pk", "args_kwargs", "started_at")[:1000]:
+        args = (args_kwargs or {}).get("args") or []
+        if not args:
+            if started_at < no_job_cutoff:
+                dead.append(pk)
+        elif not TranscriptionJob.objects.filter(pk=args[0], lease_expires_at__gt=now).exists():
+            dead.append(pk)
+    if not dead:
+        return 0
     lost = WorkerLost
     return int(
-        result_model.objects.filter(
-            status=status.RUNNING, task_path__startswith=f"{FRAMEWORK_TASKS_MODULE}.", started_at__lt=cutoff
-        ).update(
+        result_model.objects.filter(pk__in=dead, status=status.RUNNING).update(
             status=status.FAILED,
             finished_at=now,
             exception_class_path=f"{lost.__module__}.{lost.__qualname__}",
-            traceback="Its worker stopped while the task ran (killed, or hung past LEASE_SECONDS); "
-            "the sweeper sent the job's step again.\n",
+            traceback="Its worker stopped while the task ran (killed, or hung once its job's lease had run "
+            "out); the sweeper sent the job's step again.\n",
         )
     )
