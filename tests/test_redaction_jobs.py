@@ -250,6 +250,9 @@ def test_the_audio_player_plays_a_copy_with_a_tone_over_the_card(
     assert b"".join(admin_client.get(url + "?original=1").streaming_content) == speech
     owners_page = client.get(f"/api/slashml/transcripts/{job.pk}/audio/?original=1")
     assert b"".join(owners_page.streaming_content) == b"".join(client.get(url).streaming_content), "the copy there too"
+    upload_url = f"/admin/django_slashml/audioupload/{job.upload_id}/audio/"
+    assert client.get(upload_url).status_code == 403, "the upload's own player would play the original"
+    assert b"".join(admin_client.get(upload_url).streaming_content) == speech
 
 
 def test_the_original_audio_goes_once_no_active_job_needs_it(redacting: Any, settings: Any) -> None:

@@ -14,9 +14,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from django_slashml.admin.audio import serve_upload
+from django_slashml.admin.audio import SEES_UNREDACTED, serve_upload
 from django_slashml.jobs.access import may
-from django_slashml.models import AudioUpload
+from django_slashml.models import AudioUpload, RedactedSpan
 
 if TYPE_CHECKING:
     _UploadAdminBase = admin.ModelAdmin[AudioUpload]
@@ -75,6 +75,8 @@ class AudioUploadAdmin(_UploadAdminBase):
             raise Http404(gettext("No such audio upload."))
         if not may(request.user, "view", upload):
             raise PermissionDenied
+        if not request.user.has_perm(SEES_UNREDACTED) and RedactedSpan.objects.filter(job__upload=upload).exists():
+            raise PermissionDenied  # it holds speech a job redacted: its job page plays the toned copy
         return serve_upload(request, upload)
 
     @admin.display(description=_("size"), ordering="size")
