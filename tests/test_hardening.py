@@ -262,6 +262,15 @@ def test_a_nul_in_the_job_search_is_a_400(django_user_model) -> None:
 
 
 @row(
+    "medium", "staff", "the admin job list's search box holding a NUL, or 1,000 characters", "the list, finding nothing"
+)
+def test_a_nul_in_the_admin_job_search_finds_nothing(admin_client) -> None:
+    for term in ("a\x00b", "x" * 1_000):
+        response = admin_client.get("/admin/django_slashml/transcriptionjob/", {"q": term})
+        assert response.status_code == 200
+
+
+@row(
     "low",
     "user",
     "`created_before=3121-02-01T16:28:02-18:35` (an ISO 8601 offset PostgreSQL refuses; found by schemathesis)",

@@ -43,8 +43,10 @@ def estimate(rows: QuerySet[Any]) -> int | None:
     """The database's estimate of how many rows ``rows`` holds, or None where it has no cheap one."""
     vendor = connections[rows.db].vendor
     if vendor == "postgresql":
-        plan = json.loads(rows.order_by().explain(format="json"))
-        return int(plan[0]["Plan"]["Plan Rows"])
+        plan = rows.order_by().explain(format="json")
+        if not plan:  # a query that can match nothing (.none()) is never sent, so there is no plan
+            return 0
+        return int(json.loads(plan)[0]["Plan"]["Plan Rows"])
     if vendor == "mysql" and not rows.query.where:
         with connections[rows.db].cursor() as cursor:
             cursor.execute(

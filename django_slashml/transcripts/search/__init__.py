@@ -57,9 +57,13 @@ def find_jobs(jobs: QuerySet[TranscriptionJob], term: str) -> QuerySet[Transcrip
     Asked apart: an OR of the two would keep the database from joining the index's matches. A
     term with no word to find (punctuation, only exclusions) finds nothing rather than failing.
     """
-    by_id = jobs.filter(remote_id=term)
-    if by_id.exists():
-        return by_id
+    id_length = TranscriptionJob._meta.get_field("remote_id").max_length or 0
+    if "\x00" in term or len(term) > id_length:  # no id has it, and PostgreSQL refuses NUL in a comparison
+        by_id = jobs.none()
+    else:
+        by_id = jobs.filter(remote_id=term)
+        if by_id.exists():
+            return by_id
     try:
         return jobs.filter(pk__in=matching_jobs(jobs.db, term))
     except SearchQueryError:
