@@ -135,9 +135,7 @@ def test_a_job_waits_while_another_uploads_the_shared_file_then_uses_its_url(sla
 
 
 @pytest.mark.django_db(transaction=True)  # the renewals come from a thread, on a connection of its own
-def test_a_slow_shared_upload_keeps_its_claim_while_it_runs(
-    settings, slashml, sandbox, speech_path, monkeypatch
-):
+def test_a_slow_shared_upload_keeps_its_claim_while_it_runs(settings, slashml, sandbox, speech_path, monkeypatch):
     """The claim lasts a lease and is renewed with it, so no sibling uploads the file again meanwhile."""
     settings.SLASHML = sandbox_settings(sandbox, LEASE_SECONDS=0.6)
     comparison = django_slashml.compare(speech_path, providers=["rev", "aws"])

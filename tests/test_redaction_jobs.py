@@ -217,7 +217,7 @@ def test_a_comparisons_reference_text_is_redacted_not_respelled(redacting: Any) 
 
 
 def test_the_audio_player_plays_a_copy_with_a_tone_over_the_card(
-    redacting: Any, django_user_model: Any, admin_client: Any
+    redacting: Any, django_user_model: Any, admin_client: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     import io
     import wave
@@ -253,6 +253,14 @@ def test_the_audio_player_plays_a_copy_with_a_tone_over_the_card(
     upload_url = f"/admin/django_slashml/audioupload/{job.upload_id}/audio/"
     assert client.get(upload_url).status_code == 403, "the upload's own player would play the original"
     assert b"".join(admin_client.get(upload_url).streaming_content) == speech
+    from django_slashml.jobs import actions
+
+    copy = job.redacted_audio
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.retry(job)
+    job.refresh_from_db()
+    copy.refresh_from_db()
+    assert job.redacted_audio is None and copy.purged_at is not None, "a retry drops the old transcript's copy"
 
 
 def test_the_original_audio_goes_once_no_active_job_needs_it(redacting: Any, settings: Any) -> None:

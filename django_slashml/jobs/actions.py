@@ -21,6 +21,7 @@ from django_slashml.exceptions import (
     InvalidProviderError,
     InvalidTransitionError,
 )
+from django_slashml.jobs import retention
 from django_slashml.jobs.dispatch import dispatch_on_commit
 from django_slashml.jobs.lifecycle import LEASE_CLEARED, transition
 from django_slashml.jobs.metadata import check_metadata_argument
@@ -213,6 +214,7 @@ def retry(job: TranscriptionJob) -> None:
     ``fresh``); a failed or cancelled one may still share another job's work.
     """
     now = timezone.now()
+    old_copy = job.redacted_audio
     with transaction.atomic():
         # Reusing a transcript of the same audio would hand a COMPLETED job back its own result.
         fresh = job.fresh or TranscriptionJob.objects.filter(pk=job.pk, status=JobStatus.COMPLETED).exists()
@@ -236,12 +238,17 @@ def retry(job: TranscriptionJob) -> None:
             reviewed_by=None,
             reviewed_at=None,
             corrected_text="",
+            # The toned copy and the kept original belong to the transcript the retry replaces.
+            redacted_audio=None,
+            unredacted=None,
             next_poll_at=now,
             deadline_at=now + timedelta(seconds=slashml_settings.JOB_DEADLINE),
             **LEASE_CLEARED,
         )
-        if moved:  # the spans belong to the transcript the retry replaces
+        if moved:  # the spans belong to the transcript the retry replaces, as does its toned copy
             RedactedSpan.objects.filter(job_id=job.pk).delete()
+            if old_copy is not None:
+                transaction.on_commit(lambda: retention.purge_now(old_copy))
         if not moved:
             job.refresh_from_db(fields=["status"])
             raise InvalidTransitionError(
