@@ -32,7 +32,6 @@ MOVED_MODULES: dict[str, str] = {
         "metadata": "jobs.metadata",
         "pipeline": "jobs.pipeline",
         "presigned": "audio.presigned",
-        "redaction": "remote.redaction",
         "responses": "remote.responses",
         "retention": "jobs.retention",
         "reuse": "jobs.reuse",

@@ -33,7 +33,7 @@ from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import AudioUpload, Comparison, JobEvent, JobStatus, TranscriptionJob, TranscriptSegment
 from django_slashml.remote.calls import recording
 from django_slashml.remote.client import SlashMLClient
-from django_slashml.remote.redaction import redact_text
+from django_slashml.remote.key_scrub import scrub_key_from_text
 from django_slashml.transcripts.search.engines import CLOSE, OPEN, marked
 from django_slashml.transcripts.search.query import parse
 
@@ -238,9 +238,9 @@ def test_a_word_timing_past_the_audio_is_clamped_and_the_job_is_searchable(setti
 )
 def test_the_key_scrub_leaves_words_that_merely_look_like_it(settings) -> None:
     said = "the token holders approve sandbox-keyring"
-    assert redact_text(said, "sandbox-key") == said
-    assert redact_text("Authorization: Token sandbox-key", "sandbox-key") == "Authorization: Token [redacted]"
-    assert "sandbox-key" not in redact_text("refused sandbox-key, sorry", "sandbox-key")
+    assert scrub_key_from_text(said, "sandbox-key") == said
+    assert scrub_key_from_text("Authorization: Token sandbox-key", "sandbox-key") == "Authorization: Token [redacted]"
+    assert "sandbox-key" not in scrub_key_from_text("refused sandbox-key, sorry", "sandbox-key")
     words = [{"text": word, "start": 100 * i, "end": 100 * i + 90} for i, word in enumerate(said.split())]
     with answering(completed(said, words, note="key sandbox-key refused")) as url:
         job = polled_job(url, settings)

@@ -199,8 +199,8 @@ def test_the_sandbox_neither_adopts_nor_prints_the_hosts_key(monkeypatch: pytest
     assert piece_of_the_key(banner.getvalue()) is None and "sk-l..." in banner.getvalue()
 
 
-def test_a_key_shorter_than_a_piece_is_still_redacted_whole() -> None:
-    from django_slashml.remote.redaction import REDACTED, redact_text
+def test_a_key_shorter_than_a_piece_is_still_scrubbed_whole() -> None:
+    from django_slashml.remote.key_scrub import SCRUBBED, scrub_key_from_text
 
-    assert redact_text("k=ab12", "ab12") == f"k={REDACTED}"
-    assert redact_text("ab12", "ab12") == REDACTED
+    assert scrub_key_from_text("k=ab12", "ab12") == f"k={SCRUBBED}"
+    assert scrub_key_from_text("ab12", "ab12") == SCRUBBED

@@ -36,7 +36,7 @@ from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidCaptionParameterError
 from django_slashml.jobs.access import may
 from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
-from django_slashml.remote.redaction import redact_text
+from django_slashml.remote.key_scrub import scrub_key_from_text
 from django_slashml.transcripts import exports, review
 from django_slashml.transcripts.presets import caption_limits
 from django_slashml.transcripts.search import find_jobs
@@ -368,8 +368,10 @@ class TranscriptionJobAdmin(_JobAdminBase):
     def last_response_json(self, job: TranscriptionJob) -> str | None:
         if job.last_response is None:
             return None
-        # Stored responses are redacted already; scrub again in case a row predates that.
-        shown = redact_text(json.dumps(job.last_response, indent=2, ensure_ascii=False), slashml_settings.API_KEY)
+        # Stored responses have the key scrubbed already; scrub again in case a row predates that.
+        shown = scrub_key_from_text(
+            json.dumps(job.last_response, indent=2, ensure_ascii=False), slashml_settings.API_KEY
+        )
         return format_html('<pre class="slashml-json">{}</pre>', shown)
 
     @admin.display(description=_("text before redaction"))

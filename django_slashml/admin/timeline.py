@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 
 from django_slashml.conf import slashml_settings
 from django_slashml.models import JobEvent, TranscriptionJob
-from django_slashml.remote.redaction import redact_text
+from django_slashml.remote.key_scrub import scrub_key_from_text
 
 #: Events shown on the page, the latest kept when there are more (a job polled for hours has hundreds).
 TIMELINE_SHOWN = 300
@@ -60,7 +60,9 @@ def rows(job: TranscriptionJob) -> tuple[list[Row], int]:
     for event in reversed(events):
         answer = ""
         if event.answer is not None:
-            answer = redact_text(json.dumps(event.answer, indent=2, ensure_ascii=False), slashml_settings.API_KEY)
+            answer = scrub_key_from_text(
+                json.dumps(event.answer, indent=2, ensure_ascii=False), slashml_settings.API_KEY
+            )
         shown.append(
             Row(
                 event=event,

@@ -1,7 +1,7 @@
 """Every HTTP call to SlashML, noted for the job event log without touching the database.
 
-The client notes each call (endpoint, HTTP status, time taken, SlashML's answer, already
-redacted) into the current step's buffer, a context variable; the job engine opens the
+The client notes each call (endpoint, HTTP status, time taken, SlashML's answer, the key
+already scrubbed) into the current step's buffer, a context variable; the job engine opens the
 buffer when a step starts and writes its calls as events in the transaction that ends the
 step (:mod:`django_slashml.jobs.events`). With no buffer open, noting costs nothing.
 """

@@ -45,8 +45,8 @@ from django_slashml.exceptions import (
 from django_slashml.logs import job_logger
 from django_slashml.remote.calls import note_call, note_remote_status
 from django_slashml.remote.characters import storable, storable_text
+from django_slashml.remote.key_scrub import scrub_key_from_json, scrub_key_from_text
 from django_slashml.remote.protocol import API_PREFIX, no_api_key_message
-from django_slashml.remote.redaction import redact, redact_text
 from django_slashml.remote.responses import (
     TRANSCRIPT_KEYS,
     Limits,
@@ -282,7 +282,7 @@ class SlashMLClient:
         return self._read(response, method, path)
 
     def _scrub(self, text: str) -> str:
-        return redact_text(text, self._api_key)
+        return scrub_key_from_text(text, self._api_key)
 
     def _content(self, response: requests.Response, where: str) -> bytes:
         """The body, read in chunks and abandoned past ``max_response_bytes`` (declared or counted).
@@ -334,10 +334,10 @@ class SlashMLClient:
         raw_text = content[:_CHUNK].decode(_codec(response.encoding), errors="replace")
         try:
             # What a database cannot store is taken out first: any of it fails the step's write.
-            body = redact(storable(json.loads(content)), self._api_key, keep=TRANSCRIPT_KEYS)
+            body = scrub_key_from_json(storable(json.loads(content)), self._api_key, keep=TRANSCRIPT_KEYS)
         except (ValueError, RecursionError):
             body = None
-        snippet = storable_text(self._scrub(raw_text)[:_BODY_SNIPPET])  # cut after redacting: a cut key is a key
+        snippet = storable_text(self._scrub(raw_text)[:_BODY_SNIPPET])  # cut after scrubbing: a cut key is a key
         status = response.status_code
         where = f"{method} {path}"
         if 200 <= status < 300:

@@ -199,7 +199,7 @@ def _check_text_size(text: str | None, limits: Limits) -> None:
 
 
 def parse_job(body: Any, limits: Limits = Limits()) -> RemoteJob:
-    """A :class:`RemoteJob` from a submit or status body (already redacted), within ``limits``."""
+    """A :class:`RemoteJob` from a submit or status body (the key already scrubbed), within ``limits``."""
     if not isinstance(body, dict):
         raise InvalidResponseError(f"SlashML sent a {type(body).__name__} where a job object was expected.", body=body)
     job_id = body.get("id")

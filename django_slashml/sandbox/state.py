@@ -106,7 +106,7 @@ class SandboxState:
             "in_progress_spelling": "IN_PROGESS",
             "upload_url_key": "uploaded_url",
             "transcription_data": False,
-            # Not SlashML's behaviour: a hostile test of the client's redaction.
+            # Not SlashML's behaviour: a hostile test of the client's key scrubbing.
             "echo_credentials": False,
             # Not SlashML's documented behaviour: the submit waits for the engine, so with no processing time
             # it answers COMPLETED (with the text; a submit's body has no words), for tests of that answer.

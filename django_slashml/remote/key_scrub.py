@@ -1,10 +1,10 @@
-"""Keeping the API key out of everything we show or store.
+"""Scrubbing the API key out of everything we show or store (not PII redaction: that is ``privacy``).
 
 SlashML (or a proxy in front of it) may echo the ``Authorization`` header in an
 error body, or cut it short in its own truncated error page; requests may put it in
 an exception. Everything the client turns into an exception message, a log line or a
 stored raw response passes through here, and any run of 8 or more characters of the key
-is removed, not only the whole key: redact first, then cut.
+is removed, not only the whole key: scrub first, then cut.
 
 Only whole key-shaped tokens go: a run of the key's characters that is itself a piece of the
 key, with no letter or digit either side, or the value after ``Token``/``Bearer`` that is long
@@ -19,7 +19,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
-REDACTED = "[redacted]"
+#: What a scrubbed key or token is replaced with.
+SCRUBBED = "[redacted]"
 #: The shortest piece of the key that is treated as the key.
 PIECE = 8
 _TOKEN_HEADER = re.compile(
@@ -45,32 +46,35 @@ def _ends_a_token(match: re.Match[str]) -> bool:
     return not following.isalnum()
 
 
-def redact_text(text: str, secret: str | None) -> str:
+def scrub_key_from_text(text: str, secret: str | None) -> str:
     if secret and secret in text:  # first, whatever the lengths: a short key is still the key
-        text = _whole(secret).sub(REDACTED, text)
+        text = _whole(secret).sub(SCRUBBED, text)
     if len(text) < 6:  # too short for a key's piece or a token: most words of a transcript
         return text
     if secret and len(text) >= min(PIECE, len(secret)):
         text = _pieces(secret).sub(
-            lambda match: REDACTED if match.group(0) in secret and _ends_a_token(match) else match.group(0), text
+            lambda match: SCRUBBED if match.group(0) in secret and _ends_a_token(match) else match.group(0), text
         )
-    return _TOKEN_HEADER.sub(lambda match: match.group(1) + REDACTED, text)
+    return _TOKEN_HEADER.sub(lambda match: match.group(1) + SCRUBBED, text)
 
 
-def redact(value: Any, secret: str | None, *, keep: tuple[str, ...] = ()) -> Any:
+def scrub_key_from_json(value: Any, secret: str | None, *, keep: tuple[str, ...] = ()) -> Any:
     """A copy of a JSON-like value with ``secret``'s pieces and ``Token ...`` values removed from every string.
 
     ``keep``: keys of a top-level object whose values are left as they are (the transcript).
     """
     if keep and isinstance(value, dict):
-        return {
-            key if key in keep else redact_text(str(key), secret): item if key in keep else redact(item, secret)
-            for key, item in value.items()
-        }
+        scrubbed: dict[Any, Any] = {}
+        for key, item in value.items():
+            if key in keep:
+                scrubbed[key] = item
+            else:
+                scrubbed[scrub_key_from_text(str(key), secret)] = scrub_key_from_json(item, secret)
+        return scrubbed
     if isinstance(value, str):
-        return redact_text(value, secret)
+        return scrub_key_from_text(value, secret)
     if isinstance(value, dict):
-        return {redact_text(str(key), secret): redact(item, secret) for key, item in value.items()}
+        return {scrub_key_from_text(str(key), secret): scrub_key_from_json(item, secret) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(item, secret) for item in value]
+        return [scrub_key_from_json(item, secret) for item in value]
     return value
