@@ -1,9 +1,13 @@
 """The app's exceptions.
 
-``SlashMLError`` is the root. API failures split into :class:`TransientAPIError`
-(worth retrying: timeouts, dropped connections, 5xx, 429, unreadable bodies) and
-:class:`PermanentAPIError` (retrying cannot help: 400, 401, 403, 404). No message
+``SlashMLError`` is the root of what a job or a call can fail with. API failures split into
+:class:`TransientAPIError` (worth retrying: timeouts, dropped connections, 5xx, 429, unreadable
+bodies) and :class:`PermanentAPIError` (retrying cannot help: 400, 401, 403, 404). No message
 ever contains the API key: the client scrubs everything it puts in one.
+
+:class:`ConfigurationError` stands outside that root, as Django's ``ImproperlyConfigured``: the
+deployment is wrong, not the job, so whatever catches ``SlashMLError`` to end a job never ends
+one for a worker that lacks its settings.
 """
 
 from __future__ import annotations
@@ -44,8 +48,11 @@ class SlashMLError(Exception):
     """Base class of everything django-slashml raises on purpose."""
 
 
-class ConfigurationError(SlashMLError, ImproperlyConfigured):
-    """The ``SLASHML`` settings cannot work (missing key, bad URL, unknown provider)."""
+class ConfigurationError(ImproperlyConfigured):
+    """The ``SLASHML`` settings cannot work (missing key, bad URL, unknown provider).
+
+    Not a :class:`SlashMLError`: a job that meets it stays due until the settings are fixed.
+    """
 
 
 class InvalidAudioError(SlashMLError, ValueError):

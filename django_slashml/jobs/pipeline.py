@@ -26,7 +26,14 @@ from django.utils import timezone
 from django_slashml.audio import presigned
 from django_slashml.audio.streaming import open_stored
 from django_slashml.conf import slashml_settings
-from django_slashml.exceptions import APIError, InvalidAudioError, PermanentAPIError, SlashMLError, TransientAPIError
+from django_slashml.exceptions import (
+    APIError,
+    ConfigurationError,
+    InvalidAudioError,
+    PermanentAPIError,
+    SlashMLError,
+    TransientAPIError,
+)
 from django_slashml.jobs import closing, heartbeat, lifecycle, redacting, reuse, speed
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.events import StepLog
@@ -57,6 +64,7 @@ class Step(StrEnum):
     FOLLOWING = "following"  # an earlier job's SlashML job is followed
     WAITING = "waiting"  # an earlier job of the same audio has not been submitted yet, or is uploading it
     LOST_LEASE = "lost lease"  # the step ran past the lease and another worker took the job
+    MISCONFIGURED = "misconfigured"  # this worker's settings cannot work; the job stays due, nothing counted
 
 
 @dataclass
@@ -189,6 +197,8 @@ def _advance(job: TranscriptionJob, lease: Lease) -> Step:
         if job.status == JobStatus.PENDING:
             return _start(job, lease)
         return _poll(job, lease)
+    except ConfigurationError as exc:
+        return _stay_due(job, lease, str(exc))
     except TransientAPIError as exc:
         return _back_off(job, lease, str(exc), retry_after=exc.retry_after)
     except PermanentAPIError as exc:
@@ -198,6 +208,22 @@ def _advance(job: TranscriptionJob, lease: Lease) -> Step:
     except Exception as exc:  # a bug or a soft time limit: retry, bounded by MAX_TRANSIENT_FAILURES
         logger.exception("Unexpected error while working on job %s", job.pk)
         return _back_off(job, lease, f"{type(exc).__name__}: {exc}")
+
+
+def _stay_due(job: TranscriptionJob, lease: Lease, problem: str) -> Step:
+    """Let go of the job as it was: the deployment is wrong, not the job, so nothing ends or counts.
+
+    No message is sent for it: the sweeper sends it again each sweep, and each time it meets a
+    worker that still lacks its settings, this error is logged again.
+    """
+    logger.error(
+        "Job %s left due, not failed: this worker's SLASHML settings cannot work. %s "
+        "Fix the settings (manage.py check names each problem) and restart the workers; "
+        "the sweeper sends the job again.",
+        job.pk,
+        problem,
+    )
+    return Step.MISCONFIGURED if _release(job, lease) else Step.LOST_LEASE
 
 
 def _next_step_at(job: TranscriptionJob, delay: float) -> datetime:
@@ -333,6 +359,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     audio_url = _audio_url_for(job, lease, upload_shared=work.upload_shared)
     if audio_url is None:
         return _wait_for_upload(job, lease)
+    client = get_client()  # before the count: a worker without its settings submits nothing
     if lease.expired():
         # The step ran past its lease (a slow upload, with no time limit to stop it, as under
         # ``-P solo``): another worker may hold the job now, and a submit would be a second one.
@@ -344,7 +371,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
         return Step.LOST_LEASE
     job.submit_attempts += 1
     sent_at = timezone.now()
-    remote = get_client().submit(audio_url, service_provider=job.service_provider)
+    remote = client.submit(audio_url, service_provider=job.service_provider)
     if remote.is_failed:
         failure = _remote_failure(remote)
         answer: dict[str, Any] = lifecycle.remote_answer(remote)

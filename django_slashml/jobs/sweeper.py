@@ -17,6 +17,10 @@ On a task backend that cannot defer (``supports_defer`` false) no step due later
 sent at all, so the sweeper sends every step as soon as it is due, with no grace: run
 often (``slashml_sweep --loop --interval 2``), it is the due-time poller. On the task
 framework it also marks the results killed workers left RUNNING as failed.
+
+A worker whose settings cannot work (no API key, a ``CLIENT_CLASS`` that cannot be imported)
+leaves its jobs due, so they are overdue at every sweep; a sweep that finds its own process so
+configured says so, once a sweep, naming the setting.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from django_slashml.conf import slashml_settings
+from django_slashml.exceptions import ConfigurationError
 from django_slashml.jobs import events, queues
 from django_slashml.jobs.dispatch import dispatch
 from django_slashml.models import EventKind, TranscriptionJob
+from django_slashml.remote.client import get_client
 
 logger = logging.getLogger("django_slashml.jobs.sweeper")
 
@@ -56,6 +62,15 @@ def unsent_soon(*, at: datetime | None = None):  # type: ignore[no-untyped-def]
         .filter(next_poll_at__gt=now, next_poll_at__lte=now + timedelta(seconds=float(s.SWEEP_INTERVAL)))
         .filter(next_poll_at__gt=F("updated_at") + timedelta(seconds=float(s.MAX_COUNTDOWN)))
     )
+
+
+def configuration_problem() -> str | None:
+    """Why this process's settings cannot reach SlashML, or None: what a worker like it would meet."""
+    try:
+        get_client()
+    except ConfigurationError as exc:
+        return str(exc)
+    return None
 
 
 def sweep(*, at: datetime | None = None, limit: int | None = None) -> int:
@@ -92,6 +107,14 @@ def sweep(*, at: datetime | None = None, limit: int | None = None) -> int:
     failed = queues.fail_stale_results()
     if failed:
         logger.warning("Sweep: %d task result(s) left RUNNING by stopped workers marked failed", failed)
+    problem = configuration_problem() if rows else None
+    if problem:
+        logger.error(
+            "Sweep: %d overdue job(s) sent again, but this process's SLASHML settings cannot work, so "
+            "workers set up like it leave them due: %s",
+            len(rows),
+            problem,
+        )
     if rows or ahead:
         logger.info(
             "Sweep: %d overdue job(s), %d step(s) scheduled ahead, %d message(s) published", len(rows), len(ahead), sent

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from django_slashml.exceptions import SlashMLError
+from django_slashml.exceptions import ConfigurationError, SlashMLError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.comparisons import compare
 from django_slashml.management.base import TranslatedHelpCommand
@@ -68,7 +68,7 @@ class Command(TranslatedHelpCommand):
         providers = [p.strip() for p in options["providers"].split(",") if p.strip()]
         try:
             comparison = compare(options["audio"], providers=providers, reference_text=reference)
-        except SlashMLError as exc:
+        except (SlashMLError, ConfigurationError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Created comparison {comparison.pk} ({', '.join(providers)}).")
         if not options["wait"]:

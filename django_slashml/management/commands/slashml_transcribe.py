@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from django_slashml.exceptions import SlashMLError
+from django_slashml.exceptions import ConfigurationError, SlashMLError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.actions import transcribe
 from django_slashml.management.base import TranslatedHelpCommand
@@ -47,7 +47,7 @@ class Command(TranslatedHelpCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             job = transcribe(options["audio"], service_provider=options["provider"])
-        except SlashMLError as exc:
+        except (SlashMLError, ConfigurationError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Created job {job.pk} ({job.service_provider}).")
         if not options["wait"]:
