@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django_slashml import _moved
-
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
@@ -20,8 +18,6 @@ if TYPE_CHECKING:
     from django_slashml.jobs.comparisons import compare
 
 __all__ = ["__version__", "cancel", "compare", "retry", "transcribe"]
-
-_moved.install()
 
 
 def __getattr__(name: str) -> Any:

@@ -370,20 +370,6 @@ def settings_problems() -> list[tuple[str, str, str]]:
                 _default_is(DEFAULTS["THROTTLE_RATES"]),
             )
         )
-    if "ALLOW_PRIVATE_URLS" in raw:
-        found.append(
-            (
-                "slashml.W018",
-                gettext(
-                    "SLASHML['ALLOW_PRIVATE_URLS'] is deprecated; it now sets ALLOW_PRIVATE_AUDIO_URLS (callers' "
-                    "URLs) and ALLOW_PRIVATE_STORAGE_URLS (our storage's URLs) where those are not set."
-                ),
-                gettext(
-                    "Replace it with ALLOW_PRIVATE_STORAGE_URLS = True if only SlashML must reach private storage; "
-                    "ALLOW_PRIVATE_AUDIO_URLS = True lets every user make SlashML fetch internal URLs."
-                ),
-            )
-        )
     found.extend(_transcript_url_problems())
     return found
 

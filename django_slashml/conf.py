@@ -115,8 +115,6 @@ DEFAULTS: dict[str, Any] = {
     # Whether SlashML can reach our storage's URLs on private hosts (a private deployment,
     # the sandbox): a presigned URL on one is submitted only if True, else the file is uploaded.
     "ALLOW_PRIVATE_STORAGE_URLS": False,
-    # Deprecated: sets both settings above where they are not set themselves.
-    "ALLOW_PRIVATE_URLS": None,
     # SlashML's answers are read as a stream and refused past MAX_RESPONSE_BYTES (the job
     # ends in ERROR), so a hostile or broken answer cannot exhaust a worker's memory. A
     # transcript with more than MAX_WORDS words or MAX_TRANSCRIPT_CHARS characters is
@@ -235,9 +233,6 @@ NUMBER_SETTINGS = (
     "SPELLING_MAX_CHARS",
 )
 
-#: The two settings the deprecated ``ALLOW_PRIVATE_URLS`` stands for when they are not set.
-_PRIVATE_URL_SETTINGS = ("ALLOW_PRIVATE_AUDIO_URLS", "ALLOW_PRIVATE_STORAGE_URLS")
-
 #: S3 signs URLs (signature version 4) for at most seven days.
 MAX_PRESIGNED_URL_EXPIRY = 7 * 24 * 60 * 60
 
@@ -285,7 +280,6 @@ class SlashMLSettings:
     AUDIO_RETENTION_DAYS: float | None
     ALLOW_PRIVATE_AUDIO_URLS: bool
     ALLOW_PRIVATE_STORAGE_URLS: bool
-    ALLOW_PRIVATE_URLS: bool | None
     MAX_RESPONSE_BYTES: int
     MAX_WORDS: int
     MAX_TRANSCRIPT_CHARS: int
@@ -336,8 +330,6 @@ class SlashMLSettings:
 
     def _read(self, name: str) -> Any:
         user = self.user_settings
-        if name in _PRIVATE_URL_SETTINGS and name not in user and user.get("ALLOW_PRIVATE_URLS") is not None:
-            return bool(user["ALLOW_PRIVATE_URLS"])
         value = user.get(name, DEFAULTS[name])
         if name == "API_KEY" and callable(value):
             value = value()  # read late, so the key never sits in settings (diffsettings, error pages)

@@ -25,6 +25,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "InvalidAudioError",
+    "InvalidCaptionParameterError",
     "InvalidComparisonError",
     "InvalidMetadataError",
     "InvalidProviderError",

@@ -2,7 +2,7 @@
 
 Each break is made in a copy of the package, the way a careless change would make it (an
 import inside a function included), and ``lint-imports`` must fail on it with the layer it
-breaks. The old flat import paths still work, with a warning naming the new one.
+breaks. The flat import paths of before the first release are gone.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
@@ -104,25 +103,11 @@ def test_a_cycle_inside_a_layer_fails_the_lint(package_copy: Path) -> None:
     assert "No import cycles between sibling modules" in result.stdout and "BROKEN" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("old", "new", "name"),
-    [
-        ("django_slashml.lifecycle", "django_slashml.jobs.lifecycle", "transition"),
-        ("django_slashml.intake", "django_slashml.jobs.actions", "transcribe"),
-        ("django_slashml.constants", "django_slashml.remote.protocol", "SERVICE_PROVIDERS"),
-        ("django_slashml.storage", "django_slashml.audio.storage", "get_audio_storage"),
-        ("django_slashml.exports", "django_slashml.transcripts.exports", "download"),
-    ],
-)
-def test_old_import_paths_still_work_and_say_where_the_module_went(old: str, new: str, name: str) -> None:
+@pytest.mark.parametrize("old", ["django_slashml.lifecycle", "django_slashml.intake", "django_slashml.client"])
+def test_the_flat_paths_of_before_the_first_release_do_not_import(old: str) -> None:
     sys.modules.pop(old, None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        module = importlib.import_module(old)
-    assert getattr(module, name) is getattr(importlib.import_module(new), name)
-    assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == [
-        f"{old} moved to {new}; import it from there (the old path will be removed in a later release)."
-    ]
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(old)
 
 
 def test_the_public_api_is_at_the_top() -> None:
@@ -192,3 +177,14 @@ def test_the_engine_uses_only_the_public_orm() -> None:
 def test_sql_by_hand_outside_the_search_engines_fails_the_rule(package_copy: Path, statement: str, broken: str) -> None:
     add_function_import(package_copy / "django_slashml" / "jobs" / "pipeline.py", statement)
     assert any("jobs/pipeline.py" in found and broken in found for found in orm_violations(package_copy))
+
+
+def test_every_exception_the_app_raises_on_purpose_is_public() -> None:
+    from django_slashml import exceptions
+
+    defined = {
+        name
+        for name, value in vars(exceptions).items()
+        if isinstance(value, type) and issubclass(value, Exception) and value.__module__ == exceptions.__name__
+    }
+    assert defined == set(exceptions.__all__)

@@ -298,17 +298,16 @@ def test_private_storage_urls_do_not_open_users_urls(settings: Any, slashml: Any
         transcribe("http://10.0.0.5/a.wav")
 
 
-def test_the_deprecated_setting_still_allows_both(settings: Any, slashml: Any) -> None:
+def test_the_old_single_setting_opens_nothing_and_is_named_as_unknown(settings: Any, slashml: Any) -> None:
     from django_slashml.checks import settings_problems as problems
     from django_slashml.conf import slashml_settings
 
     plain = {key: value for key, value in settings.SLASHML.items() if not key.startswith("ALLOW_PRIVATE")}
     settings.SLASHML = {**plain, "ALLOW_PRIVATE_URLS": True}
-    assert slashml_settings.ALLOW_PRIVATE_AUDIO_URLS and slashml_settings.ALLOW_PRIVATE_STORAGE_URLS
-    assert transcribe("http://10.0.0.5/a.wav").audio_url == "http://10.0.0.5/a.wav"
-    assert "slashml.W018" in [check_id for check_id, _, _ in problems()]
-    settings.SLASHML = {**plain, "ALLOW_PRIVATE_URLS": True, "ALLOW_PRIVATE_AUDIO_URLS": False}
-    assert not slashml_settings.ALLOW_PRIVATE_AUDIO_URLS and slashml_settings.ALLOW_PRIVATE_STORAGE_URLS
+    assert not slashml_settings.ALLOW_PRIVATE_AUDIO_URLS and not slashml_settings.ALLOW_PRIVATE_STORAGE_URLS
+    with pytest.raises(SlashMLError, match="ALLOW_PRIVATE_AUDIO_URLS"):
+        transcribe("http://10.0.0.5/a.wav")
+    assert any("ALLOW_PRIVATE_URLS" in message for _, message, _ in problems())
 
 
 def test_the_guard_resolves_names_through_getaddrinfo(monkeypatch: pytest.MonkeyPatch) -> None:
