@@ -278,3 +278,20 @@ def test_the_original_audio_goes_once_no_active_job_needs_it(redacting: Any, set
     original = AudioUpload.objects.get(pk=job.upload_id)
     assert original.purged_at is not None and not original.file.name
     assert job.redacted_audio is not None and job.redacted_audio.file.name
+
+
+def test_the_command_never_overwrites_a_review_saved_after_it_read_the_job(
+    fake_slashml: Any, settings: Any, admin_user: Any
+) -> None:
+    from django_slashml.jobs.redacting import apply_current_rules
+    from django_slashml.transcripts.review import review
+
+    fake_slashml.next_result("card 4111111111111111")
+    job = run(fake_slashml, transcribe(audio(), fresh=True))
+    settings.SLASHML = {**settings.SLASHML, **RULES}
+    as_read = TranscriptionJob.objects.get(pk=job.pk)  # the command's batch
+    review(job, reviewer=admin_user, state="approved", corrected_text="the card number read out")
+    assert apply_current_rules(as_read) is False, "the review came after the read: this batch leaves the job"
+    job.refresh_from_db()
+    assert job.corrected_text == "the card number read out"
+    assert apply_current_rules(job) is True and job.text == "card [CARD]", "the next run redacts it"

@@ -19,7 +19,7 @@ from django_slashml.audio.tones import tone_over
 from django_slashml.conf import slashml_settings
 from django_slashml.jobs import retention
 from django_slashml.jobs.uploads import save_upload
-from django_slashml.models import RedactedSpan, TranscriptionJob
+from django_slashml.models import JobStatus, RedactedSpan, TranscriptionJob
 from django_slashml.privacy import rules as privacy_rules
 from django_slashml.privacy.transcript import Span, clean, clean_text
 from django_slashml.remote.responses import TRANSCRIPT_KEYS
@@ -109,8 +109,13 @@ def apply_current_rules(job: TranscriptionJob) -> bool:
         fields["corrected_text"] = clean_text(job.corrected_text, rules_for(job).without_spelling())[0]
     if all(getattr(job, name) == value for name, value in fields.items()) and _same_spans(job, spans):
         return False
+    # Only over the transcript and review read here: a review saved or a retry completed meanwhile wins.
+    as_read = TranscriptionJob.objects.filter(
+        pk=job.pk, status=JobStatus.COMPLETED, completed_at=job.completed_at, reviewed_at=job.reviewed_at
+    )
     with transaction.atomic(using=router.db_for_write(TranscriptionJob)):
-        TranscriptionJob.objects.filter(pk=job.pk).update(**fields)
+        if not as_read.update(**fields):
+            return False
         RedactedSpan.objects.filter(job_id=job.pk).delete()
         add_spans(job, spans)
     for name, value in fields.items():
