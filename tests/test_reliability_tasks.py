@@ -110,9 +110,10 @@ def test_a_hung_db_worker_holds_its_job_no_longer_than_the_lease(run: Run) -> No
         run.create(20)
         run.wait_until_all_end(timeout=120, during=hang)
     assert paused, "the worker was never paused mid-run"
-    # The held job waited for its lease to end, the sweep to see it overdue, then its remaining steps.
+    # The held job waited for its lease to end, the sweep to see it overdue, then its remaining steps
+    # behind the other jobs queued for the one worker left: within the 60 s the docs promise.
     s = run.slashml
-    bound = s["LEASE_SECONDS"] + s["SWEEP_GRACE"] + SWEEP_EVERY + 10
+    bound = max(60.0, s["LEASE_SECONDS"] + s["SWEEP_GRACE"] + SWEEP_EVERY + 10)
     held_job = TranscriptionJob.objects.get(pk=paused["job"])
     assert held_job.completed_at is not None
     assert (held_job.completed_at - paused["at"]).total_seconds() < bound
