@@ -158,7 +158,7 @@ def _generate_postgresql(total: int, owner_ids: list[int], now: datetime, say: A
         cursor.execute("SET session_replication_role = replica")
         cursor.execute(
             f"""
-            INSERT INTO {jobs} (id, service_provider, status, remote_id, remote_status, text, words,
+            INSERT INTO {jobs} (id, service_provider, status, remote_id, remote_status, text, words, spelling,
                 error_message, metadata, fresh, review_state, corrected_text, poll_count,
                 consecutive_failures, submit_attempts, lease_owner, created_at, updated_at, submitted_at,
                 completed_at, next_poll_at, deadline_at, audio_url, audio_sha256, owner_id, audio_duration,
@@ -166,7 +166,7 @@ def _generate_postgresql(total: int, owner_ids: list[int], now: datetime, say: A
             SELECT gen_random_uuid(), (%s::text[])[1 + (i * 7) %% 6], st, 'rj_' || i,
                 CASE WHEN st = 'PENDING' THEN '' ELSE st END,
                 CASE WHEN st = 'COMPLETED' THEN p1.t || ' ' || p2.t || ' ' || p3.t ELSE '' END,
-                '[]', CASE WHEN st = 'ERROR' THEN 'SlashML could not decode the audio.' ELSE '' END,
+                '[]', '[]', CASE WHEN st = 'ERROR' THEN 'SlashML could not decode the audio.' ELSE '' END,
                 '{{}}', false,
                 CASE WHEN st <> 'COMPLETED' THEN 'unreviewed' WHEN i %% 20 = 0 THEN 'approved'
                      WHEN i %% 50 = 1 THEN 'needs_correction' ELSE 'unreviewed' END,

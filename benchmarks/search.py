@@ -51,11 +51,11 @@ def _fill(total: int) -> None:
         cursor.execute("CREATE UNIQUE INDEX ON bench_words (k)")
         cursor.execute(
             f"""
-            INSERT INTO {table} (id, service_provider, status, remote_id, remote_status, text, words,
+            INSERT INTO {table} (id, service_provider, status, remote_id, remote_status, text, words, spelling,
                 error_message, metadata, fresh, review_state, corrected_text, poll_count,
                 consecutive_failures, submit_attempts, lease_owner, created_at, updated_at, completed_at,
                 audio_url, audio_sha256)
-            SELECT gen_random_uuid(), 'assembly', 'COMPLETED', 'r' || i, 'COMPLETED', '', '[]', '', '{{}}',
+            SELECT gen_random_uuid(), 'assembly', 'COMPLETED', 'r' || i, 'COMPLETED', '', '[]', '[]', '', '{{}}',
                 false, 'unreviewed', '', 1, 0, 1, '', now() - i * interval '1 second', now(), now(), '', ''
             FROM generate_series(1, %s) i
             """,  # noqa: S608
