@@ -186,14 +186,18 @@ def fail_stale_results(*, older_than: float | None = None) -> int:
         task_path__startswith=f"{FRAMEWORK_TASKS_MODULE}.",
         started_at__lt=now - timedelta(seconds=lease),
     )
-    dead = []
-    for pk, args_kwargs, started_at in running.values_list("pk", "args_kwargs", "started_at")[:1000]:
-        args = (args_kwargs or {}).get("args") or []
-        if not args:
-            if started_at < no_job_cutoff:
-                dead.append(pk)
-        elif not TranscriptionJob.objects.filter(pk=args[0], lease_expires_at__gt=now).exists():
-            dead.append(pk)
+    rows = [
+        (pk, ((args_kwargs or {}).get("args") or [None])[0], started_at)
+        for pk, args_kwargs, started_at in running.values_list("pk", "args_kwargs", "started_at")[:1000]
+    ]
+    job_ids = {job_id for _, job_id, _ in rows if job_id is not None}
+    leased = TranscriptionJob.objects.filter(pk__in=job_ids, lease_expires_at__gt=now).values_list("pk", flat=True)
+    held = {str(pk) for pk in leased}  # one query for the whole batch, not one a row
+    dead = [
+        pk
+        for pk, job_id, started_at in rows
+        if (started_at < no_job_cutoff if job_id is None else str(job_id) not in held)
+    ]
     if not dead:
         return 0
     lost = WorkerLost
