@@ -12,6 +12,8 @@ import pkgutil
 
 import django_slashml
 
+from .extras import import_failures_not_explained
+
 
 def test_every_module_of_the_package_imports() -> None:
     names, failed = [], {}
@@ -21,12 +23,6 @@ def test_every_module_of_the_package_imports() -> None:
             importlib.import_module(module.name)
         except Exception as exc:  # each failure is reported, not only the first
             failed[module.name] = f"{type(exc).__name__}: {exc}"
-    # Without the tasks extra (before Django 6.0), the task framework's tasks cannot import, and say so.
-    unexpected = {
-        name: error
-        for name, error in failed.items()
-        if not (name == "django_slashml.task_framework" and '"django-slashml[tasks]"' in error)
-    }
-    assert unexpected == {}
+    assert import_failures_not_explained(failed) == {}
     expected = {"django_slashml.sandbox.engines.offline", "django_slashml.api.schema", "django_slashml.metrics.views"}
     assert expected <= set(names)
