@@ -47,6 +47,12 @@ def _child(jobs: int) -> dict[str, object]:
     from tests.statements import count_job_statements
 
     call_command("migrate", verbosity=0)
+    # The service tier's settings install the reliability suite's signal recorder: not the engine's cost.
+    from django_slashml import signals
+    from tests.reliability import recorder
+
+    for name in recorder.SIGNALS:
+        getattr(signals, name).disconnect(dispatch_uid=f"reliability-{name}")
     TranscriptionJob.objects.all().delete()
     sandbox = start_sandbox(processing_time=0.02)
     instant = {"POLL_INITIAL_DELAY": 0.02, "POLL_MIN_INTERVAL": 0.02, "POLL_JITTER": 0.0}
@@ -84,6 +90,12 @@ def _child(jobs: int) -> dict[str, object]:
     }
 
 
+def _psql(*commands: str) -> None:
+    user = os.environ.get("PGUSER", "postgres")
+    for command in commands:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", user, "-q", "-c", command], capture_output=True, check=True)
+
+
 def _export(ref: str, into: Path) -> Path:
     archive = subprocess.run(["git", "archive", ref, "django_slashml"], cwd=ROOT, capture_output=True, check=True)
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
@@ -91,13 +103,13 @@ def _export(ref: str, into: Path) -> Path:
     return into
 
 
-def _run(tree: Path, jobs: int) -> dict[str, object]:
+def _run(tree: Path, database: str, jobs: int) -> dict[str, object]:
     env = {
         **os.environ,
         "PYTHONPATH": f"{tree}{os.pathsep}{ROOT}",
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "SLASHML_TEST_TIER": "services",
-        "SLASHML_TEST_DATABASE": DATABASE,
+        "SLASHML_TEST_DATABASE": database,
         "SLASHML_TEST_BROKER": "memory://",
     }
     command = [sys.executable, "-m", "benchmarks.engine_compare", "--child", "--jobs", str(jobs)]
@@ -117,26 +129,17 @@ def main() -> None:
     if options.child:
         print(json.dumps(_child(options.jobs)))
         return
-    subprocess.run(
-        [
-            "psql",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            os.environ.get("PGUSER", "postgres"),
-            "-q",
-            "-c",
-            f"CREATE DATABASE {DATABASE}",
-        ],
-        capture_output=True,
-        check=False,
-    )  # already there is fine
+    # A database per tree: each tree migrates its own schema, and an older tree's INSERTs would
+    # miss the columns a newer tree's migrations add.
+    databases = [f"{DATABASE}_{index}" for index in range(2)]
+    for database in databases:
+        _psql(f"DROP DATABASE IF EXISTS {database}", f"CREATE DATABASE {database}")
     with tempfile.TemporaryDirectory(prefix="slashml-engine-") as folder:
         trees = {options.ref: _export(options.ref, Path(folder)), "this checkout": ROOT}
         results: dict[str, list[dict[str, object]]] = {name: [] for name in trees}
         for _ in range(options.repeat):
-            for name, tree in trees.items():
-                results[name].append(_run(tree, options.jobs))
+            for (name, tree), database in zip(trees.items(), databases, strict=True):
+                results[name].append(_run(tree, database, options.jobs))
     print(f"| engine | statements per job (create + submit + poll) | jobs/s, {options.repeat} runs | median |")
     print("| --- | --- | --- | ---: |")
     for name, runs in results.items():
