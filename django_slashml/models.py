@@ -262,6 +262,7 @@ class TranscriptionJob(models.Model):
         editable=False,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # Meta.indexes: only the few jobs that have a copy
         help_text=_("A copy of the audio with a tone over each redacted span (where PyAV is installed)."),
     )
 
@@ -320,6 +321,10 @@ class TranscriptionJob(models.Model):
                 fields=["service_provider", "-completed_at"],
                 name="slashml_job_rate_idx",
                 condition=Q(processing_rate__isnull=False),
+            ),
+            # For SET_NULL when a copy's upload row is deleted (pruning).
+            models.Index(
+                fields=["redacted_audio"], name="slashml_job_redacted_idx", condition=Q(redacted_audio__isnull=False)
             ),
         ]
 

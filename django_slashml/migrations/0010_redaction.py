@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='transcriptionjob',
             name='redacted_audio',
-            field=models.ForeignKey(blank=True, editable=False, help_text='A copy of the audio with a tone over each redacted span (where PyAV is installed).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='django_slashml.audioupload', verbose_name='redacted audio'),
+            field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text='A copy of the audio with a tone over each redacted span (where PyAV is installed).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='django_slashml.audioupload', verbose_name='redacted audio'),
         ),
         migrations.AddField(
             model_name='transcriptionjob',
