@@ -225,9 +225,35 @@ def one(vendor: str, size: int, repeat: int, out: Path, generate_only: bool, onl
         generate(size)
     if generate_only:
         return
+    upgrade = time_migrations(UPGRADE_FROM)
+    for migration, seconds in upgrade.items():
+        print(f"{vendor} {size:,}: {migration} took {seconds:.1f} s", flush=True)
     results = measure(vendor, size, repeat, only)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"vendor": vendor, "size": size, "migrate_s": migrated, "pages": results}, indent=1))
+    run = {"vendor": vendor, "size": size, "migrate_s": migrated, "upgrade": upgrade, "pages": results}
+    out.write_text(json.dumps(run, indent=1))
+
+
+#: The last migration before this release's: the ones after it are taken down and applied again.
+UPGRADE_FROM = "0009_job_audio_sha256"
+
+
+def time_migrations(since: str) -> dict[str, float]:
+    """Seconds each of the app's migrations after ``since`` takes on the full table, as an upgrade runs it."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    graph = MigrationExecutor(connection).loader.graph
+    plan = graph.forwards_plan(graph.leaf_nodes("django_slashml")[0])
+    later = [name for app, name in plan if app == "django_slashml" and name > since]
+    call_command("migrate", "django_slashml", since, verbosity=0)
+    timings = {}
+    for name in later:
+        started = time.monotonic()
+        call_command("migrate", "django_slashml", name, verbosity=0)
+        timings[name] = time.monotonic() - started
+    return timings
 
 
 # -- the report ---------------------------------------------------------------------------------
@@ -310,6 +336,12 @@ def write(path: Path, runs: list[dict[str, Any]], command: str) -> None:
         "",
         *reproduce_and_machine(command),
         *[f"- `migrate` on the {run['vendor']} {run['size']:,} database: {run['migrate_s']:.1f} s" for run in runs],
+        *[
+            f"- upgrade from {UPGRADE_FROM} on the {run['vendor']} {run['size']:,} database: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.get("upgrade", {}).items())
+            for run in runs
+            if run.get("upgrade")
+        ],
         "",
         *table(runs),
         "",
