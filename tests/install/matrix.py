@@ -7,6 +7,10 @@ The pair of the interpreter running this (``.venv``'s) is left out: the default 
 tiers run the whole suite on it. Interpreters come from PATH or from pyenv (``$PYENV_ROOT/versions``).
 
     python -m tests.install.matrix 5.2:3.11 6.0:3.12 6.1:3.13
+    python -m tests.install.matrix --prepare 6.0:3.12 6.1:3.13   # only the virtualenvs
+
+``.ci/run`` prepares the virtualenvs in the background while the earlier tiers run: installing
+them is mostly waiting on pip, which the tiers' tests need not wait for.
 """
 
 from __future__ import annotations
@@ -72,6 +76,17 @@ def this_pair() -> str:
     return f"{django.VERSION[0]}.{django.VERSION[1]}:{sys.version_info[0]}.{sys.version_info[1]}"
 
 
+def prepare(pairs: list[str]) -> int:
+    """Build each pair's virtualenv (other than this environment's), and run nothing."""
+    for pair in pairs:
+        if pair != this_pair():
+            django_version, python = pair.split(":")
+            started = time.monotonic()
+            environment(django_version, python)
+            print(f"==> Django x Python {pair}: virtualenv ready in {time.monotonic() - started:.0f} s", flush=True)
+    return 0
+
+
 def main(pairs: list[str]) -> int:
     results = []
     for pair in pairs:
@@ -103,4 +118,7 @@ def main(pairs: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or PAIRS))
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--prepare"]:
+        sys.exit(prepare(arguments[1:] or PAIRS))
+    sys.exit(main(arguments or PAIRS))
