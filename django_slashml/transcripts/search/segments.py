@@ -3,8 +3,8 @@
 Phrases break where captions do (sentence ends, pauses, about two caption lines), over the
 reviewed words (a reviewer's correction aligned to the recognised timings), so search finds
 what the viewer shows and jumps to when it was said. A job's segments are replaced whole, in
-one transaction: a DELETE and a bulk INSERT, and on PostgreSQL an UPDATE that fills their
-search vectors (SQLite's FTS5 table follows by trigger).
+one transaction: a DELETE and a bulk INSERT that, on PostgreSQL, computes each phrase's search
+vector as it inserts it (SQLite's FTS5 table follows by trigger).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connections, router, transaction
+from django.db.models import Value
 
 from django_slashml.conf import slashml_settings
 from django_slashml.models import JobStatus, TranscriptionJob, TranscriptSegment
@@ -59,18 +60,23 @@ def index_job(job: TranscriptionJob) -> int:
     rows = phrases(job)
     alias = router.db_for_write(TranscriptSegment, instance=job)
     require_search_config(alias)
+    postgresql = connections[alias].vendor == "postgresql"
+    config = Value(slashml_settings.SEARCH_CONFIG)
     with transaction.atomic(using=alias, savepoint=False):
-        segments = TranscriptSegment.objects.using(alias).filter(job_id=job.pk)
-        segments.delete()
+        TranscriptSegment.objects.using(alias).filter(job_id=job.pk).delete()
         if rows:  # SQLite's FTS5 table follows by trigger
             TranscriptSegment.objects.using(alias).bulk_create(
                 TranscriptSegment(
-                    job_id=job.pk, position=index, start_ms=start, end_ms=end, text=text, word_starts=word_starts
+                    job_id=job.pk,
+                    position=index,
+                    start_ms=start,
+                    end_ms=end,
+                    text=text,
+                    word_starts=word_starts,
+                    search_vector=SearchVector(Value(text), config=config) if postgresql else None,
                 )
                 for index, (start, end, text, word_starts) in enumerate(rows)
             )
-            if connections[alias].vendor == "postgresql":
-                segments.update(search_vector=SearchVector("text", config=slashml_settings.SEARCH_CONFIG))
     return len(rows)
 
 
