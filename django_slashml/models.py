@@ -70,6 +70,18 @@ class ReviewState(models.TextChoices):
     NEEDS_CORRECTION = "needs_correction", _("Needs correction")
 
 
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """``value``'s label in the active language, or ``value`` itself if it is not one of ``choices``.
+
+    What ``get_FOO_display()`` answers, without building a dict of every choice on each call:
+    lists of jobs call it for every row.
+    """
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 #: Statuses in which the pipeline still has work to do.
 ACTIVE_STATUSES: tuple[str, ...] = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.IN_PROGRESS)
 #: Statuses a job never leaves on its own.
@@ -329,7 +341,7 @@ class TranscriptionJob(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_service_provider_display()} job {self.id} ({self.status})"
+        return f"{choice_label(ServiceProvider, self.service_provider)} job {self.id} ({self.status})"
 
     @property
     def is_terminal(self) -> bool:

@@ -347,3 +347,17 @@ def test_the_admin_and_the_api_serve_the_same_transcript_download(admin_user: An
     from_api = api.get(f"/api/slashml/jobs/{running.pk}/transcript.{fmt}")
     assert from_admin.status_code == from_api.status_code == 409
     assert from_admin.content.decode() in from_api.content.decode()
+
+
+def test_each_row_of_the_list_has_a_labelled_checkbox_that_selects_its_job(reviewer: Any, settings: Any) -> None:
+    settings.SLASHML = {"API_KEY": "k"}
+    failed = job(status=JobStatus.ERROR, service_provider="aws")
+    page = client_for(reviewer).get(JOBS).content.decode()
+    checkbox = (
+        f'<input type="checkbox" name="_selected_action" value="{failed.pk}" class="action-select" '
+        f'aria-label="Select this object for an action - AWS Transcribe job {failed.pk} (ERROR)">'
+    )
+    assert checkbox in page
+    assert '<input type="checkbox" id="action-toggle"' in page  # the column's select-all box
+    act(client_for(reviewer), "resubmit", [failed])
+    assert TranscriptionJob.objects.get(pk=failed.pk).status == "PENDING"

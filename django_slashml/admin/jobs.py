@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
@@ -23,6 +24,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -35,7 +37,7 @@ from django_slashml.admin.timeline import render_timeline
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidCaptionParameterError
 from django_slashml.jobs.access import may
-from django_slashml.models import JobStatus, ReviewState, TranscriptionJob
+from django_slashml.models import JobStatus, ReviewState, ServiceProvider, TranscriptionJob, choice_label
 from django_slashml.remote.key_scrub import scrub_key_from_text
 from django_slashml.transcripts import exports, review
 from django_slashml.transcripts.presets import caption_limits
@@ -112,7 +114,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
     list_display = (
         "short_id",
         "status_and_review",
-        "service_provider",
+        "provider",
         "duration",
         "confidence_percent",
         "audio_name",
@@ -303,7 +305,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
             '<span class="slashml-status slashml-status-{}" title="{}">{}</span>',
             job.status,
             job.error_message or job.remote_status,
-            job.get_status_display(),
+            choice_label(JobStatus, job.status),
         )
 
     @admin.display(description=_("status"), ordering="status")
@@ -312,7 +314,23 @@ class TranscriptionJobAdmin(_JobAdminBase):
         if job.review_state == ReviewState.UNREVIEWED:
             return self.status_badge(job)
         return format_html(
-            '{}<br><span class="slashml-review">{}</span>', self.status_badge(job), job.get_review_state_display()
+            '{}<br><span class="slashml-review">{}</span>',
+            self.status_badge(job),
+            choice_label(ReviewState, job.review_state),
+        )
+
+    @admin.display(description=_("service provider"), ordering="service_provider")
+    def provider(self, job: TranscriptionJob) -> str:
+        return choice_label(ServiceProvider, job.service_provider)
+
+    def action_checkbox(self, job: TranscriptionJob) -> SafeString:
+        """Django's checkbox, written here: Django renders it through the form renderer's templates,
+        the most expensive cell of a row when a page lists a hundred jobs."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            job.pk,
+            format_html(gettext("Select this object for an action - {}"), job),
         )
 
     @admin.display(description=_("duration"), ordering="audio_duration")
