@@ -133,8 +133,8 @@ class TokenAuth(requests.auth.AuthBase):
 def _settle_environment(session: requests.Session, url: str) -> None:
     """Read proxy and CA-bundle variables once for SlashML's host, not on every call.
 
-    requests re-reads them per request when ``trust_env`` is on (about half a
-    millisecond each); the host never changes for a client, so the answer does not either.
+    requests re-reads them on every request when ``trust_env`` is on; the host never changes
+    for a client, so the answer does not either.
     """
     session.proxies.update(requests.utils.get_environ_proxies(url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
