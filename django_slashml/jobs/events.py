@@ -1,11 +1,12 @@
 """The job event log: what each step did, written with the change it explains.
 
 A step (:func:`django_slashml.jobs.pipeline.advance`) carries a :class:`StepLog`: the
-SlashML client notes its HTTP calls in the log's :class:`~django_slashml.remote.calls.StepCalls`,
-which the step hands it, and the step notes its back-offs and reuse, in memory. The write that ends the step (a
-transition in :mod:`~django_slashml.jobs.lifecycle`, or the pipeline's release of the
-lease) carries them (:mod:`~django_slashml.jobs.closing`): one ``INSERT`` of every event of
-the step in the transaction of its UPDATE, so an event commits exactly when its change does.
+SlashML client notes its HTTP calls in the log's
+:class:`~django_slashml.remote.calls.StepCalls`, which the step hands it, and the step
+notes its back-offs and reuse, in memory. The write that ends the step (a transition in
+:mod:`~django_slashml.jobs.lifecycle`, or the pipeline's release of the lease) carries them
+(:mod:`~django_slashml.jobs.closing`): one ``INSERT`` of every event of the step in the
+transaction of its UPDATE, so an event commits exactly when its change does.
 A step whose write loses the race (its lease was taken) leaves no events, as it leaves
 no change. ``SLASHML['EVENT_LOG'] = False`` writes none at all.
 """

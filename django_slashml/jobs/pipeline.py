@@ -320,7 +320,8 @@ def _claim_remote_upload(upload: AudioUpload) -> datetime | None:
 def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease) -> str:
     """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL.
 
-    ``lease`` holds the upload's claim (``Lease.upload_claim``) where this worker took one, let go of here.
+    ``lease`` is the step's: the client notes the call in its ``calls``, and it holds the upload's
+    claim (``Lease.upload_claim``) where this worker took one, let go of here.
     """
     try:
         try:
