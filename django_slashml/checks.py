@@ -28,7 +28,7 @@ from django_slashml.jobs.dispatch import JOB_TASK_NAMES
 from django_slashml.jobs.speed import learning_problems
 from django_slashml.metrics.checks import event_log_problems
 from django_slashml.privacy.rules import problems as redaction_problems
-from django_slashml.remote.client import CLIENT_METHODS
+from django_slashml.remote.client import CALLS_METHODS, CLIENT_METHODS, methods_without_calls
 from django_slashml.remote.protocol import no_api_key, provider_problem
 
 if TYPE_CHECKING:
@@ -453,7 +453,7 @@ def _transcript_url_problems() -> list[tuple[str, str, str]]:
 
 
 def _client_class_problems() -> list[tuple[str, str, str]]:
-    """``CLIENT_CLASS`` must import and be a class with every method the pipeline calls."""
+    """``CLIENT_CLASS`` must import and be a class with every method the pipeline calls, taking ``calls=``."""
     path = slashml_settings.CLIENT_CLASS
     hint = gettext("The default is %(default)s; tests may use 'django_slashml.testing.FakeSlashMLClient'.") % {
         "default": repr(DEFAULTS["CLIENT_CLASS"])
@@ -479,4 +479,16 @@ def _client_class_problems() -> list[tuple[str, str, str]]:
                 hint,
             )
         ]
+    refusing = methods_without_calls(cls)
+    if refusing:
+        message = gettext(
+            "SLASHML['CLIENT_CLASS'] = %(value)s: %(refusing)s must accept the keyword argument calls=; "
+            "the pipeline passes it to %(methods)s."
+        )
+        calls_hint = gettext(
+            "Add a keyword parameter calls=None to each and note every call in it "
+            "(django_slashml.remote.calls.StepCalls), as SlashMLClient does; see the CLIENT_CLASS setting's docs."
+        )
+        values = {"value": repr(path), "refusing": ", ".join(refusing), "methods": ", ".join(CALLS_METHODS)}
+        return [("slashml.E021", message % values, calls_hint)]
     return []

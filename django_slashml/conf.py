@@ -140,7 +140,7 @@ DEFAULTS: dict[str, Any] = {
     # Where search results send a job's owner: None for the app's own page (slashml:transcript),
     # or a URL of the host's with "{job}" for the job's id; "?t=<seconds>" is appended.
     "TRANSCRIPT_URL": None,
-    # -- The job event log, its retention and the Prometheus metrics (issue 20) --
+    # -- The job event log, its retention and the Prometheus metrics --
     # Every step of a job writes events (job.events): SlashML calls, back-offs, transitions,
     # reviews. SlashML's answer in an event is cut to EVENT_ANSWER_MAX_CHARS of JSON.
     "EVENT_LOG": True,
@@ -156,11 +156,11 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_ALLOWED_IPS": [],
     # SlashML calls and times to transcript are reported over this many past seconds.
     "METRICS_WINDOW_SECONDS": 300,
-    # Full-text search (issue 17, docs/search.md): PostgreSQL's text search configuration, and
+    # Full-text search (docs/search.md): PostgreSQL's text search configuration, and
     # how many matching segments one search ranks and pages through at most.
     "SEARCH_CONFIG": "english",
     "SEARCH_MAX_MATCHES": 1000,
-    # Learned poll schedule (issue 19): each provider's processing seconds per audio
+    # Learned poll schedule: each provider's processing seconds per audio
     # second, the median of its last POLL_LEARNING_WINDOW completed jobs (starting from
     # POLL_DURATION_FACTOR), sets the first poll; later polls step by POLL_LEARNED_STEP of
     # the expected time, never sooner than POLL_LEARNED_MIN_DELAY. Off: the fixed schedule.

@@ -107,7 +107,7 @@ class AudioUpload(models.Model):
     )
     remote_uploaded_at = models.DateTimeField(verbose_name=_("remote uploaded at"), null=True, blank=True)
     remote_expires_at = models.DateTimeField(verbose_name=_("remote expires at"), null=True, blank=True)
-    # Comparisons (issue 18): one job uploads the file while the others wait for its remote_url.
+    # Comparisons: one job uploads the file while the others wait for its remote_url.
     remote_upload_claimed_until = models.DateTimeField(
         verbose_name=_("remote upload claimed until"), null=True, blank=True
     )
@@ -354,7 +354,7 @@ class TranscriptionJob(models.Model):
 
 
 class Comparison(models.Model):
-    """One audio sent to several providers, to see which serves it best (issue 18).
+    """One audio sent to several providers, to see which serves it best.
 
     Its jobs (``comparison.jobs``) share the one upload; the scores are computed when read
     (:mod:`django_slashml.transcripts.comparisons`), so a later review changes them.
@@ -408,7 +408,7 @@ class Comparison(models.Model):
         return score_comparison(self)
 
 
-# -- the job event log (issue 20) ---------------------------------------------------------
+# -- the job event log --------------------------------------------------------------------
 
 
 class EventKind(models.TextChoices):
@@ -471,7 +471,7 @@ class JobEvent(models.Model):
         return self.kind == EventKind.TRANSIENT_ERROR or self.new_status == JobStatus.ERROR
 
 
-# -- full-text search (issue 17) -----------------------------------------------------------
+# -- full-text search ----------------------------------------------------------------------
 
 
 if TYPE_CHECKING:

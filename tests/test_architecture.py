@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -177,6 +178,33 @@ def test_the_engine_uses_only_the_public_orm() -> None:
 def test_sql_by_hand_outside_the_search_engines_fails_the_rule(package_copy: Path, statement: str, broken: str) -> None:
     add_function_import(package_copy / "django_slashml" / "jobs" / "pipeline.py", statement)
     assert any("jobs/pipeline.py" in found and broken in found for found in orm_violations(package_copy))
+
+
+#: What the engine no longer does: reach into Django's query compiler, write PostgreSQL's JSON
+#: record functions, or carry a step's state (its calls, its job's id) in context variables.
+RETIRED = re.compile(r"models\.sql|get_compiler|ContextVar|contextvars|jsonb_populate")
+
+
+def retired_mentions(root: Path) -> list[str]:
+    """Each line of the package's files (code, comments, templates) that names what :data:`RETIRED` matches."""
+    found = []
+    for path in sorted((root / "django_slashml").rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix in {".mo", ".pyc"}:
+            continue
+        relative = path.relative_to(root).as_posix()
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+            if RETIRED.search(line):
+                found.append(f"{relative}:{number}: {line.strip()}")
+    return found
+
+
+def test_a_step_passes_its_state_along_instead_of_context_variables() -> None:
+    assert retired_mentions(ROOT) == []
+
+
+def test_a_context_variable_in_the_package_fails_the_rule(package_copy: Path) -> None:
+    add_function_import(package_copy / "django_slashml" / "remote" / "client.py", "from contextvars import ContextVar")
+    assert any("remote/client.py" in found and "ContextVar" in found for found in retired_mentions(package_copy))
 
 
 def test_every_exception_the_app_raises_on_purpose_is_public() -> None:

@@ -11,14 +11,14 @@ from django.db import DataError, IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from django_slashml import transcribe
-from django_slashml.jobs import actions, pipeline, sweeper
+from django_slashml.jobs import actions, heartbeat, pipeline, sweeper
 from django_slashml.jobs.events import StepLog
 from django_slashml.jobs.pipeline import Step
 from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.testing import fake_settings, fake_slashml, sandbox_settings
 from django_slashml.transcripts.review import review
 
-from .helpers import drive, lose_the_lease_once_claimed, make_due
+from .helpers import drive, lose_the_lease_once_claimed, make_due, wait_until
 
 #: Also on PostgreSQL in the services tier and on MariaDB in its own.
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
@@ -172,3 +172,21 @@ def test_every_log_line_of_a_step_names_its_job(settings, slashml, sandbox, spee
     for record, message in zip(ours, messages, strict=True):
         assert getattr(record, "slashml_job_id", None) == str(job.pk), message
         assert str(job.pk) in message, message
+
+
+@pytest.mark.django_db(transaction=True)  # the heartbeat renews from a thread, on a connection of its own
+def test_the_lease_heartbeat_names_its_job_when_a_renewal_fails(settings, caplog) -> None:
+    settings.SLASHML = fake_settings(LEASE_SECONDS=0.3)
+    job = TranscriptionJob.objects.create(audio_url="https://example.com/a.wav", lease_owner="this worker")
+    renewals: list[object] = []
+
+    def renewed(until: object) -> None:  # what the step does with each renewal fails, as a locked row would
+        renewals.append(until)
+        raise RuntimeError("database is locked")
+
+    caplog.set_level("WARNING", logger="django_slashml.jobs.heartbeat")
+    with heartbeat.renewing(job.pk, "this worker", renewed):
+        wait_until(lambda: len(renewals) >= 2, timeout=10)
+    (record, *_) = [r for r in caplog.records if r.name == "django_slashml.jobs.heartbeat"]
+    assert getattr(record, "slashml_job_id", None) == str(job.pk)
+    assert str(job.pk) in record.getMessage()

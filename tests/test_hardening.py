@@ -31,7 +31,7 @@ from django_slashml.jobs.pipeline import Step
 from django_slashml.jobs.pruning import prune_events
 from django_slashml.jobs.uploads import save_upload
 from django_slashml.models import AudioUpload, Comparison, JobEvent, JobStatus, TranscriptionJob, TranscriptSegment
-from django_slashml.remote.calls import recording
+from django_slashml.remote.calls import StepCalls
 from django_slashml.remote.client import SlashMLClient
 from django_slashml.remote.key_scrub import scrub_key_from_text
 from django_slashml.transcripts.search.engines import CLOSE, OPEN, marked
@@ -363,12 +363,13 @@ def test_presigned_urls_are_kept_out_of_events_and_cleared_when_they_expire() ->
     session = requests.Session()
     session.mount("https://", Canned())
     client = SlashMLClient("https://api.slashml.example", "k" * 20, session=session)
-    with recording() as calls:
-        remote = client.upload(
-            ContentFile(b"RIFF"), filename="a.wav", content_type="audio/wav", service_provider="whisper"
-        )
+    calls = StepCalls()
+    remote = client.upload(
+        ContentFile(b"RIFF"), filename="a.wav", content_type="audio/wav", service_provider="whisper", calls=calls
+    )
     assert remote.url == signed
-    assert calls[0].answer == {"uploaded_url": "https://bucket.example/a.wav?[query not kept]"}
+    (call,) = calls
+    assert call.answer == {"uploaded_url": "https://bucket.example/a.wav?[query not kept]"}
 
     now = timezone.now()
     uploads = []

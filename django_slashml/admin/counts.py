@@ -1,7 +1,7 @@
 """How many rows a list holds: counted where that is cheap, the database's estimate where it is not.
 
 ``COUNT(*)`` reads every matching row, so on a table of millions it costs more than the page
-it labels. PostgreSQL's planner estimates any query's rows in a millisecond (``EXPLAIN``);
+it labels. PostgreSQL's planner estimates any query's rows without reading them (``EXPLAIN``);
 MariaDB and MySQL keep an estimate of each table's rows. A result estimated to be small is
 counted exactly; a large one is shown as an estimate ("about 1.2 million"). SQLite, and
 MariaDB for filtered lists, have no cheap estimate and always count.

@@ -36,7 +36,7 @@ from django_slashml.admin.search import search_view
 from django_slashml.admin.timeline import render_timeline
 from django_slashml.conf import slashml_settings
 from django_slashml.exceptions import InvalidCaptionParameterError
-from django_slashml.jobs.access import may
+from django_slashml.jobs.access import is_allowed
 from django_slashml.models import JobStatus, ReviewState, ServiceProvider, TranscriptionJob, choice_label
 from django_slashml.remote.key_scrub import scrub_key_from_text
 from django_slashml.transcripts import exports, review
@@ -258,7 +258,7 @@ class TranscriptionJobAdmin(_JobAdminBase):
         job = self.get_object(request, object_id)
         if job is None:
             raise Http404(gettext("No such transcription job."))
-        if not may(request.user, "view", job):
+        if not is_allowed(request.user, "view", job):
             raise PermissionDenied
         return job
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_slashml.admin.audio import SEES_UNREDACTED, serve_upload
-from django_slashml.jobs.access import may
+from django_slashml.jobs.access import is_allowed
 from django_slashml.models import AudioUpload, RedactedSpan
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class AudioUploadAdmin(_UploadAdminBase):
         upload = self.get_object(request, object_id)
         if upload is None:
             raise Http404(gettext("No such audio upload."))
-        if not may(request.user, "view", upload):
+        if not is_allowed(request.user, "view", upload):
             raise PermissionDenied
         if not request.user.has_perm(SEES_UNREDACTED) and RedactedSpan.objects.filter(job__upload=upload).exists():
             raise PermissionDenied  # it holds speech a job redacted: its job page plays the toned copy

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from django_slashml.jobs.access import may, visible_to
+from django_slashml.jobs.access import is_allowed, visible_to
 
 __all__ = ["OwnerOrStaffWithPermission", "visible_to"]
 
@@ -24,4 +24,4 @@ class OwnerOrStaffWithPermission(BasePermission):
     message = _("You may only change your own jobs and uploads.")
 
     def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
-        return may(request.user, "view" if request.method in SAFE_METHODS else "change", obj)
+        return is_allowed(request.user, "view" if request.method in SAFE_METHODS else "change", obj)

@@ -41,7 +41,7 @@ def visible_to(user: _AnyUser, queryset: QuerySet[_RowT]) -> QuerySet[_RowT]:
     return queryset.filter(owner=user)
 
 
-def may(user: _AnyUser, action: str, obj: Model) -> bool:
+def is_allowed(user: _AnyUser, action: str, obj: Model) -> bool:
     """Whether ``user`` may ``view`` or ``change`` ``obj``."""
     if not user.is_authenticated:
         return False

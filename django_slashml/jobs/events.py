@@ -1,11 +1,12 @@
 """The job event log: what each step did, written with the change it explains.
 
 A step (:func:`django_slashml.jobs.pipeline.advance`) carries a :class:`StepLog`: the
-SlashML client notes its HTTP calls (:mod:`django_slashml.remote.calls`) and the step
-notes its back-offs and reuse there, in memory. The write that ends the step (a
-transition in :mod:`~django_slashml.jobs.lifecycle`, or the pipeline's release of the
-lease) carries them (:mod:`~django_slashml.jobs.closing`): one ``INSERT`` of every event of
-the step in the transaction of its UPDATE, so an event commits exactly when its change does.
+SlashML client notes its HTTP calls in the log's
+:class:`~django_slashml.remote.calls.StepCalls`, which the step hands it, and the step
+notes its back-offs and reuse, in memory. The write that ends the step (a transition in
+:mod:`~django_slashml.jobs.lifecycle`, or the pipeline's release of the lease) carries them
+(:mod:`~django_slashml.jobs.closing`): one ``INSERT`` of every event of the step in the
+transaction of its UPDATE, so an event commits exactly when its change does.
 A step whose write loses the race (its lease was taken) leaves no events, as it leaves
 no change. ``SLASHML['EVENT_LOG'] = False`` writes none at all.
 """
@@ -23,7 +24,7 @@ from django.utils import timezone
 from django_slashml.conf import slashml_settings
 from django_slashml.jobs import redacting
 from django_slashml.models import EventKind, JobEvent, JobStatus, TranscriptionJob
-from django_slashml.remote.calls import Call
+from django_slashml.remote.calls import Call, StepCalls
 
 __all__ = ["StepLog", "bounded", "enabled", "record", "save", "transition_row"]
 
@@ -36,7 +37,11 @@ class StepLog:
     #: Failures in a row before this step, plus one.
     attempt: int
     pending: list[JobEvent] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
+    #: What the step hands the SlashML client to note its calls in.
+    calls: StepCalls = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.calls = StepCalls(job_id=str(self.job.pk))
 
     @classmethod
     def of(cls, job: TranscriptionJob) -> StepLog:

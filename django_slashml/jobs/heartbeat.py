@@ -36,6 +36,7 @@ def renewing(job_id: Any, owner: str, renewed: Callable[[datetime], None]) -> It
     last_renewal = timezone.now() + timedelta(seconds=float(slashml_settings.TASK_TIME_LIMIT))
     alias = jobs_alias()
     stop = threading.Event()
+    log = logger.about(job_id)
 
     def renew() -> None:
         try:
@@ -47,7 +48,7 @@ def renewing(job_id: Any, owner: str, renewed: Callable[[datetime], None]) -> It
                         return  # the step let go of the lease, or another worker holds it now
                     renewed(until)
                 except Exception:  # a locked database or a dropped connection: try again next period
-                    logger.warning("Could not extend the lease of job %s; trying again", job_id, exc_info=True)
+                    log.warning("Could not extend the lease of job %s; trying again", job_id, exc_info=True)
                     connections.close_all()
         finally:
             connections.close_all()  # this thread's own connections only

@@ -89,7 +89,7 @@ def transition(
                 break
         else:
             return False
-        _written(job, leased, status=new_status, updated_at=now, **fields)
+        _refresh_after_update(job, leased, status=new_status, updated_at=now, **fields)
         if not leased:
             events.save([_transition_event(job, current, new_status, {}, attempt)])
         _announce(job, old_status=current, new_status=new_status)
@@ -110,7 +110,7 @@ def _transition_event(
     )
 
 
-def _written(job: TranscriptionJob, leased: bool, **fields: Any) -> None:
+def _refresh_after_update(job: TranscriptionJob, leased: bool, **fields: Any) -> None:
     """Bring ``job`` up to date after its UPDATE: from what was written, under a lease, else from the row.
 
     Under a lease nobody else writes the row, so what was written is the row, and a

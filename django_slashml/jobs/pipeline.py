@@ -38,9 +38,9 @@ from django_slashml.jobs import closing, heartbeat, lifecycle, redacting, reuse,
 from django_slashml.jobs.dispatch import nudge_when_due
 from django_slashml.jobs.events import StepLog
 from django_slashml.jobs.scheduling import first_poll_delay, jittered, later_poll_delay, poll_delay_after, retry_delay
-from django_slashml.logs import about_job, job_logger
+from django_slashml.logs import JobLogger, job_logger
 from django_slashml.models import ACTIVE_STATUSES, AudioUpload, EventKind, JobStatus, TranscriptionJob
-from django_slashml.remote import calls
+from django_slashml.remote.calls import StepCalls
 from django_slashml.remote.client import get_client
 from django_slashml.remote.responses import RemoteJob
 
@@ -79,6 +79,16 @@ class Lease:
     expires_at: datetime | None = field(default=None, compare=False)
     #: A shared file's upload claim this step holds (the upload's id, until when), renewed with the lease.
     upload_claim: tuple[Any, datetime] | None = field(default=None, compare=False)
+
+    @property
+    def calls(self) -> StepCalls | None:
+        """Where the SlashML client notes the step's calls, for its events."""
+        return self.log.calls if self.log is not None else None
+
+    @property
+    def logger(self) -> JobLogger:
+        """The pipeline's logger, naming the job in every line of the step."""
+        return logger.about(self.job_id)
 
     def expired(self) -> bool:
         """Whether the lease's time is up by this worker's clock, which wrote its expiry."""
@@ -169,9 +179,7 @@ def advance(job_id: UUID | str) -> Step:
     if lease is None or lease.job is None:
         return Step.SKIPPED
     job = lease.job
-    with about_job(job.pk), calls.recording() as made, heartbeat.renewing(job.pk, lease.owner, lease.renewed):
-        if lease.log is not None:
-            lease.log.calls = made
+    with heartbeat.renewing(job.pk, lease.owner, lease.renewed):
         return _advance(job, lease)
 
 
@@ -206,7 +214,7 @@ def _advance(job: TranscriptionJob, lease: Lease) -> Step:
     except SlashMLError as exc:
         return _fail(job, lease, str(exc))
     except Exception as exc:  # a bug or a soft time limit: retry, bounded by MAX_TRANSIENT_FAILURES
-        logger.exception("Unexpected error while working on job %s", job.pk)
+        lease.logger.exception("Unexpected error while working on job %s", job.pk)
         return _back_off(job, lease, f"{type(exc).__name__}: {exc}")
 
 
@@ -216,7 +224,7 @@ def _stay_due(job: TranscriptionJob, lease: Lease, problem: str) -> Step:
     No message is sent for it: the sweeper sends it again each sweep, and each time it meets a
     worker that still lacks its settings, this error is logged again.
     """
-    logger.error(
+    lease.logger.error(
         "Job %s left due, not failed: this worker's SLASHML settings cannot work. %s "
         "Fix the settings (manage.py check names each problem) and restart the workers; "
         "the sweeper sends the job again.",
@@ -269,7 +277,7 @@ def _audio_url_for(job: TranscriptionJob, lease: Lease, *, upload_shared: bool) 
         raise InvalidAudioError(f"Upload {upload.pk} has no stored file; upload the file again.")
     url = presigned.fetchable_url(storage, name)
     if url is None and not upload_shared:
-        return _upload(upload, name, job.service_provider, None)
+        return _upload(upload, name, job.service_provider, lease)
     if url is None:
         claimed_until = _claim_remote_upload(upload)
         if claimed_until is None:  # another job holds the claim, or has just uploaded the file
@@ -282,13 +290,13 @@ def _audio_url_for(job: TranscriptionJob, lease: Lease, *, upload_shared: bool) 
             lease.upload_claim = None
     if not storage.exists(name):
         raise _unreadable(upload, "it is not there")
-    logger.info("Job %s: SlashML fetches %s from storage through a presigned URL; no upload", job.pk, name)
+    lease.logger.info("Job %s: SlashML fetches %s from storage through a presigned URL; no upload", job.pk, name)
     return url
 
 
-def _held_claim(lease: Lease | None) -> datetime | None:
+def _held_claim(lease: Lease) -> datetime | None:
     """Until when the upload claim ``lease`` carries is held (its last renewal), or None."""
-    return lease.upload_claim[1] if lease is not None and lease.upload_claim is not None else None
+    return lease.upload_claim[1] if lease.upload_claim is not None else None
 
 
 def _claim_remote_upload(upload: AudioUpload) -> datetime | None:
@@ -309,10 +317,11 @@ def _claim_remote_upload(upload: AudioUpload) -> datetime | None:
     return until if claimed else None
 
 
-def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease | None) -> str:
+def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease) -> str:
     """Stream the stored file ``name`` to SlashML's upload endpoint, in constant memory, and remember its URL.
 
-    ``lease`` holds the upload's claim (``Lease.upload_claim``) where this worker took one, let go of here.
+    ``lease`` is the step's: the client notes the call in its ``calls``, and it holds the upload's
+    claim (``Lease.upload_claim``) where this worker took one, let go of here.
     """
     try:
         try:
@@ -325,6 +334,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease 
                 filename=upload.original_name or name.rsplit("/", 1)[-1],
                 content_type=upload.content_type or "application/octet-stream",
                 service_provider=service_provider,
+                calls=lease.calls,
             )
     except BaseException:  # let go of the claim, unless it expired and another worker holds it now
         claimed_until = _held_claim(lease)
@@ -348,7 +358,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease 
         row.update(remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")), **uploaded)
     for column, value in uploaded.items():  # the submit reads them from here
         setattr(upload, column, value)
-    logger.info("Uploaded %s to SlashML", upload.pk)  # JobLogger puts the job's id in front
+    lease.logger.info("Uploaded %s to SlashML", upload.pk)
     return remote.url
 
 
@@ -363,7 +373,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     if lease.expired():
         # The step ran past its lease (a slow upload, with no time limit to stop it, as under
         # ``-P solo``): another worker may hold the job now, and a submit would be a second one.
-        logger.warning("Job %s: the lease ran out before the submit; leaving the job to its new holder.", job.pk)
+        lease.logger.warning("Job %s: the lease ran out before the submit; leaving the job to its new holder.", job.pk)
         return Step.LOST_LEASE
     # Counted before the POST, whatever comes of it: SlashML has no idempotency key, and a
     # worker that dies mid-POST must still leave its count.
@@ -371,7 +381,7 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
         return Step.LOST_LEASE
     job.submit_attempts += 1
     sent_at = timezone.now()
-    remote = client.submit(audio_url, service_provider=job.service_provider)
+    remote = client.submit(audio_url, service_provider=job.service_provider, calls=lease.calls)
     if remote.is_failed:
         failure = _remote_failure(remote)
         answer: dict[str, Any] = lifecycle.remote_answer(remote)
@@ -435,7 +445,7 @@ def _share(job: TranscriptionJob, lease: Lease, earlier: reuse.EarlierJob) -> St
     if earlier.action == "copy":
         if lifecycle.adopt(job, source, lease_owner=lease.owner, step=lease.log):
             redacting.build_redacted_audio(job)
-            logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
+            lease.logger.info("Job %s: reused the transcript of job %s (same audio and provider)", job.pk, source.pk)
             return Step.REUSED
         return Step.LOST_LEASE
     # Look again when the earlier job's own next step is due, and not sooner than a poll interval.
@@ -443,7 +453,7 @@ def _share(job: TranscriptionJob, lease: Lease, earlier: reuse.EarlierJob) -> St
     due = _next_step_at(job, delay)
     if earlier.action == "follow":
         if lifecycle.adopt(job, source, lease_owner=lease.owner, step=lease.log, next_poll_at=due):
-            logger.info(
+            lease.logger.info(
                 "Job %s: follows SlashML job %s of job %s (same audio and provider)",
                 job.pk,
                 source.remote_id,
@@ -476,7 +486,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     if not job.remote_id:
         # Only reachable if a row was edited by hand; submitting again is the honest fix.
         raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
-    remote = get_client().status(job.remote_id, service_provider=job.service_provider)
+    remote = get_client().status(job.remote_id, service_provider=job.service_provider, calls=lease.calls)
     # Counted in the step's one write: the lease makes this row's count ours to add to.
     polls = job.poll_count + 1
     if remote.is_completed:
@@ -487,7 +497,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     if remote.is_failed:
         return _fail(job, lease, _remote_failure(remote), **lifecycle.remote_answer(remote), poll_count=polls)
     if not remote.status_is_known:
-        logger.warning(
+        lease.logger.warning(
             "SlashML sent an unknown status %r for job %s; treating it as still running. Body: %r",
             remote.status,
             job.pk,
@@ -547,6 +557,6 @@ def _back_off(job: TranscriptionJob, lease: Lease, message: str, *, retry_after:
     )
     if not released:
         return Step.LOST_LEASE
-    logger.info("Job %s: transient failure %d (%s); next try at %s", job.pk, failures, message, due.isoformat())
+    lease.logger.info("Job %s: transient failure %d (%s); next try at %s", job.pk, failures, message, due.isoformat())
     nudge_when_due(job.pk, job.status, due)
     return Step.RETRYING

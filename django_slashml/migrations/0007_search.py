@@ -1,4 +1,4 @@
-"""Transcript segments for full-text search (issue 17).
+"""Transcript segments for full-text search.
 
 The engine-specific index is created here by hand, so that the model state stays the same
 on every database: a GIN index over ``search_vector`` on PostgreSQL; on SQLite an FTS5 table

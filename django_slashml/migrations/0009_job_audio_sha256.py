@@ -1,4 +1,4 @@
-"""Each job carries its upload's sha256, so the reuse lookup is one index probe (issue 19).
+"""Each job carries its upload's sha256, so the reuse lookup is one index probe.
 
 One transaction: the column, its backfill from each job's upload (one UPDATE of every job with
 an upload) and the index. On a large job table run it with web and workers stopped: code from

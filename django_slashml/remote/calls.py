@@ -1,9 +1,10 @@
 """Every HTTP call to SlashML, noted for the job event log without touching the database.
 
-The client notes each call (endpoint, HTTP status, time taken, SlashML's answer, the key
-already scrubbed) into the current step's buffer, a context variable; the job engine opens the
-buffer when a step starts and writes its calls as events in the transaction that ends the
-step (:mod:`django_slashml.jobs.events`). With no buffer open, noting costs nothing.
+The job engine hands the client one :class:`StepCalls` per step (the ``calls=`` keyword of
+``upload``, ``submit`` and ``status``); the client notes each call there (endpoint, HTTP status,
+time taken, SlashML's answer, the key already scrubbed), and the step writes them as events in
+the transaction that ends it (:mod:`django_slashml.jobs.events`). A call made without one
+(a shell, a test) is noted nowhere.
 """
 
 from __future__ import annotations
@@ -11,12 +12,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Call", "calls_made", "note_call", "note_remote_status", "recording", "taking"]
+__all__ = ["Call", "StepCalls"]
 
 
 @dataclass
@@ -33,60 +32,51 @@ class Call:
     remote_status: str = ""
 
 
-_buffer: ContextVar[list[Call] | None] = ContextVar("slashml_calls", default=None)
+@dataclass
+class StepCalls:
+    """The SlashML calls of one job's step, in order; ``job_id`` names the job in the client's log lines."""
 
+    job_id: str = ""
+    _calls: list[Call] = field(default_factory=list, init=False, repr=False)
 
-@contextmanager
-def recording() -> Iterator[list[Call]]:
-    """Open a fresh buffer for one step; calls noted inside land in the yielded list."""
-    calls: list[Call] = []
-    token = _buffer.set(calls)
-    try:
-        yield calls
-    finally:
-        _buffer.reset(token)
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self._calls)
 
+    def __len__(self) -> int:
+        return len(self._calls)
 
-def calls_made() -> list[Call]:
-    """The open buffer's calls (an empty list when none is open)."""
-    return _buffer.get() or []
+    def note(
+        self,
+        endpoint: str,
+        method: str,
+        started_monotonic: float,
+        *,
+        http_status: int | None = None,
+        answer: Any = None,
+        error: str = "",
+    ) -> Call:
+        """Note a call that began at ``started_monotonic`` (``time.monotonic()``) and has just ended."""
+        elapsed = time.monotonic() - started_monotonic
+        call = Call(
+            endpoint=endpoint,
+            method=method,
+            started=time.time() - elapsed,
+            duration_ms=round(elapsed * 1000, 3),
+            http_status=http_status,
+            answer=unsigned(answer),
+            error=error,
+        )
+        self._calls.append(call)
+        return call
 
+    def note_remote_status(self, status: str) -> None:
+        """SlashML's (normalised) status for the last call, once its answer is parsed."""
+        if self._calls:
+            self._calls[-1].remote_status = status[:40]
 
-def taking() -> list[Call]:
-    """Take the calls noted so far out of the open buffer (they are written once)."""
-    calls = _buffer.get()
-    if not calls:
-        return []
-    taken = list(calls)
-    calls.clear()
-    return taken
-
-
-def note_call(
-    endpoint: str,
-    method: str,
-    started_monotonic: float,
-    *,
-    http_status: int | None = None,
-    answer: Any = None,
-    error: str = "",
-) -> Call | None:
-    """Note a call that began at ``started_monotonic`` (``time.monotonic()``) and has just ended."""
-    calls = _buffer.get()
-    if calls is None:
-        return None
-    elapsed = time.monotonic() - started_monotonic
-    call = Call(
-        endpoint=endpoint,
-        method=method,
-        started=time.time() - elapsed,
-        duration_ms=round(elapsed * 1000, 3),
-        http_status=http_status,
-        answer=unsigned(answer),
-        error=error,
-    )
-    calls.append(call)
-    return call
+    def clear(self) -> None:
+        """Forget the calls noted so far: the step's closing write has taken them."""
+        self._calls.clear()
 
 
 _SIGNED_URL = re.compile(r"^(https?://[^?#\s]*)[?#]\S*$", re.IGNORECASE)
@@ -106,10 +96,3 @@ def unsigned(answer: Any) -> Any:
         key: _SIGNED_URL.sub(lambda m: m.group(1) + QUERY_NOT_KEPT, value) if isinstance(value, str) else value
         for key, value in answer.items()
     }
-
-
-def note_remote_status(status: str) -> None:
-    """SlashML's (normalised) status for the last call, once its answer is parsed."""
-    calls = _buffer.get()
-    if calls:
-        calls[-1].remote_status = status[:40]

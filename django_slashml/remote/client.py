@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import email.utils
 import importlib.metadata
+import inspect
 import json
 import os
 import threading
@@ -42,8 +43,8 @@ from django_slashml.exceptions import (
     ResponseTooLargeError,
     ServerError,
 )
-from django_slashml.logs import job_logger
-from django_slashml.remote.calls import note_call, note_remote_status
+from django_slashml.logs import JobLogger, job_logger
+from django_slashml.remote.calls import StepCalls
 from django_slashml.remote.characters import storable, storable_text
 from django_slashml.remote.key_scrub import scrub_key_from_json, scrub_key_from_text
 from django_slashml.remote.protocol import API_PREFIX, no_api_key_message
@@ -97,6 +98,11 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _logger(calls: StepCalls | None) -> JobLogger:
+    """The client's logger, naming the job whose step made the call (none outside a step)."""
+    return logger.about(calls.job_id) if calls is not None else logger
+
+
 class SizedReader(Protocol):
     """What the upload streams from besides a real file: ``read(n)`` and, in ``len``, the bytes left."""
 
@@ -127,8 +133,8 @@ class TokenAuth(requests.auth.AuthBase):
 def _settle_environment(session: requests.Session, url: str) -> None:
     """Read proxy and CA-bundle variables once for SlashML's host, not on every call.
 
-    requests re-reads them per request when ``trust_env`` is on (about half a
-    millisecond each); the host never changes for a client, so the answer does not either.
+    requests re-reads them on every request when ``trust_env`` is on; the host never changes
+    for a client, so the answer does not either.
     """
     session.proxies.update(requests.utils.get_environ_proxies(url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
@@ -138,7 +144,12 @@ def _settle_environment(session: requests.Session, url: str) -> None:
 
 
 class SlashMLClient:
-    """Calls SlashML; returns :mod:`~django_slashml.remote.responses` types or raises :class:`APIError` subclasses."""
+    """Calls SlashML; returns :mod:`~django_slashml.remote.responses` types or raises :class:`APIError` subclasses.
+
+    ``upload``, ``submit`` and ``status`` take ``calls``: a job step's
+    :class:`~django_slashml.remote.calls.StepCalls`, where each call is noted for the job's
+    event log and whose job the client's log lines name.
+    """
 
     def __init__(
         self,
@@ -199,12 +210,12 @@ class SlashMLClient:
         filename: str,
         content_type: str,
         service_provider: str,
+        calls: StepCalls | None = None,
     ) -> RemoteUpload:
         """Stream ``fileobj`` to SlashML's upload endpoint in constant memory.
 
         ``fileobj`` is an open binary file, or a reader such as
-        :class:`~django_slashml.audio.streaming.StoredAudio` that reports the bytes left in ``len``.
-        """
+        :class:`~django_slashml.audio.streaming.StoredAudio` that reports the bytes left in ``len``."""
         encoder = MultipartEncoder(
             fields={
                 "service_provider": service_provider,
@@ -214,55 +225,61 @@ class SlashMLClient:
         body = self._request(
             "POST",
             "/upload/",
+            calls,
             data=encoder,
             headers={"Content-Type": encoder.content_type},
             timeout=self.upload_timeout,
         )
         return parse_upload(body)
 
-    def submit(self, audio_url: str, *, service_provider: str) -> RemoteJob:
+    def submit(self, audio_url: str, *, service_provider: str, calls: StepCalls | None = None) -> RemoteJob:
         body = self._request(
             "POST",
             "/jobs/",
+            calls,
             data={"uploaded_audio_url": audio_url, "service_provider": service_provider},
         )
         remote = parse_job(body, self.limits)
-        note_remote_status(remote.status)
+        if calls is not None:
+            calls.note_remote_status(remote.status)
         return remote
 
-    def status(self, remote_id: str, *, service_provider: str) -> RemoteJob:
+    def status(self, remote_id: str, *, service_provider: str, calls: StepCalls | None = None) -> RemoteJob:
         path = f"/jobs/{quote(remote_id, safe='')}/"
         retries_left = self.status_retries
         while True:
             try:
-                body = self._request("GET", path, params={"service_provider": service_provider})
+                body = self._request("GET", path, calls, params={"service_provider": service_provider})
             except (APITimeoutError, APIConnectionError) as exc:
                 # A GET is safe to repeat at once; anything slower is the task's job.
                 if retries_left <= 0:
                     raise
                 retries_left -= 1
-                logger.info("Retrying SlashML status for %s after: %s", remote_id, exc)
+                _logger(calls).info("Retrying SlashML status for %s after: %s", remote_id, exc)
                 continue
             remote = parse_job(body, self.limits)
-            note_remote_status(remote.status)
+            if calls is not None:
+                calls.note_remote_status(remote.status)
             return remote
 
     # -- plumbing -----------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One call, noted for the job event log (:mod:`~django_slashml.remote.calls`) however it ends."""
+    def _request(self, method: str, path: str, calls: StepCalls | None, **kwargs: Any) -> Any:
+        """One call, noted in ``calls`` for the job event log however it ends."""
         endpoint = "upload" if path == "/upload/" else "submit" if method == "POST" else "status"
         started, answered = time.monotonic(), list[int | None]([None])
         try:
-            body = self._call(method, path, answered, **kwargs)
+            body = self._call(method, path, answered, _logger(calls), **kwargs)
         except APIError as exc:
-            status = answered[0] or exc.status_code
-            note_call(endpoint, method, started, http_status=status, answer=exc.body, error=str(exc))
+            if calls is not None:
+                status = answered[0] or exc.status_code
+                calls.note(endpoint, method, started, http_status=status, answer=exc.body, error=str(exc))
             raise
-        note_call(endpoint, method, started, http_status=answered[0], answer=body)
+        if calls is not None:
+            calls.note(endpoint, method, started, http_status=answered[0], answer=body)
         return body
 
-    def _call(self, method: str, path: str, answered: list[int | None], **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, answered: list[int | None], log: JobLogger, **kwargs: Any) -> Any:
         url = self.base_url + path
         kwargs.setdefault("timeout", self.timeout)
         started = time.monotonic()
@@ -278,7 +295,7 @@ class SlashMLClient:
         except requests.RequestException as exc:
             raise APIConnectionError(self._scrub(f"{method} {path} failed: {exc}")) from None
         elapsed, answered[0] = time.monotonic() - started, response.status_code
-        logger.debug("SlashML %s %s -> %s in %.3fs", method, path, response.status_code, elapsed)
+        log.debug("SlashML %s %s -> %s in %.3fs", method, path, response.status_code, elapsed)
         return self._read(response, method, path)
 
     def _scrub(self, text: str) -> str:
@@ -378,6 +395,27 @@ _default_lock = threading.Lock()
 
 #: What the pipeline calls on a client; ``SLASHML['CLIENT_CLASS']`` must offer them (check ``slashml.E021``).
 CLIENT_METHODS = ("from_settings", "upload", "submit", "status", "close")
+#: The methods the pipeline passes ``calls=`` (the step's :class:`StepCalls`); a client must accept it.
+CALLS_METHODS = ("upload", "submit", "status")
+
+
+_BY_NAME = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def methods_without_calls(cls: object) -> list[str]:
+    """Those of :data:`CALLS_METHODS` that ``cls`` has but that cannot take the keyword argument ``calls``."""
+    refusing = []
+    for name in CALLS_METHODS:
+        method = getattr(cls, name, None)
+        if not callable(method):
+            continue  # missing: reported as such
+        try:
+            parameters = inspect.signature(method).parameters.values()
+        except (TypeError, ValueError):  # no signature to read: it may well take it
+            continue
+        if not any(p.kind is p.VAR_KEYWORD or (p.name == "calls" and p.kind in _BY_NAME) for p in parameters):
+            refusing.append(name)
+    return refusing
 
 
 def client_class() -> type[SlashMLClient]:
@@ -389,6 +427,13 @@ def client_class() -> type[SlashMLClient]:
         cls = import_string(path)
     except (ImportError, AttributeError, TypeError) as exc:  # a non-string is no dotted path either
         raise ConfigurationError(f"SLASHML['CLIENT_CLASS'] = {path!r} cannot be imported: {exc}") from None
+    refusing = methods_without_calls(cls)
+    if refusing:
+        raise ConfigurationError(
+            f"SLASHML['CLIENT_CLASS'] = {path!r}: {', '.join(refusing)} must accept the keyword argument "
+            "calls= (the step's django_slashml.remote.calls.StepCalls, where each call is noted for the "
+            "job's event log), as SlashMLClient's do."
+        )
     return cls  # type: ignore[no-any-return]
 
 
@@ -423,11 +468,13 @@ def _forget_client_in_child() -> None:
 os.register_at_fork(after_in_child=_forget_client_in_child)
 
 __all__ = [
+    "CALLS_METHODS",
     "CLIENT_METHODS",
     "APIError",
     "SlashMLClient",
     "client_class",
     "get_client",
+    "methods_without_calls",
     "reset_default_client",
     "user_agent",
 ]

@@ -68,7 +68,7 @@ class RequestHandlerBase(BaseHTTPRequestHandler):
     server: SandboxHTTPServer
     server_version = "SlashMLSandbox/1"
     # Headers and body go out in two writes; with Nagle's algorithm the body waits for the
-    # client's delayed ACK of the headers, so every answer on a kept-alive connection took 40 ms.
+    # client's delayed ACK of the headers, which stalls every answer on a kept-alive connection.
     disable_nagle_algorithm = True
     #: Set per request by the routing: whether the body has been read, and whether the request
     #: is one of SlashML's own endpoints (only those count as served responses).

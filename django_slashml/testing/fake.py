@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from django_slashml.exceptions import APIError, NotFoundError, ServerError, TransientAPIError
-from django_slashml.remote.calls import note_call, note_remote_status
+from django_slashml.remote.calls import StepCalls
 from django_slashml.remote.responses import Limits, RemoteJob, RemoteUpload, parse_job, parse_upload
 
 #: The dotted path to put in ``SLASHML["CLIENT_CLASS"]``.
@@ -303,34 +303,55 @@ class FakeSlashMLClient:
     def close(self) -> None:
         pass
 
-    def upload(self, fileobj: Any, *, filename: str, content_type: str, service_provider: str) -> RemoteUpload:
+    def upload(
+        self,
+        fileobj: Any,
+        *,
+        filename: str,
+        content_type: str,
+        service_provider: str,
+        calls: StepCalls | None = None,
+    ) -> RemoteUpload:
         size = _size_of(fileobj)
         args = {"filename": filename, "size": size, "content_type": content_type, "service_provider": service_provider}
-        return parse_upload(_answer("upload", "POST", args, lambda: fake_slashml.upload(filename, size)))
+        return parse_upload(_answer("upload", "POST", args, lambda: fake_slashml.upload(filename, size), calls))
 
-    def submit(self, audio_url: str, *, service_provider: str) -> RemoteJob:
+    def submit(self, audio_url: str, *, service_provider: str, calls: StepCalls | None = None) -> RemoteJob:
         args = {"audio_url": audio_url, "service_provider": service_provider}
-        remote = parse_job(_answer("submit", "POST", args, lambda: fake_slashml.submit(audio_url)), self.limits)
-        note_remote_status(remote.status)
-        return remote
+        body = _answer("submit", "POST", args, lambda: fake_slashml.submit(audio_url), calls)
+        return _parsed_job(body, self.limits, calls)
 
-    def status(self, remote_id: str, *, service_provider: str) -> RemoteJob:
+    def status(self, remote_id: str, *, service_provider: str, calls: StepCalls | None = None) -> RemoteJob:
         args = {"remote_id": remote_id, "service_provider": service_provider}
-        remote = parse_job(_answer("status", "GET", args, lambda: fake_slashml.status(remote_id)), self.limits)
-        note_remote_status(remote.status)
-        return remote
+        body = _answer("status", "GET", args, lambda: fake_slashml.status(remote_id), calls)
+        return _parsed_job(body, self.limits, calls)
 
 
-def _answer(method: str, http_method: str, args: dict[str, Any], answer: Callable[[], dict[str, Any]]) -> Any:
-    """The fake's answer, noted for the job event log as the real client notes SlashML's."""
+def _parsed_job(body: Any, limits: Limits, calls: StepCalls | None) -> RemoteJob:
+    remote = parse_job(body, limits)
+    if calls is not None:
+        calls.note_remote_status(remote.status)
+    return remote
+
+
+def _answer(
+    method: str,
+    http_method: str,
+    args: dict[str, Any],
+    answer: Callable[[], dict[str, Any]],
+    calls: StepCalls | None,
+) -> Any:
+    """The fake's answer, noted in ``calls`` for the job event log as the real client notes SlashML's."""
     started = time.monotonic()
     try:
         fake_slashml._call(method, args)
         body = answer()
     except APIError as exc:
-        note_call(method, http_method, started, http_status=exc.status_code, answer=exc.body, error=str(exc))
+        if calls is not None:
+            calls.note(method, http_method, started, http_status=exc.status_code, answer=exc.body, error=str(exc))
         raise
-    note_call(method, http_method, started, http_status=200, answer=body)
+    if calls is not None:
+        calls.note(method, http_method, started, http_status=200, answer=body)
     return body
 
 

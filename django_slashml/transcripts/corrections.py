@@ -41,7 +41,7 @@ def align_words(words: Sequence[dict[str, Any]], corrected_text: str) -> list[di
     if not words:
         return []
     original = [_spelling(str(word.get("text", ""))) for word in words]
-    # difflib's autojunk heuristic keeps a 20,000-word alignment well under a second.
+    # difflib's autojunk heuristic keeps the alignment of a long transcript quick.
     matcher = SequenceMatcher(None, original, [_spelling(token) for token in tokens])
     aligned: list[dict[str, Any]] = []
     for tag, o_start, o_end, c_start, c_end in matcher.get_opcodes():

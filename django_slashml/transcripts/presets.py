@@ -65,8 +65,8 @@ def frames_ms(frames: int, fps: float) -> int:
     return math.ceil(frames * 1000 / fps)
 
 
-#: Netflix Timed Text Style Guide (General Requirements; English template) as asked for in the
-#: issue, at 24 fps: 5/6 s is 20 frames; 2 frames are 83.3 ms, rounded up to 84 ms.
+#: Netflix Timed Text Style Guide (General Requirements; English template), at 24 fps: 5/6 s is
+#: 20 frames; 2 frames are 83.3 ms, rounded up to 84 ms.
 NETFLIX_FPS = 24
 #: BBC Subtitle Guidelines, at the UK's 25 fps: 2 frames are 80 ms (a house choice, see docs).
 BBC_FPS = 25

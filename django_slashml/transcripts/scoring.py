@@ -52,10 +52,9 @@ def score(reference: Sequence[str], hypothesis: Sequence[str]) -> Score | None:
     The CER is counted inside the word alignment: jiwer scores the characters of every
     stretch where the words differ (all of them in one call), equal stretches count nothing,
     and a word inserted or deleted whole costs its characters and one space (none when
-    it is the whole transcript). A global
-    character alignment of two 20,000-word transcripts takes half a second; this takes a
-    few milliseconds and differs only where the word alignment is not the best one for
-    characters.
+    it is the whole transcript). A global character alignment of two long transcripts would
+    compare every character with every other; this compares only where the words differ, and
+    differs from it only where the word alignment is not the best one for characters.
     """
     if not reference:
         return None
