@@ -18,6 +18,11 @@ one checked to still apply:
   Redis broker never take each other's messages;
 * the recording step 6 transcribes is the example project's sample, copied to the name the
   README gives it.
+
+On the task framework (``queue="tasks"``) the README's blocks are replayed with the changes
+docs/task-framework.md lists, read from its blocks: its install line in step 1, its settings
+block in place of Celery's, no Celery files, and its processes (``db_worker``, the sweeper's
+loop) in place of Celery's worker and beat. The only departure there is the sandbox's port.
 """
 
 from __future__ import annotations
@@ -28,18 +33,21 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SECTION = "## Use it in your project"
+TASK_FRAMEWORK_PAGE = ROOT / "docs" / "task-framework.md"
+TASK_FRAMEWORK_SECTION = "## No broker: the database backend"
 SAMPLE = ROOT / "example_project" / "samples" / "welcome.wav"
 SAMPLE_WORDS = "hello and welcome"
 # What the sandbox's whisper hears in it: its deterministic mistakes drop the "and" (docs/sandbox.md).
@@ -74,8 +82,44 @@ class Block:
 
 def readme_blocks(text: str | None = None) -> list[Block]:
     """Every fenced block of the README's 'Use it in your project', in order."""
-    text = (ROOT / "README.md").read_text() if text is None else text
-    section = text.split(SECTION + "\n", 1)[1].split("\n## ", 1)[0]
+    return section_blocks((ROOT / "README.md").read_text() if text is None else text, SECTION)
+
+
+def task_framework_changes() -> list[Block]:
+    """docs/task-framework.md's changes to the README's steps: its section's first three blocks.
+
+    The install line, the settings and the processes; the blocks after them (cron, pruning)
+    are for production.
+    """
+    return section_blocks(TASK_FRAMEWORK_PAGE.read_text(), TASK_FRAMEWORK_SECTION)[:3]
+
+
+def project_blocks(queue: str = "celery") -> list[Block]:
+    """The README's blocks; on the task framework, with docs/task-framework.md's changes made."""
+    blocks = readme_blocks()
+    if queue == "celery":
+        return blocks
+    install, settings, processes = task_framework_changes()
+    changed: list[Block] = []
+    for block in blocks:
+        if block is blocks[0]:  # step 1: the page's install line in place of the README's
+            first, rest = block.code.split("\n", 1)
+            assert first.startswith("pip install "), first
+            changed.append(Block("sh", install.code.rstrip("\n") + "\n" + rest))
+        elif block.path == "mysite/settings.py" and "CELERY_" in block.code:
+            changed.append(settings)  # step 2: Celery's settings left out, the page's instead
+        elif block.path in ("mysite/celery.py", "mysite/__init__.py"):
+            continue  # step 3: the URLs only
+        elif block.background:
+            changed.append(processes)  # step 5: db_worker and the sweeper instead of Celery's
+        else:
+            changed.append(block)
+    return changed
+
+
+def section_blocks(text: str, heading: str) -> list[Block]:
+    """Every fenced block of the section under ``heading``, in order."""
+    section = text.split(heading + "\n", 1)[1].split("\n## ", 1)[0]
     blocks = []
     for language, code in re.findall(r"^```(\w+)\n(.*?)^```$", section, flags=re.S | re.M):
         match = FILE_COMMENT.match(code.splitlines()[0])
@@ -103,15 +147,25 @@ def answers(port: int) -> bool:
 class ReadmeProject:
     """The README's project under ``folder``, run with one virtualenv's interpreter (``bin_dir``).
 
-    ``broker`` replaces the README's Redis URL where an environment has no Redis transport.
+    ``broker`` replaces the README's Redis URL where an environment has no Redis transport;
+    ``queue="tasks"`` is the project docs/task-framework.md makes of it (module docstring).
     """
 
-    def __init__(self, folder: Path, bin_dir: Path, *, broker: str | None = None, find_links: str = "") -> None:
+    def __init__(
+        self,
+        folder: Path,
+        bin_dir: Path,
+        *,
+        broker: str | None = None,
+        find_links: str = "",
+        queue: str = "celery",
+    ) -> None:
         self.folder = folder
         self.cwd = folder
         self.bin_dir = bin_dir
         self.python = str(bin_dir / "python")
         self.broker = broker
+        self.blocks = project_blocks(queue)
         self.env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
         for name in ("DJANGO_SETTINGS_MODULE", "PYTHONPATH", "VIRTUAL_ENV", "SLASHML_API_KEY", "PYTEST_ADDOPTS"):
             self.env.pop(name, None)
@@ -119,7 +173,7 @@ class ReadmeProject:
         if find_links:  # pip finds the built wheel there, as it would on PyPI
             self.env["PIP_FIND_LINKS"] = " ".join(filter(None, [os.environ.get("PIP_FIND_LINKS", ""), find_links]))
         self.sandbox_port = free_port()
-        self.queue = f"readme-{uuid.uuid4().hex[:12]}"
+        self.celery_queue = f"readme-{uuid.uuid4().hex[:12]}"
         self.logs: dict[str, Path] = {}
         self.outputs: list[str] = []
         self.started: list[subprocess.Popen[bytes]] = []
@@ -136,7 +190,7 @@ class ReadmeProject:
         return code
 
     def settings_overrides(self) -> str:
-        overrides = f'\nCELERY_TASK_DEFAULT_QUEUE = "{self.queue}"  # runs sharing a broker stay apart\n'
+        overrides = f'\nCELERY_TASK_DEFAULT_QUEUE = "{self.celery_queue}"  # runs sharing a broker stay apart\n'
         if self.broker:
             overrides += f"CELERY_BROKER_URL = {self.broker!r}\n"
         if self.broker == "filesystem://":
@@ -157,7 +211,7 @@ class ReadmeProject:
         assert target.exists() or not block.append, f"{block.path}: 'add at the end' of a file that does not exist"
         before = target.read_text() + "\n" if block.append else ""
         target.write_text(before + self.departed(block))
-        if block.path.endswith("settings.py"):
+        if block.path.endswith("settings.py") and "CELERY_" in block.code:
             target.write_text(target.read_text() + self.settings_overrides())
 
     def run_commands(self, block: Block, timeout: float = 600) -> str:
@@ -177,25 +231,32 @@ class ReadmeProject:
             name = process_name(command)
             self.logs[name] = self.folder / f"{name}.log"
             with self.logs[name].open("w") as log:
+                # A session of its own: stop() ends the process with its children (a reloader's).
                 self.started.append(
                     subprocess.Popen(
-                        ["bash", "-c", f"exec {command}"], cwd=self.cwd, env=self.env, stdout=log, stderr=log
+                        ["bash", "-c", f"exec {command}"],
+                        cwd=self.cwd,
+                        env=self.env,
+                        stdout=log,
+                        stderr=log,
+                        start_new_session=True,
                     )
                 )
-        if "worker" in self.logs:
-            self.wait_for(lambda: "ready." in self.log("worker"), "the worker to start")
+        if "worker" in self.logs:  # Celery's worker, or django-tasks-db's
+            self.wait_for(lambda: any(s in self.log("worker") for s in READY), "the worker to start")
         if "sandbox" in self.logs:
             self.wait_for(lambda: answers(self.sandbox_port), "the sandbox to answer")
 
     def stop(self) -> None:
         for process in self.started:
-            process.terminate()
+            signal_group(process, signal.SIGTERM)
         for process in self.started:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                process.kill()
+                signal_group(process, signal.SIGKILL)
                 process.wait()
+            signal_group(process, signal.SIGKILL)  # what the process left behind, if anything
         self.started.clear()
 
     # -- the whole section ------------------------------------------------------------------
@@ -205,7 +266,7 @@ class ReadmeProject:
         """Every block in order, as the README says; the processes it started run until the block ends."""
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            for block in readme_blocks() if blocks is None else blocks:
+            for block in self.blocks if blocks is None else blocks:
                 if block.illustration:
                     continue
                 if block.path:
@@ -232,7 +293,7 @@ class ReadmeProject:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.run(self.python, "-m", "django", "startproject", "mysite", str(self.folder))
         self.manage("startapp", "notes")
-        for block in readme_blocks():
+        for block in self.blocks:
             if block.path and block.path != "pytest.ini" and not block.path.startswith("notes/test_"):
                 self.write(block)
 
@@ -253,7 +314,7 @@ class ReadmeProject:
     @contextmanager
     def processes(self, sandbox: list[str] | None = None, *, web_port: int | None = None) -> Iterator[None]:
         """The README's processes (``sandbox`` replaces the sandbox's command), and a web server on ``web_port``."""
-        (block,) = [block for block in readme_blocks() if block.background]
+        (block,) = [block for block in self.blocks if block.background]
         if sandbox is not None:
             command = shlex.join([*sandbox, "--port", str(self.sandbox_port)])
             block = Block("sh", block.code.replace("python manage.py slashml_sandbox", command, 1))
@@ -354,9 +415,26 @@ class ReadmeProject:
         assert worker.count(notified) == 1, worker[-3000:]
 
 
+#: What a worker prints once it takes work: Celery's, and django-tasks-db's db_worker.
+READY = ("ready.", "Starting worker")
+
+
+def signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
 def process_name(command: str) -> str:
-    """What a long-running command of the README runs: sandbox, worker, beat or web."""
-    for name, marker in (("sandbox", "sandbox"), ("worker", " worker"), ("beat", " beat"), ("web", "runserver")):
+    """What a long-running command of the docs runs: sandbox, worker, beat, sweeper or web."""
+    markers = (
+        ("sandbox", "sandbox"),
+        ("worker", " worker"),
+        ("worker", " db_worker"),
+        ("beat", " beat"),
+        ("sweeper", " slashml_sweep"),
+        ("web", "runserver"),
+    )
+    for name, marker in markers:
         if marker in command:
             return name
     raise AssertionError(f"the README starts a process this replay does not know: {command}")

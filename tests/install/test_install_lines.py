@@ -111,11 +111,16 @@ def readme_project(env: CleanEnv, folder: Path, *, runnable: bool) -> ReadmeProj
 
     Without the redis extra the README's broker gets check slashml.W020, which says what to
     install; with ``runnable``, a second project on Celery's folder transport (no package, no
-    server) is returned, whose checks are clean.
+    server) is returned, whose checks are clean. A line that brings the task framework and no
+    Celery gets the project docs/task-framework.md makes of the README's, whose checks are clean.
     """
-    project = ReadmeProject(folder / "project", env.bin)
+    queue = "tasks" if "tasks" in env.extras and not env.extras & {"celery", "redis"} else "celery"
+    project = ReadmeProject(folder / "project", env.bin, queue=queue)
     project.create_files()
     project.manage("migrate", "-v", "0")
+    if queue == "tasks":
+        assert project.slashml_check_messages("--deploy") == []
+        return project
     if "redis" in env.extras:
         assert answers(6379), "Redis must answer on 127.0.0.1:6379 for the README's broker"
         assert project.slashml_check_messages("--deploy") == []

@@ -9,21 +9,33 @@ Needs Redis on 127.0.0.1, the README's broker.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from .conftest import CleanEnv, Dist, documented_install_lines
-from .readme import SAMPLE_WORDS, ReadmeProject, answers, job_id_in, readme_blocks
+from .readme import (
+    SAMPLE_WORDS,
+    ReadmeProject,
+    answers,
+    job_id_in,
+    project_blocks,
+    readme_blocks,
+    task_framework_changes,
+)
 
 pytestmark = pytest.mark.install
 
 README_LINE = documented_install_lines()[0]
+TASKS_LINE = 'pip install "django-slashml[tasks]"'
 
 
 def test_the_readme_section_is_steps_a_replay_can_follow() -> None:
     blocks = readme_blocks()
     assert [block.path for block in blocks if block.path] == [
+        "mysite/settings.py",
         "mysite/settings.py",
         "mysite/urls.py",
         "mysite/celery.py",
@@ -38,6 +50,52 @@ def test_the_readme_section_is_steps_a_replay_can_follow() -> None:
     assert order.index("notes/apps.py") < order.index("processes")
     assert '"notes"' in blocks[order.index("mysite/settings.py")].code
     assert blocks[0].commands[0] == README_LINE
+    # Celery's settings are a block of their own, which the task framework's page replaces.
+    settings = [block for block in blocks if block.path == "mysite/settings.py"]
+    assert "CELERY_" not in settings[0].code and "SLASHML = {" in settings[0].code
+    assert settings[1].code.splitlines()[1].startswith("CELERY_")
+
+
+def test_the_task_framework_page_lists_changes_a_replay_can_make() -> None:
+    install, settings, processes = task_framework_changes()
+    assert install.commands == [TASKS_LINE] and TASKS_LINE in documented_install_lines()
+    assert settings.path == "mysite/settings.py" and settings.append and "TASKS = {" in settings.code
+    assert processes.background
+    assert [command.split()[2] for command in processes.commands] == ["slashml_sandbox", "db_worker", "slashml_sweep"]
+    blocks = project_blocks("tasks")
+    assert blocks[0].commands[0] == TASKS_LINE
+    celery = re.compile(r"CELERY_|import celery|from celery|celery -A")
+    assert not any(celery.search(block.code) for block in blocks), "nothing of Celery is left"
+    assert len(blocks) == len(readme_blocks()) - 2  # celery.py and __init__.py
+
+
+@pytest.mark.parametrize("line", [TASKS_LINE])
+def test_the_task_framework_page_followed_as_written_finishes_a_job_without_celery(
+    line: str, clean_env, dist: Dist, tmp_path: Path
+) -> None:
+    env: CleanEnv = clean_env(line)
+    no_celery = subprocess.run([env.python, "-c", "import celery"], capture_output=True, text=True)
+    assert no_celery.returncode != 0 and "No module named 'celery'" in no_celery.stderr
+    project = ReadmeProject(tmp_path / "work", env.bin, find_links=str(dist.folder), queue="tasks")
+    with project.replayed():
+        transcribed = next(output for output in project.outputs if "Created job" in output)
+        job_id = job_id_in(transcribed)
+        assert "COMPLETED" in transcribed, transcribed
+        # Step 4's receiver ran in db_worker, once, and its on_commit line after it.
+        project.assert_receiver_ran_once(job_id, words="")
+        assert project.slashml_check_messages("--deploy") == []
+        # Every step went through the database backend's table, and db_worker ran each one.
+        rows = project.manage(
+            "shell",
+            "-c",
+            "from django_tasks_db.models import DBTaskResult; "
+            "print(sorted({(r.task_path, r.status) for r in DBTaskResult.objects.all()}))",
+        ).stdout
+        assert "('django_slashml.task_framework.start_job', 'SUCCESSFUL')" in rows, rows
+        assert "('django_slashml.task_framework.poll_job', 'SUCCESSFUL')" in rows, rows
+        assert "'FAILED'" not in rows, rows
+    tested = project.outputs[-1]
+    assert "1 passed" in tested, tested
 
 
 def test_the_readme_followed_as_written_reaches_the_receiver_and_a_passing_test(
