@@ -150,8 +150,9 @@ messages: $(STAMP)
 	cd django_slashml && $(abspath $(BIN))/django-admin compilemessages
 
 # The whole pipeline on this machine: sandbox, worker, beat, web server, a first transcript.
+# QUEUE=tasks: on Django's task framework instead (db_worker and the sweeper's loop, no broker).
 demo: $(STAMP)
-	@cd example_project && ../$(BIN)/python demo.py
+	@cd example_project && ../$(BIN)/python demo.py $(if $(QUEUE),--queue $(QUEUE))
 
 sandbox: $(STAMP)
 	$(BIN)/python -m django_slashml.sandbox --engine offline

@@ -5,10 +5,16 @@ worker and beat (on a folder-based transport unless CELERY_BROKER_URL names a br
 development server, transcribes the bundled sample through all of it, prints the transcript
 with word timings and a two-provider comparison of the same sample, and keeps serving until
 Ctrl-C, then stops everything it started.
+
+``--queue tasks`` (``make demo QUEUE=tasks``) runs the jobs on Django's task framework instead,
+as docs/task-framework.md sets it up: django-tasks-db keeps the tasks in the same database,
+``manage.py db_worker`` runs them and ``manage.py slashml_sweep --loop`` is the sweeper. No
+Celery process, no broker.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -38,13 +44,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 class Demo:
-    def __init__(self) -> None:
+    def __init__(self, queue: str = "celery") -> None:
+        self.queue = queue
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.step = 0
         LOGS.mkdir(parents=True, exist_ok=True)
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "example_project.settings",
+            "SLASHML_QUEUE": queue,  # read by example_project/settings.py
             "EXAMPLE_STATE_DIR": str(STATE),
             "SLASHML_API_URL": os.environ.get("SLASHML_API_URL", f"http://127.0.0.1:{SANDBOX_PORT}"),
             # The local sandbox accepts only its own key (it never adopts SLASHML_API_KEY).
@@ -171,36 +179,10 @@ class Demo:
         self.wait_for("sandbox", sandbox, lambda: self.answers(f"http://127.0.0.1:{SANDBOX_PORT}/_sandbox/health"))
         self.detail(f"http://127.0.0.1:{SANDBOX_PORT}")
 
-        broker = os.environ.get("CELERY_BROKER_URL", "a folder-based transport (no server)")
-        self.say(f"Starting a Celery worker and beat on {broker}")
-        worker = self.start(
-            "worker",
-            "-m",
-            "celery",
-            "-A",
-            "example_project",
-            "worker",
-            "-l",
-            "info",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "2",
-        )
-        self.wait_for("worker", worker, lambda: "ready." in self.log_tail("worker", 200))
-        self.start(
-            "beat",
-            "-m",
-            "celery",
-            "-A",
-            "example_project",
-            "beat",
-            "-l",
-            "info",
-            "--schedule",
-            str(STATE / "celerybeat-schedule"),
-        )
-        self.detail(f"logs in {LOGS}")
+        if self.queue == "tasks":
+            self.start_task_framework()
+        else:
+            self.start_celery()
 
         self.say(f"Starting the development server on port {WEB_PORT}")
         web = self.start("web", "manage.py", "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload")
@@ -240,6 +222,59 @@ class Demo:
                     raise StepFailed(f"{name} stopped unexpectedly:\n{self.log_tail(name)}")
             time.sleep(1)
 
+    def start_celery(self) -> None:
+        broker = os.environ.get("CELERY_BROKER_URL", "a folder-based transport (no server)")
+        self.say(f"Starting a Celery worker and beat on {broker}")
+        worker = self.start(
+            "worker",
+            "-m",
+            "celery",
+            "-A",
+            "example_project",
+            "worker",
+            "-l",
+            "info",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+        )
+        self.wait_for("worker", worker, lambda: "ready." in self.log_tail("worker", 200))
+        self.start(
+            "beat",
+            "-m",
+            "celery",
+            "-A",
+            "example_project",
+            "beat",
+            "-l",
+            "info",
+            "--schedule",
+            str(STATE / "celerybeat-schedule"),
+        )
+        self.detail(f"logs in {LOGS}")
+
+    def start_task_framework(self) -> None:
+        self.say("Starting db_worker and the sweeper on Django's task framework (tasks in the database, no broker)")
+        # No reloader: it would only watch files, a second process polling every second.
+        worker = self.start("db_worker", "manage.py", "db_worker", "--no-reload")
+        self.wait_for("db_worker", worker, lambda: "Starting worker" in self.log_tail("db_worker", 200))
+        sweeper = self.start("sweeper", "manage.py", "slashml_sweep", "--loop")
+        self.wait_for("sweeper", sweeper, lambda: "Sweeping every" in self.log_tail("sweeper", 50))
+        self.detail(f"logs in {LOGS}")
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="The whole pipeline on this machine, and a first transcript.")
+    parser.add_argument(
+        "--queue",
+        choices=("celery", "tasks"),
+        default="celery",
+        help="celery: a Celery worker and beat (the default); tasks: Django's task framework, db_worker and "
+        "the sweeper's loop, no broker (docs/task-framework.md)",
+    )
+    return parser.parse_args(argv)
+
 
 if __name__ == "__main__":
-    sys.exit(Demo().main())
+    sys.exit(Demo(parse_arguments(sys.argv[1:]).queue).main())

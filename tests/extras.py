@@ -32,6 +32,7 @@ EXTRAS = {
     "importlinter": "the lint extra (import-linter)",
     "prometheus_client": 'pip install "django-slashml[metrics]"',
     "schemathesis": "the test extra (schemathesis)",
+    "django_tasks_db": 'pip install "django-slashml[tasks]"',
 }
 
 

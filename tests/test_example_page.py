@@ -5,6 +5,9 @@ beat, development server) on free ports in a temporary folder, then signs in, up
 sample on the page, waits for COMPLETED, checks the transcript and that clicking a word
 seeks the audio. Needs Debian's ``chromium``; without it the test is skipped with the reason,
 except under CI=true, where it is required.
+
+``make demo QUEUE=tasks`` (``demo.py --queue tasks``: db_worker and the sweeper's loop, no
+Celery) runs once more, for its first transcript only: the pages are the same on either queue.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -37,18 +41,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    require_chromium()
+def running_demo(
+    tmp_path_factory: pytest.TempPathFactory, *arguments: str, processes: tuple[str, ...]
+) -> Iterator[dict[str, str]]:
+    """``demo.py`` with ``arguments`` until it is ready; then Ctrl-C, which must stop ``processes``."""
     require("av")  # the demo runs the sandbox's offline engine
     require("pocketsphinx")
     state = tmp_path_factory.mktemp("demo-state")
     web, sandbox = free_port(), free_port()
     env = {**os.environ, "EXAMPLE_STATE_DIR": str(state), "DEMO_PORT": str(web), "SANDBOX_PORT": str(sandbox)}
-    for name in ("DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL", "DATABASE_URL", "SLASHML_API_URL", "SLASHML_API_KEY"):
+    for name in (
+        "DJANGO_SETTINGS_MODULE", "CELERY_BROKER_URL", "DATABASE_URL", "SLASHML_API_URL", "SLASHML_API_KEY",
+        "SLASHML_QUEUE",
+    ):  # fmt: skip
         env.pop(name, None)
     log = (state / "demo.out").open("w")
-    process = subprocess.Popen([sys.executable, "demo.py"], cwd=EXAMPLE, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "demo.py", *arguments], cwd=EXAMPLE, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     output = state / "demo.out"
     deadline = time.monotonic() + 240
     while "Press Ctrl-C to stop." not in output.read_text():
@@ -65,18 +75,51 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             process.kill()
         log.close()
     final = output.read_text()
-    for name in ("web", "beat", "worker", "sandbox"):
+    for name in processes:
         assert f"stopped {name}" in final
 
 
-def test_demo_prints_the_transcript_with_timings_and_the_admin_url(demo: dict[str, str]) -> None:
-    output = demo["output"]
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    require_chromium()
+    yield from running_demo(tmp_path_factory, processes=("web", "beat", "worker", "sandbox"))
+
+
+@pytest.fixture(scope="module")
+def demo_on_tasks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    require("django_tasks_db")
+    yield from running_demo(tmp_path_factory, "--queue", "tasks", processes=("web", "sweeper", "db_worker", "sandbox"))
+
+
+def assert_first_transcript(output: str) -> None:
+    """The sample's transcript, its words with timings, and where to see the job."""
     assert "username demo, password demo-password" in output
     transcript = output.split("Transcript:", 1)[1].splitlines()[1]
     script = (SAMPLE.with_suffix(".txt")).read_text().split()
     assert sum(word in transcript.split() for word in script) / len(script) >= 0.8, transcript
     assert re.search(r"\d+\.\d\ds -\s+\d+\.\d\ds  hello", output)
     assert re.search(r"/admin/django_slashml/transcriptionjob/[0-9a-f-]{36}/change/", output)
+
+
+def test_demo_prints_the_transcript_with_timings_and_the_admin_url(demo: dict[str, str]) -> None:
+    assert_first_transcript(demo["output"])
+
+
+def test_demo_on_the_task_framework_runs_the_same_first_transcript_through_db_worker(
+    demo_on_tasks: dict[str, str],
+) -> None:
+    output = demo_on_tasks["output"]
+    assert_first_transcript(output)
+    assert "Starting db_worker and the sweeper on Django's task framework" in output
+    assert "Celery" not in output
+    state = Path(demo_on_tasks["state"])
+    assert not (state / "broker").exists(), "no Celery transport was set up"
+    # Each step was a task in the database backend's table, and db_worker ran it.
+    with sqlite3.connect(state / "db.sqlite3") as database:
+        rows = set(database.execute("SELECT task_path, status FROM django_tasks_database_dbtaskresult"))
+    assert ("django_slashml.task_framework.start_job", "SUCCESSFUL") in rows
+    assert ("django_slashml.task_framework.poll_job", "SUCCESSFUL") in rows
+    assert not {status for _, status in rows} & {"FAILED", "RUNNING"}, rows
 
 
 def test_the_page_uploads_follows_the_job_and_plays_along(demo: dict[str, str]) -> None:

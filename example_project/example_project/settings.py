@@ -2,7 +2,9 @@
 
 Everything that differs between machines comes from the environment:
 DATABASE_URL (default: SQLite here), CELERY_BROKER_URL (default: a folder-based transport
-that needs no server), SLASHML_API_URL and SLASHML_API_KEY (default: the local sandbox).
+that needs no server), SLASHML_API_URL and SLASHML_API_KEY (default: the local sandbox), and
+SLASHML_QUEUE: "celery" (the default) or "tasks", Django's task framework with its database
+backend, set up as docs/task-framework.md says (``make demo QUEUE=tasks``).
 """
 
 import os
@@ -110,10 +112,20 @@ SLASHML = {
     "ALLOW_PRIVATE_AUDIO_URLS": True,
 }
 
-# --- Celery ----------------------------------------------------------------------------------
+# --- The queue: Django's task framework, or Celery --------------------------------------------
+QUEUE = os.environ.get("SLASHML_QUEUE", "celery")
+if QUEUE not in ("celery", "tasks"):
+    raise ValueError(f"SLASHML_QUEUE is {QUEUE!r}: use celery or tasks")
+if QUEUE == "tasks":
+    INSTALLED_APPS += ["django_tasks_db"]  # the database backend: tasks wait in the database
+    if django.VERSION < (6, 0):
+        INSTALLED_APPS += ["django_tasks"]  # Django 5.2: django-tasks, the backport of django.tasks
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    SLASHML["QUEUE"] = "tasks"  # Celery is installed too, in make demo's environment
+
 # Without CELERY_BROKER_URL, messages go through folders on disk: no broker server needed.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+if CELERY_BROKER_URL == "filesystem://" and QUEUE == "celery":
     _queue = STATE_DIR / "broker"
     for _folder in ("out", "processed", "control"):
         (_queue / _folder).mkdir(parents=True, exist_ok=True)
