@@ -83,6 +83,7 @@ def test_the_task_framework_page_followed_as_written_finishes_a_job_without_cele
         assert "COMPLETED" in transcribed, transcribed
         # Step 4's receiver ran in db_worker, once, and its on_commit line after it.
         project.assert_receiver_ran_once(job_id, words="")
+        project.wait_for(lambda: "Sweeping every 10 s" in project.log("sweeper"), "the sweeper's loop")
         assert project.slashml_check_messages("--deploy") == []
         # Every step went through the database backend's table, and db_worker ran each one.
         rows = project.manage(
