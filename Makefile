@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: docs package-check test test-default test-services test-mariadb test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke bench-scale lint format messages demo sandbox clean
+.PHONY: docs package-check test test-default test-services mariadb-ready test-mariadb test-no-extras test-install test-matrix reliability-report bench bench-quick bench-smoke bench-scale lint format messages demo sandbox clean
 
 # pip's and setuptools' output goes to $(INSTALL_LOG), shown only when an install fails.
 INSTALL_LOG := $(VENV)/install.log
@@ -42,18 +42,22 @@ test-services: $(STAMP)
 	  SLASHML_TEST_TIER=services $(BIN)/pytest -p no:cacheprovider -m reliability
 
 # MariaDB 10.11 on 127.0.0.1:3306 (root, no password), Celery in memory: tests/tiers.py's MARIADB
-# files, where the database changes the outcome. mysqlclient builds against Debian's libmariadb-dev
-# (installed here with apt when missing); the server's time zone tables are loaded when empty
-# (without them __date lookups and the admin's date hierarchy find nothing under USE_TZ).
+# files, where the database changes the outcome, in parallel; then their reliability runs (a worker
+# SIGKILLed mid-step, on a Redis server the test starts) alone. mysqlclient builds against Debian's
+# libmariadb-dev (installed here with apt when missing); the server's time zone tables are loaded
+# when empty (without them __date lookups and the admin's date hierarchy find nothing under USE_TZ).
 MYSQL := mysql -h 127.0.0.1 -P 3306 -u root
-test-mariadb: $(STAMP)
+mariadb-ready: $(STAMP)
 	@pkg-config --exists libmariadb 2>/dev/null || { echo "==> installing Debian's libmariadb-dev for mysqlclient"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq libmariadb-dev pkg-config >/dev/null; }
 	@$(BIN)/python -c "import MySQLdb" 2>/dev/null || $(BIN)/python -m pip install -q "mysqlclient>=2.2" $(LOGGED)
 	@test "$$($(MYSQL) -N -e 'SELECT COUNT(*) FROM mysql.time_zone_name')" != 0 || \
 	  { echo "==> loading MariaDB's time zone tables"; mysql_tzinfo_to_sql /usr/share/zoneinfo 2>/dev/null | $(MYSQL) mysql; }
+
+test-mariadb: mariadb-ready
 	files="$$($(BIN)/python -m tests.tiers mariadb)" && \
-	  SLASHML_TEST_TIER=mariadb $(BIN)/pytest $(XDIST) -p no:cacheprovider $$files
+	  SLASHML_TEST_TIER=mariadb $(BIN)/pytest $(XDIST) -p no:cacheprovider -m "not reliability" $$files && \
+	  SLASHML_TEST_TIER=mariadb $(BIN)/pytest -p no:cacheprovider -m reliability $$files
 
 # Where none of the optional extras is installed: the base install (the package with its queue,
 # the celery extra, as docs/install.md's first line) and the test runner only (pytest,
@@ -87,9 +91,12 @@ MATRIX ?= 5.2:3.11 6.0:3.12 6.1:3.13
 test-matrix: $(STAMP)
 	$(BIN)/python -m tests.install.matrix $(MATRIX)
 
-# Runs the reliability suite (PostgreSQL, Redis, RabbitMQ) and rewrites the table in docs/reliability.md.
-reliability-report: $(STAMP)
+# Runs the reliability suite (PostgreSQL, Redis, RabbitMQ), then its MariaDB run, and rewrites the
+# table in docs/reliability.md: each step replaces the rows of the runs it ran.
+reliability-report: mariadb-ready
 	SLASHML_TEST_TIER=services SLASHML_RELIABILITY_REPORT=1 $(BIN)/pytest -m reliability -p no:cacheprovider
+	files="$$($(BIN)/python -m tests.tiers mariadb)" && \
+	  SLASHML_TEST_TIER=mariadb SLASHML_RELIABILITY_REPORT=1 $(BIN)/pytest -m reliability -p no:cacheprovider $$files
 
 # Benchmarks beside their baselines (PostgreSQL and Redis on 127.0.0.1; 12 to 20 minutes);
 # rewrites docs/benchmarks.md. bench-quick is a smoke run of a few minutes that writes nothing;

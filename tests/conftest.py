@@ -212,20 +212,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """With SLASHML_RELIABILITY_REPORT=1, write the reliability runs' table into docs/reliability.md."""
     if os.environ.get("SLASHML_RELIABILITY_REPORT") != "1":
         return
-    from .reliability.harness import RESULTS
+    from .reliability.harness import RESULTS, report_table
 
     if not RESULTS:
         return
-    header = [
-        "| run | load | faults injected | jobs | lost | duplicate signals | extra submits | outcome |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
-    ]
-    table = "\n".join([REPORT_START, *header, *(row.as_row() for row in RESULTS), REPORT_END])
     document = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
     text = document.read_text()
     if REPORT_START in text:
         before, rest = text.split(REPORT_START, 1)
-        text = before + table + rest.split(REPORT_END, 1)[1]
+        earlier, after = rest.split(REPORT_END, 1)
+        table = "\n".join([REPORT_START, *merge_rows(earlier.strip().splitlines(), report_table(RESULTS)), REPORT_END])
+        text = before + table + after
     else:
+        table = "\n".join([REPORT_START, *report_table(RESULTS), REPORT_END])
         text = text.rstrip() + "\n\n## Measured\n\n" + table + "\n"
     document.write_text(text)
+
+
+def merge_rows(earlier: list[str], table: list[str]) -> list[str]:
+    """``table`` with the earlier table's rows of runs this session did not run: each tier's
+    ``make reliability-report`` step rewrites its own runs' rows (the MariaDB tier runs one)."""
+
+    def name(line: str) -> str:
+        return line.split("|")[1].strip()
+
+    if earlier[:1] != table[:1]:  # another layout: its rows do not fit
+        return table
+    ran = {name(line): line for line in table[2:]}
+    rows = [ran.pop(name(line), line) for line in earlier[2:]]
+    return [*table[:2], *rows, *ran.values()]

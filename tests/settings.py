@@ -4,7 +4,8 @@ Default tier: SQLite in a file (so a worker thread shares it) and Celery's
 in-memory transport. ``SLASHML_TEST_TIER=services``: PostgreSQL and Redis on
 127.0.0.1 (``SLASHML_TEST_BROKER`` may name another broker, e.g. RabbitMQ).
 ``SLASHML_TEST_TIER=mariadb``: MariaDB on 127.0.0.1:3306 (root, no password; utf8mb4, its time
-zone tables loaded by ``make test-mariadb``) and the in-memory transport.
+zone tables loaded by ``make test-mariadb``) and the in-memory transport (the reliability suite's
+workers there use a Redis server the test starts, named by ``SLASHML_TEST_BROKER``).
 
 Worker processes that the reliability suite starts read the rest from the environment:
 ``SLASHML_TEST_DATABASE`` (the test database's name), ``SLASHML_TEST_MEDIA_ROOT`` and
@@ -142,7 +143,9 @@ elif TIER == "mariadb":
             "TEST": {"NAME": "test_django_slashml", "CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"},
         }
     }
-    CELERY_BROKER_URL = "memory://"
+    # The reliability suite's workers share a Redis server of the test's own (SLASHML_TEST_BROKER).
+    CELERY_BROKER_URL = os.environ.get("SLASHML_TEST_BROKER", "memory://")
+    INSTALLED_APPS.append("tests.reliability")
     if os.environ.get("SLASHML_TEST_DATABASE"):
         DATABASES["default"]["NAME"] = os.environ["SLASHML_TEST_DATABASE"]
 else:

@@ -17,11 +17,21 @@ import pytest
 from django.utils import timezone
 
 from django_slashml.jobs import queues, sweeper
-from django_slashml.models import ACTIVE_STATUSES, TranscriptionJob
+from django_slashml.models import ACTIVE_STATUSES, JobStatus, TranscriptionJob
 from django_slashml.sandbox.control import SandboxControl
 
-from .reliability.harness import DbWorkerProcess, sweeping
-from .test_reliability import SWEEP_EVERY, Run
+from .reliability.harness import TASKS, DbWorkerProcess, sweeping
+from .test_reliability import (
+    FAULTS_LABEL,
+    RACING_FAULTS,
+    RACING_LABEL,
+    SLASHML_FAULTS,
+    SWEEP_EVERY,
+    Run,
+    never_finish,
+    race,
+    with_deadline,
+)
 from .test_reliability import pytestmark as reliability_marks
 
 pytestmark = [
@@ -37,6 +47,7 @@ def run(
     current = Run(sandbox=sandbox, control=sandbox_control, settings=settings, media_root=media_root, tmp_path=tmp_path)
     current.slashml = {**current.slashml, "QUEUE": "tasks"}
     settings.SLASHML = current.slashml
+    current.queue = TASKS
     yield current
     current.stop()
 
@@ -55,6 +66,21 @@ def our_results(status: str, *, worker: DbWorkerProcess | None = None) -> int:
     if worker is not None:
         rows = rows.filter(worker_ids__contains=[worker.worker_id])
     return rows.count()
+
+
+def test_jobs_on_db_workers_through_500s_429s_slow_bodies_and_dropped_connections(run: Run) -> None:
+    run.control.set_faults(**SLASHML_FAULTS)
+    run.control.set_quirks(echo_credentials=True)  # every answer carries the key: the logs must not
+    db_worker(run)
+    db_worker(run)
+    with sweeping(SWEEP_EVERY):
+        run.create(JOBS_THROUGH_FAULTS)
+        run.wait_until_all_end(timeout=300)
+    run.verdict("SlashML faults", f"{JOBS_THROUGH_FAULTS} jobs, 2 db_worker", FAULTS_LABEL)
+
+
+#: Fewer than on Celery: a db_worker runs one step at a time and looks for the next in the table.
+JOBS_THROUGH_FAULTS = 100
 
 
 def test_killing_db_workers_loses_nothing_and_their_running_rows_are_failed(run: Run) -> None:
@@ -76,7 +102,7 @@ def test_killing_db_workers_loses_nothing_and_their_running_rows_are_failed(run:
         run.wait_until_all_end(timeout=180, during=crash)
     assert len(kills) == 2, kills
     run.verdict(
-        "Worker killed (django-tasks-db)",
+        "Worker crashes",
         "60 jobs, 2 db_worker",
         "SIGKILL a db_worker 2x",
         killed_in_flight=len(kills),
@@ -107,7 +133,7 @@ def test_a_hung_db_worker_holds_its_job_no_longer_than_the_lease(run: Run) -> No
             paused.update(at=timezone.now(), job=held.args_kwargs["args"][0])
 
     with sweeping(SWEEP_EVERY):
-        run.create(20)
+        run.create(12)
         run.wait_until_all_end(timeout=120, during=hang)
     assert paused, "the worker was never paused mid-run"
     # The held job waited for its lease to end, the sweep to see it overdue, then its remaining steps
@@ -118,4 +144,19 @@ def test_a_hung_db_worker_holds_its_job_no_longer_than_the_lease(run: Run) -> No
     assert held_job.completed_at is not None
     assert (held_job.completed_at - paused["at"]).total_seconds() < bound
     hung.kill()  # SIGKILL ends a stopped process too; the verdict is taken without it
-    run.verdict("Hung worker (django-tasks-db)", "20 jobs, 2 db_worker", "SIGSTOP a db_worker", killed_in_flight=1)
+    run.verdict("Hung worker", "12 jobs, 2 db_worker", "SIGSTOP a worker mid-step", killed_in_flight=1)
+
+
+def test_two_db_workers_racing_on_the_same_due_jobs_never_double_poll_or_transition(run: Run) -> None:
+    run.control.set_faults(**RACING_FAULTS)
+    db_worker(run)
+    db_worker(run)
+    race(run, 30)
+    run.verdict("Racing workers", "30 jobs, 2 db_worker, 0.3 s per request", RACING_LABEL)
+
+
+def test_a_job_slashml_never_finishes_ends_in_error_at_its_deadline_on_db_workers(run: Run, settings: Any) -> None:
+    with_deadline(run, settings)
+    db_worker(run)
+    never_finish(run)
+    run.verdict("Deadline", "5 jobs SlashML never finishes", "never_finish_rate 1.0", expect=JobStatus.ERROR)

@@ -44,7 +44,8 @@ MATRIX_SQLITE = {
 }
 
 #: Against MariaDB (``make test-mariadb``), with Celery's in-memory transport: the files where the
-#: database changes the outcome (its SQL, types, time zones, locking and errors), and the hostile input.
+#: database changes the outcome (its SQL, types, time zones, locking and errors), and the hostile input;
+#: their reliability runs afterwards, alone, with worker processes on a Redis server of their own.
 MARIADB = {
     "tests/test_pipeline.py": "the claim and every transition, filter(...).update(...) returning 1, on MySQL's SQL",
     "tests/test_lifecycle.py": "the only place a status changes, and its races",
@@ -60,6 +61,7 @@ MARIADB = {
     "tests/test_admin.py": "the admin's date filters under USE_TZ, which need the time zone tables",
     "tests/test_migrations.py": "an index added to the job table, where MariaDB has no partial indexes",
     "tests/test_bad_input.py": "hostile input: 4-byte characters (utf8mb4), long values, bad types end in clear errors",
+    "tests/test_reliability_recovery.py": "a worker SIGKILLed mid-step: its jobs back within a minute, on this SQL",
 }
 
 #: Where none of the optional extras is installed (``make test-no-extras``): every module imports,

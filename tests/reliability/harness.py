@@ -50,7 +50,7 @@ class WorkerProcess:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "SLASHML_TEST_TIER": "services",
+            "SLASHML_TEST_TIER": os.environ.get("SLASHML_TEST_TIER", "services"),
             "SLASHML_TEST_BROKER": self.broker,
             "SLASHML_TEST_DATABASE": connection.settings_dict["NAME"],
             "SLASHML_TEST_MEDIA_ROOT": self.media_root,
@@ -203,9 +203,13 @@ def sweeping(every: float) -> Iterator[None]:
         thread.join(timeout=30)
 
 
+#: The queues, in the table's column order.
+CELERY, TASKS = "Celery", "Django tasks (db_worker)"
+
+
 @dataclass
 class RunSummary:
-    """One row of docs/reliability.md's table."""
+    """One run on one queue: a cell of docs/reliability.md's table."""
 
     run: str
     load: str
@@ -215,10 +219,44 @@ class RunSummary:
     duplicate_signals: int
     extra_submits: int
     outcome: str
+    queue: str = CELERY
 
-    def as_row(self) -> str:
-        cells = (self.run, self.load, self.faults, self.jobs, self.lost, self.duplicate_signals, self.extra_submits)
-        return "| " + " | ".join(str(cell) for cell in (*cells, self.outcome)) + " |"
+    def as_cell(self, *, with_faults: bool = False) -> str:
+        load = f"{self.load}; {self.faults}" if with_faults else self.load
+        counts = f"{self.lost} lost, {self.duplicate_signals} duplicate signals, {self.extra_submits} extra submits"
+        return f"{load}: {counts}; {self.outcome}"
+
+
+#: Cells where a run has nothing to break on a queue, and why.
+NOT_ON = {
+    ("Worker killed (RabbitMQ)", TASKS): "no broker: the queue is the database",
+    ("Broker outage", TASKS): "no broker: the queue is the database",
+}
+
+
+def report_table(results: list[RunSummary]) -> list[str]:
+    """A row per run, a column per queue, in the order the runs first ran."""
+    queues = [CELERY, TASKS]
+    runs: dict[str, dict[str, RunSummary]] = {}
+    for summary in results:
+        runs.setdefault(summary.run, {})[summary.queue] = summary
+    lines = [
+        "| run | faults injected | " + " | ".join(queues) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in queues) + " |",
+    ]
+    for name, cells in runs.items():
+        each = {summary.faults for summary in cells.values()}
+        faults = each.pop() if len(each) == 1 else "per queue"
+        row = [
+            cells[queue].as_cell(with_faults=faults == "per queue")
+            if queue in cells
+            else NOT_ON.get((name, queue), "not run")
+            for queue in queues
+        ]
+        lines.append("| " + " | ".join([name, faults, *row]) + " |")
+    return lines
 
 
 RESULTS: list[RunSummary] = []
+#: Seconds from the SIGKILL to COMPLETED, by (database, step killed).
+RECOVERY_TIMES: dict[tuple[str, str], float] = {}
