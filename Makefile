@@ -34,12 +34,13 @@ test-default: $(STAMP)
 	$(BIN)/pytest $(XDIST) -p no:cacheprovider
 
 # PostgreSQL + Redis: the tests marked services in parallel, then the reliability suite (worker
-# processes, faults, kills, timings; one run on RabbitMQ) alone, in one process.
+# processes, faults, kills, timings; one run on RabbitMQ) alone, a file per process: the Celery
+# runs beside the mid-step kills, whose minute is mostly a lease running out, and the db_worker runs.
 test-services: $(STAMP)
 	@$(BIN)/python tests/services.py; status=$$?; \
 	  if [ $$status -eq 3 ]; then exit 0; elif [ $$status -ne 0 ]; then exit $$status; fi; \
 	  SLASHML_TEST_TIER=services $(BIN)/pytest $(XDIST) -p no:cacheprovider -m "services and not reliability" && \
-	  SLASHML_TEST_TIER=services $(BIN)/pytest -p no:cacheprovider -m reliability
+	  SLASHML_TEST_TIER=services $(BIN)/pytest $(XDIST) -p no:cacheprovider -m reliability
 
 # MariaDB 10.11 on 127.0.0.1:3306 (root, no password), Celery in memory: tests/tiers.py's MARIADB
 # files, where the database changes the outcome, in parallel; then their reliability runs (a worker

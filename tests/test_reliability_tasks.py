@@ -151,8 +151,8 @@ def test_two_db_workers_racing_on_the_same_due_jobs_never_double_poll_or_transit
     run.control.set_faults(**RACING_FAULTS)
     db_worker(run)
     db_worker(run)
-    race(run, 30)
-    run.verdict("Racing workers", "30 jobs, 2 db_worker, 0.3 s per request", RACING_LABEL)
+    race(run, 20)
+    run.verdict("Racing workers", "20 jobs, 2 db_worker, 0.3 s per request", RACING_LABEL)
 
 
 def test_a_job_slashml_never_finishes_ends_in_error_at_its_deadline_on_db_workers(run: Run, settings: Any) -> None:
