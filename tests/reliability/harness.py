@@ -231,6 +231,7 @@ class RunSummary:
 NOT_ON = {
     ("Worker killed (RabbitMQ)", TASKS): "no broker: the queue is the database",
     ("Broker outage", TASKS): "no broker: the queue is the database",
+    ("Worker killed mid-step (MariaDB)", TASKS): "not run: the database's part is the same as on Celery",
 }
 
 
@@ -258,5 +259,5 @@ def report_table(results: list[RunSummary]) -> list[str]:
 
 
 RESULTS: list[RunSummary] = []
-#: Seconds from the SIGKILL to COMPLETED, by (database, step killed).
-RECOVERY_TIMES: dict[tuple[str, str], float] = {}
+#: Seconds from the SIGKILL to COMPLETED, by (database, queue, step killed).
+RECOVERY_TIMES: dict[tuple[str, str, str], float] = {}
