@@ -221,23 +221,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if REPORT_START in text:
         before, rest = text.split(REPORT_START, 1)
         earlier, after = rest.split(REPORT_END, 1)
-        table = "\n".join([REPORT_START, *merge_rows(earlier.strip().splitlines(), report_table(RESULTS)), REPORT_END])
+        table = "\n".join([REPORT_START, *report_table(RESULTS, earlier.strip().splitlines()), REPORT_END])
         text = before + table + after
     else:
         table = "\n".join([REPORT_START, *report_table(RESULTS), REPORT_END])
         text = text.rstrip() + "\n\n## Measured\n\n" + table + "\n"
     document.write_text(text)
-
-
-def merge_rows(earlier: list[str], table: list[str]) -> list[str]:
-    """``table`` with the earlier table's rows of runs this session did not run: each tier's
-    ``make reliability-report`` step rewrites its own runs' rows (the MariaDB tier runs one)."""
-
-    def name(line: str) -> str:
-        return line.split("|")[1].strip()
-
-    if earlier[:1] != table[:1]:  # another layout: its rows do not fit
-        return table
-    ran = {name(line): line for line in table[2:]}
-    rows = [ran.pop(name(line), line) for line in earlier[2:]]
-    return [*table[:2], *rows, *ran.values()]

@@ -176,7 +176,11 @@ class Run:
             duplicate_signals=duplicates,
             extra_submits=max(0, extra_submits - lost_answers - killed_in_flight),
             outcome=(f"all {expect}" if lost == 0 else f"{lost} not {expect}")
-            + (f"; {extra_submits} resubmits after a lost answer" if extra_submits else "")
+            + (
+                f"; {extra_submits} resubmit{'s' if extra_submits > 1 else ''} after a lost answer"
+                if extra_submits
+                else ""
+            )
             + (f"; {note}" if note else ""),
             queue=self.queue,
         )

@@ -54,18 +54,17 @@ def test_the_table_has_a_column_per_queue_with_the_same_rows() -> None:
     assert broker.endswith("| no broker: the queue is the database |")
 
 
-def test_each_reports_step_replaces_its_own_runs_rows_and_keeps_the_others() -> None:
-    postgresql = harness.RunSummary("Killed mid-step (PostgreSQL)", "3 jobs", "SIGKILL", 3, 0, 0, 0, "44 s")
-    earlier = harness.report_table(
-        [postgresql, harness.RunSummary("Killed mid-step (MariaDB)", "3 jobs", "SIGKILL", 3, 0, 0, 0, "45 s")]
-    )
-    now = harness.report_table(
-        [harness.RunSummary("Killed mid-step (PostgreSQL)", "3 jobs", "SIGKILL", 3, 0, 0, 0, "41 s")]
-    )
-    merged = conftest.merge_rows(earlier, now)
-    assert [line.split("|")[1].strip() for line in merged[2:]] == [
+def test_each_step_of_the_report_replaces_its_own_cells_and_keeps_the_others() -> None:
+    def killed(database: str, seconds: str, queue: str = harness.CELERY) -> harness.RunSummary:
+        return harness.RunSummary(f"Killed mid-step ({database})", "3 jobs", "SIGKILL", 3, 0, 0, 0, seconds, queue)
+
+    earlier = harness.report_table([killed("PostgreSQL", "44 s"), killed("PostgreSQL", "46 s", harness.TASKS)])
+    earlier = harness.report_table([killed("MariaDB", "45 s")], earlier)  # the MariaDB tier's step
+    now = harness.report_table([killed("PostgreSQL", "41 s")], earlier)  # one process of the service tier's
+    assert [line.split("|")[1].strip() for line in now[2:]] == [
         "Killed mid-step (PostgreSQL)",
         "Killed mid-step (MariaDB)",
     ]
-    assert "41 s" in merged[2] and "45 s" in merged[3]
-    assert conftest.merge_rows(["| run | load | old layout |", "| --- |", "| gone | x | y |"], now) == now
+    assert "41 s |" in now[2] and "46 s |" in now[2] and "44 s" not in now[2]
+    assert "45 s |" in now[3]
+    assert harness.report_table([], ["| run | load | old layout |", "| --- |", "| gone | x | y |"]) == now[:2]

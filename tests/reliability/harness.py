@@ -235,27 +235,31 @@ NOT_ON = {
 }
 
 
-def report_table(results: list[RunSummary]) -> list[str]:
-    """A row per run, a column per queue, in the order the runs first ran."""
+def report_table(results: list[RunSummary], earlier: list[str] | None = None) -> list[str]:
+    """A row per run, a column per queue. ``earlier``, the table as it was: its cells for a run and
+    queue that ``results`` lack stay (each step of ``make reliability-report`` runs a part)."""
     queues = [CELERY, TASKS]
-    runs: dict[str, dict[str, RunSummary]] = {}
-    for summary in results:
-        runs.setdefault(summary.run, {})[summary.queue] = summary
-    lines = [
+    header = [
         "| run | faults injected | " + " | ".join(queues) + " |",
         "| --- | --- | " + " | ".join("---" for _ in queues) + " |",
     ]
-    for name, cells in runs.items():
-        each = {summary.faults for summary in cells.values()}
-        faults = each.pop() if len(each) == 1 else "per queue"
-        row = [
-            cells[queue].as_cell(with_faults=faults == "per queue")
-            if queue in cells
-            else NOT_ON.get((name, queue), "not run")
-            for queue in queues
-        ]
-        lines.append("| " + " | ".join([name, faults, *row]) + " |")
-    return lines
+    rows: dict[str, dict[str, str]] = {}
+    if earlier and earlier[0] == header[0]:  # another layout's rows do not fit
+        for line in earlier[2:]:
+            name, faults, *cells = (cell.strip() for cell in line.strip().strip("|").split("|"))
+            rows[name] = {"faults": faults, **dict(zip(queues, cells, strict=False))}
+    for summary in sorted(results, key=lambda summary: summary.queue != CELERY):  # Celery's faults name the row
+        row = rows.setdefault(summary.run, {"faults": summary.faults})
+        if summary.queue == CELERY:
+            row["faults"] = summary.faults
+        row[summary.queue] = summary.as_cell(with_faults=summary.faults != row["faults"])
+    lines = [
+        "| "
+        + " | ".join([name, row["faults"], *(row.get(q) or NOT_ON.get((name, q), "not run") for q in queues)])
+        + " |"
+        for name, row in rows.items()
+    ]
+    return [*header, *lines]
 
 
 RESULTS: list[RunSummary] = []
