@@ -43,11 +43,9 @@ pytestmark = [
 ]
 
 #: The shipped lease and sweep. The read timeouts outlast the stall, so each step is still waiting
-#: for SlashML when the worker is killed. The learned poll schedule is off: the job whose poll the
-#: kill held up would teach it that SlashML took the whole recovery, and the others' first polls
-#: would wait that long, which measures the learning, not the recovery.
+#: for SlashML when the worker is killed. The learned poll schedule is on, as shipped: the job whose
+#: poll the kill held up must not teach it that SlashML took the whole recovery.
 RECOVERY = {
-    "POLL_LEARNING": False,
     "LEASE_SECONDS": 30,
     "TASK_TIME_LIMIT": 1800,
     "TASK_SOFT_TIME_LIMIT": 1740,

@@ -115,6 +115,21 @@ def test_a_completed_job_records_its_speed_and_the_next_one_polls_by_it(
 
 
 @pytest.mark.django_db
+def test_a_job_whose_poll_was_held_up_by_a_dead_worker_teaches_nothing(slashml, speech_path) -> None:
+    job = transcribe(speech_path, fresh=True)
+    assert pipeline.advance(job.pk) == pipeline.Step.SUBMITTED
+    # The worker that took the next poll died: its lease ran out long after SlashML finished.
+    TranscriptionJob.objects.filter(pk=job.pk).update(
+        lease_owner="killed-worker", lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    done = drive(job)
+    assert done.status == JobStatus.COMPLETED
+    assert done.processing_rate is None
+    speed.forget()
+    assert speed.learned_rate(done.service_provider) is None
+
+
+@pytest.mark.django_db
 def test_a_retried_job_forgets_what_it_taught(slashml, speech_path) -> None:
     from django_slashml import retry
 

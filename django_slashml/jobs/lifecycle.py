@@ -204,8 +204,13 @@ def mark_in_progress(
 
 
 def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) -> float | None:
-    """What this completion teaches the poll schedule; nothing for a job that followed another's."""
-    if job.submitted_at is None or job.reused_from_id is not None:
+    """What this completion teaches the poll schedule.
+
+    Nothing for a job that followed another's, nor for one whose polls a failure held up (a
+    worker killed mid-step, errors from SlashML): it was found done when the recovery let it be,
+    not when SlashML finished, and one such time would push every next job's first poll out.
+    """
+    if job.submitted_at is None or job.reused_from_id is not None or job.consecutive_failures:
         return None
     duration = speed.audio_seconds(job, remote.audio_duration)
     done_after = (now - job.submitted_at).total_seconds()
