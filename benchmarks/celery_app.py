@@ -7,6 +7,7 @@ measures the app, not its instruments."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -22,6 +23,7 @@ app.autodiscover_tasks()
 BUSY_KEY = "slashml-bench:busy-seconds"
 TASKS_KEY = "slashml-bench:tasks"
 DETECTED_KEY = "slashml-bench:baseline-detected"
+STEPS_KEY = "slashml-bench:steps"
 
 _started: dict[str, float] = {}
 _redis: redis.Redis | None = None
@@ -50,6 +52,16 @@ def _stop_clock(task_id: str, **kwargs: Any) -> None:
 if os.environ.get("SLASHML_BENCH_TALLY_TASKS") == "1":
     task_prerun.connect(_start_clock, weak=False)
     task_postrun.connect(_stop_clock, weak=False)
+
+
+def _trace_step(task_id: str, task: Any, args: Any = (), **kwargs: Any) -> None:
+    """When each job step started, and the time its message was due (its eta), for the real-clock polls."""
+    record = {"task": task.name, "job": str(args[0]) if args else "", "eta": task.request.eta, "started": time.time()}
+    tally().rpush(STEPS_KEY, json.dumps(record))
+
+
+if os.environ.get("SLASHML_BENCH_TRACE_STEPS") == "1":
+    task_prerun.connect(_trace_step, weak=False)
 
 
 @app.task(name="benchmarks.vendor_transcribe", acks_late=True, ignore_result=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare", "search", "learning")
+SECTIONS = ("occupancy", "uploads", "throughput", "api", "polling", "compare", "search", "learning", "clock")
 
 
 class Bench:
@@ -57,6 +57,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--processing-time", type=float, default=5.0, help="occupancy: seconds per job (default 5)")
     parser.add_argument("--processing-times", default="5,60,600", help="status calls: processing times (s)")
     parser.add_argument("--polling-jobs", type=int, default=20, help="status calls: jobs per row (default 20)")
+    parser.add_argument("--clock-jobs", type=int, default=40, help="real-clock polls: jobs after warm-up")
     parser.add_argument("--upload-sizes", default="256,1024", help="upload memory: file sizes in MiB")
     parser.add_argument("--throughput-jobs", type=int, default=1000, help="throughput: jobs (default 1000)")
     parser.add_argument("--api-jobs", type=int, default=100_000, help="REST API: jobs in the table (default 100000)")
@@ -69,7 +70,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (minutes, not half an hour)")
     options = parser.parse_args(argv)
     if options.quick:  # smaller sizes, where not given on the command line
-        quick = {"jobs": 40, "processing_times": "5,60", "polling_jobs": 6, "upload_sizes": "64",
+        quick = {"jobs": 40, "processing_times": "5,60", "polling_jobs": 6, "clock_jobs": 10, "upload_sizes": "64",
                  "throughput_jobs": 200, "api_jobs": 10_000, "search_jobs": 10_000,
                  "search_sqlite_jobs": 2_000}  # fmt: skip
         for name, value in quick.items():
@@ -100,7 +101,17 @@ def main(argv: list[str] | None = None) -> None:
 
     fresh_database(options.database)
     django.setup()
-    from . import api_requests, comparisons, learning, occupancy, polling, search, throughput, upload_memory
+    from . import (
+        api_requests,
+        comparisons,
+        learning,
+        learning_clock,
+        occupancy,
+        polling,
+        search,
+        throughput,
+        upload_memory,
+    )
 
     call_command("migrate", verbosity=0)
     bench = Bench(options, workdir)
@@ -117,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         "compare": comparisons.run,
         "search": search.run,
         "learning": learning.run,
+        "clock": learning_clock.run,
     }
     sections = []
     try:
