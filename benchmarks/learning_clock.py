@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,7 @@ POLL_TASK = "django_slashml.poll_job"
 class SteadyServer:
     """``python -m benchmarks.steady_server`` in its own process."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, latency: float = 0.0) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
         command = [
             sys.executable,
@@ -117,22 +118,35 @@ def _steps(redis_url: str) -> dict[str, list[dict[str, Any]]]:
     return by_job
 
 
-def run_jobs(bench: Any, label: str, overrides: dict[str, Any], count: int, gap: float | None = None) -> list[Job]:
-    """``count`` jobs after the warm-up, with ``overrides`` over the defaults.
+def run_jobs(
+    bench: Any,
+    label: str,
+    count: int,
+    *,
+    gap: float | None = None,
+    pool: str = "prefork",
+    latency: float = 0.0,
+) -> list[Job]:
+    """``count`` jobs after the warm-up, on the app's default settings.
 
     Each job is created once the one before it is done, or with ``gap``, ``gap`` seconds after
-    it, whether or not it is done (several jobs running at once).
+    it, whether or not it is done (several jobs running at once); the worker runs ``pool``, and
+    SlashML takes ``latency`` seconds to answer each call.
     """
     from django_slashml import transcribe
     from django_slashml.models import JobStatus, TranscriptionJob
 
     empty_tables()
-    server = SteadyServer(bench.workdir / f"clock-{label}-server.log")
-    settings = {**bench.slashml(server.url), **overrides}
+    label = re.sub(r"\W+", "-", label).strip("-")
+    server = SteadyServer(bench.workdir / f"clock-{label}-server.log", latency)
+    settings = bench.slashml(server.url)
     folder = bench.workdir / "clock-audio"
     folder.mkdir(parents=True, exist_ok=True)
     env = {"SLASHML_BENCH_TRACE_STEPS": "1"}
-    worker = WorkerProcess(bench.workdir, f"clock-{label}", slashml=settings, concurrency=2, env=env)
+    concurrency = 2 if pool == "prefork" else 1
+    worker = WorkerProcess(
+        bench.workdir, f"clock-{label}", slashml=settings, concurrency=concurrency, env=env, pool=pool
+    )
     order = []
     try:
         for index in range(WARM_UP + count):
@@ -214,22 +228,24 @@ def summarise(jobs: Sequence[Job]) -> dict[str, float]:
     }
 
 
-#: Schedules measured: a label and the SLASHML settings over the defaults.
-SCHEDULES: list[tuple[str, dict[str, Any], float | None]] = [
-    ("defaults, one job at a time", {}, None),
-    ("defaults, a job every 0.5 s", {}, 0.5),
+#: The runs: how jobs arrive, the worker's pool and SlashML's answer time (keyword arguments of run_jobs).
+RUNS: list[tuple[str, dict[str, Any]]] = [
+    ("one job at a time", {}),
+    ("a job every 0.5 s", {"gap": 0.5}),
+    ("one job at a time, -P solo", {"pool": "solo"}),
+    ("one job at a time, SlashML answers in 0.2 s", {"latency": 0.2}),
 ]
 
 
 def run(bench: Any) -> Section:
     count = bench.options.clock_jobs
-    measured = {label: summarise(run_jobs(bench, label, overrides, count, gap)) for label, overrides, gap in SCHEDULES}
+    measured = {label: summarise(run_jobs(bench, label, count, **how)) for label, how in RUNS}
     section = Section(
         title="10. Polls that learn (real clock)",
         setup=(__doc__ or "").split("\n\n", 1)[1].replace("\n", " ").replace("``", "`").rsplit(" Run alone", 1)[0]
-        + f" Figures are over the {count} jobs after {WARM_UP} warm-up jobs.",
+        + f" Default settings; figures are over the {count} jobs after {WARM_UP} warm-up jobs.",
         headers=[
-            "schedule",
+            "run",
             "status calls per job (mean, p95)",
             "detection delay mean",
             "p95",
@@ -239,35 +255,46 @@ def run(bench: Any) -> Section:
         ],
     )
     for label, m in measured.items():
+        finished = m["finished"]
         section.rows.append(
             [
                 label,
                 f"{m['calls']:.2f}, {m['calls_p95']:.0f}",
-                f"{m['delay']:.2f} s ({100 * m['delay'] / m['finished']:.0f}%)",
-                f"{m['delay_p95']:.2f} s ({100 * m['delay_p95'] / m['finished']:.0f}%)",
+                f"{m['delay']:.2f} s ({100 * m['delay'] / finished:.0f}%)",
+                f"{m['delay_p95']:.2f} s ({100 * m['delay_p95'] / finished:.0f}%)",
                 f"{100 * m['within']:.0f}%",
                 f"{100 * m['first_early']:.0f}%",
                 f"{m['first_vs_finish']:+.2f} s",
             ]
         )
-    section.notes.append(
-        "Where the delay goes, per schedule (means): "
-        + "; ".join(
-            f"{label}: the plan {m['schedule']:.2f} s after the finish, the queue {m['queue']:.3f} s "
-            f"(p95 {m['queue_p95']:.3f}), the step to its status call {m['to_call']:.3f} s and from the answer "
-            f"to COMPLETED {m['after_call']:.3f} s"
-            for label, m in measured.items()
+    section.rows.append(["", "", "", "", "", "", ""])
+    for label, m in measured.items():
+        section.rows.append(
+            [
+                f"{label}: where the delay goes",
+                "",
+                f"plan {m['schedule']:.3f} s after the finish",
+                f"queue {m['queue']:.3f} s (p95 {m['queue_p95']:.3f})",
+                f"step to its call {m['to_call']:.3f} s",
+                f"answer to COMPLETED {m['after_call']:.3f} s",
+                "",
+            ]
         )
-    )
-    chosen = measured[SCHEDULES[0][0]]
+    within = min(m["within"] for m in measured.values())
+    calls = max(m["calls"] for m in measured.values())
     section.targets.append(
         Target(
-            "at least 95% of jobs within max(15% of processing, 1 s)",
-            f"{100 * chosen['within']:.0f}%",
-            chosen["within"] >= 0.95,
+            "at least 95% of jobs within max(15% of processing, 1 s), every run", f"{100 * within:.0f}%", within >= 0.95
         )
     )
-    section.targets.append(
-        Target("at most 2 status calls per job (mean)", f"{chosen['calls']:.2f}", chosen["calls"] <= 2)
+    section.targets.append(Target("at most 2 status calls per job (mean), every run", f"{calls:.2f}", calls <= 2))
+    section.notes.append(
+        "Processing is counted from the submit, as the app sees it (queued and in progress: about 1.5 s), so "
+        "the goal allows 1 s. 'first poll early': the share of jobs whose first status call was planned before "
+        "SlashML finished, so a second one found them done; 'first poll - finish': the plan's mean distance "
+        "from the finish, the learned rate's bias. Where the delay goes, for the poll that found the job done: "
+        "from the finish to when that poll was planned (the schedule), to when its task started on the worker "
+        "(the queue: the broker and Celery's countdown), to when its status call reached SlashML (the step's "
+        "claim), and from there to COMPLETED in the database (SlashML's answer and the step's write)."
     )
     return section

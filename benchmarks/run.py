@@ -57,7 +57,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--processing-time", type=float, default=5.0, help="occupancy: seconds per job (default 5)")
     parser.add_argument("--processing-times", default="5,60,600", help="status calls: processing times (s)")
     parser.add_argument("--polling-jobs", type=int, default=20, help="status calls: jobs per row (default 20)")
-    parser.add_argument("--clock-jobs", type=int, default=40, help="real-clock polls: jobs after warm-up")
+    parser.add_argument("--clock-jobs", type=int, default=30, help="real-clock polls: jobs after warm-up")
     parser.add_argument("--upload-sizes", default="256,1024", help="upload memory: file sizes in MiB")
     parser.add_argument("--throughput-jobs", type=int, default=1000, help="throughput: jobs (default 1000)")
     parser.add_argument("--api-jobs", type=int, default=100_000, help="REST API: jobs in the table (default 100000)")

@@ -1,12 +1,13 @@
 """A SlashML-compatible server that is not the sandbox, for timing the polls on a real clock.
 
-    python -m benchmarks.steady_server PORT QUEUED PROCESSING [SPREAD]
+    python -m benchmarks.steady_server PORT QUEUED PROCESSING [SPREAD [LATENCY]]
 
 Every job is QUEUED for QUEUED seconds after its submit, then IN_PROGRESS for PROCESSING
-seconds (times up to SPREAD of it, either way, drawn per job), then COMPLETED. It answers
-the three calls the app makes (upload, submit, status) and ``GET /_stats``: when each job was
-submitted and finished and when each status call arrived, by this server's clock (epoch
-seconds), so the benchmark can say where a transcript's delay went.
+seconds (times up to SPREAD of it, either way, drawn per job), then COMPLETED; every answer
+takes LATENCY seconds, as a distant server's would. It answers the three calls the app makes
+(upload, submit, status) and ``GET /_stats``: when each job was submitted and finished and
+when each status call arrived, by this server's clock (epoch seconds), so the benchmark can
+say where a transcript's delay went.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Jobs:
         return {"id": job["id"], "status": status}
 
 
-def handler(jobs: Jobs) -> type[BaseHTTPRequestHandler]:
+def handler(jobs: Jobs, latency: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -63,6 +64,8 @@ def handler(jobs: Jobs) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _send(self, code: int, body: Any) -> None:
+            if latency and self.path != "/_stats":
+                time.sleep(latency)
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -98,11 +101,11 @@ def handler(jobs: Jobs) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def main(port: int, queued: float, processing: float, spread: float = 0.0) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler(Jobs(queued, processing, spread)))
+def main(port: int, queued: float, processing: float, spread: float = 0.0, latency: float = 0.0) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler(Jobs(queued, processing, spread), latency))
     server.daemon_threads = True
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), *(float(a) for a in sys.argv[4:5]))
+    main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), *(float(a) for a in sys.argv[4:6]))
