@@ -53,6 +53,7 @@ class SteadyServer:
             str(QUEUED),
             str(PROCESSING),
             str(SPREAD),
+            str(latency),
         ]
         with log.open("ab") as out:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
