@@ -130,6 +130,22 @@ def test_a_job_whose_poll_was_held_up_by_a_dead_worker_teaches_nothing(slashml, 
 
 
 @pytest.mark.django_db
+def test_a_job_whose_poll_came_late_teaches_nothing(slashml, speech_path) -> None:
+    slashml.set_faults(processing_time=0.0)  # done by the time of the first poll
+    job = transcribe(speech_path, fresh=True)
+    assert pipeline.advance(job.pk) == pipeline.Step.SUBMITTED
+    # Submitted 30 s ago with its poll due 5 s later, whose message was lost: the sweeper sends
+    # it again now, long after SlashML finished.
+    now = timezone.now()
+    TranscriptionJob.objects.filter(pk=job.pk).update(
+        submitted_at=now - timedelta(seconds=30), next_poll_at=now - timedelta(seconds=25)
+    )
+    done = drive(job)
+    assert done.status == JobStatus.COMPLETED
+    assert done.processing_rate is None
+
+
+@pytest.mark.django_db
 def test_a_retried_job_forgets_what_it_taught(slashml, speech_path) -> None:
     from django_slashml import retry
 

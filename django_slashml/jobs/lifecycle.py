@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from django_slashml import signals
+from django_slashml.conf import slashml_settings
 from django_slashml.jobs import closing, events, redacting, speed
 from django_slashml.jobs.events import StepLog
 from django_slashml.logs import job_logger
@@ -206,11 +207,16 @@ def mark_in_progress(
 def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) -> float | None:
     """What this completion teaches the poll schedule.
 
-    Nothing for a job that followed another's, nor for one whose polls a failure held up (a
-    worker killed mid-step, errors from SlashML): it was found done when the recovery let it be,
-    not when SlashML finished, and one such time would push every next job's first poll out.
+    Nothing for a job that followed another's, nor for one whose poll came late: after a
+    failure (a worker killed mid-step, errors from SlashML), or more than ``POLL_MIN_INTERVAL``
+    (and a second) after it was due (a lost message the sweeper sent again, a backlog of tasks).
+    Such a job was found done when the recovery let it be, not when SlashML finished, and one
+    such time would push every next job's first poll out.
     """
     if job.submitted_at is None or job.reused_from_id is not None or job.consecutive_failures:
+        return None
+    late = (now - job.next_poll_at).total_seconds() if job.next_poll_at is not None else 0.0
+    if late > max(1.0, slashml_settings.POLL_MIN_INTERVAL):
         return None
     duration = speed.audio_seconds(job, remote.audio_duration)
     done_after = (now - job.submitted_at).total_seconds()
