@@ -16,8 +16,6 @@ from django.db import migrations
 class AddIndexConcurrently(migrations.AddIndex):
     """``AddIndex`` that does not lock writes out on PostgreSQL; its migration needs ``atomic = False``."""
 
-    atomic = False
-
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             super().database_forwards(app_label, schema_editor, from_state, to_state)

@@ -274,7 +274,7 @@ class TranscriptionJob(models.Model):
         editable=False,
         on_delete=models.SET_NULL,
         related_name="+",
-        db_index=False,  # Meta.indexes: only the few jobs that have a copy
+        db_index=False,  # Meta.indexes: only the jobs that have a copy (a partial index where the database has them)
         help_text=_("A copy of the audio with a tone over each redacted span (where PyAV is installed)."),
     )
 

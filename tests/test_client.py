@@ -275,3 +275,13 @@ def test_last_response_keeps_no_large_value_of_an_answer() -> None:
     job = parse_job({"id": "j1", "status": "IN_PROGRESS", "debug": "x" * 10 * RAW_VALUE_CHARS, "note": "short"})
     assert job.stored_raw["note"] == "short"
     assert job.stored_raw["debug"].startswith("[str of") and len(str(job.stored_raw)) < RAW_VALUE_CHARS
+
+
+def test_an_empty_step_call_log_is_still_a_log_to_note_into() -> None:
+    """A custom CLIENT_CLASS may write ``if calls: calls.note(...)``: its first call must be noted."""
+    from django_slashml.remote.calls import StepCalls
+
+    calls = StepCalls(job_id="job-1")
+    if calls:
+        calls.note("status", "GET", time.monotonic(), http_status=200)
+    assert [call.endpoint for call in calls] == ["status"]

@@ -45,6 +45,10 @@ class StepCalls:
     def __len__(self) -> int:
         return len(self._calls)
 
+    def __bool__(self) -> bool:
+        """Always true, empty or not: a client that writes ``if calls:`` must still note its first call."""
+        return True
+
     def note(
         self,
         endpoint: str,
