@@ -264,14 +264,16 @@ def _ms(value: float | None) -> str:
 
 
 def table(runs: list[dict[str, Any]]) -> list[str]:
-    """One row per page: each run's median, p95 and queries, and the ratio of medians to the first run."""
+    """One row per page: each run's median, p95 and queries, and the growth of the first vendor's median
+    from its smallest size to its largest (the other vendors are measured at one size, beside it)."""
     first = runs[0]
+    same_vendor = [run for run in runs if run["vendor"] == first["vendor"]]
     headers = ["request"]
     for run in runs:
         label = f"{run['vendor']} {run['size'] / 1e6:g}M"
         headers += [f"{label} median ms", "p95", "queries"]
-    if len(runs) > 1:
-        headers.append("ratio")
+    if len(same_vendor) > 1:
+        headers.append(f"{first['vendor']} ratio")
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
     for name in first["pages"]:
         cells = [name]
@@ -281,8 +283,8 @@ def table(runs: list[dict[str, Any]]) -> list[str]:
                 cells += [f"HTTP {row.get('status', '-')}", "", ""]
                 continue
             cells += [_ms(row["median"]), _ms(row["p95"]), str(row["queries"])]
-        if len(runs) > 1:
-            base, last = first["pages"][name].get("median"), runs[-1]["pages"].get(name, {}).get("median")
+        if len(same_vendor) > 1:
+            base, last = first["pages"][name].get("median"), same_vendor[-1]["pages"].get(name, {}).get("median")
             cells.append(f"{last / base:.2f}" if base and last else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -364,6 +366,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,4000000")
     parser.add_argument("--vendors", default="postgresql", help="postgresql, sqlite, mariadb (comma-separated)")
+    parser.add_argument("--beside", default="", help="vendors measured at the smallest size only, beside --vendors")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--only", help="measure only the requests whose name contains this")
     parser.add_argument("--generate-only", action="store_true")
@@ -377,17 +380,19 @@ def main(argv: list[str] | None = None) -> None:
         one(vendor, int(size), options.repeat, Path(options.out), options.generate_only, options.only)
         return
     runs = []
-    for vendor in options.vendors.split(","):
-        for size in [int(value) for value in options.sizes.split(",")]:
-            out = RESULTS / f"{vendor}-{size}.json"
-            if not options.reuse:
-                command = [sys.executable, "-m", "benchmarks.scale", "--one", f"{vendor}:{size}", "--out", str(out)]
-                command += ["--repeat", str(options.repeat)]
-                command += ["--generate-only"] if options.generate_only else []
-                command += ["--only", options.only] if options.only else []
-                subprocess.run(command, cwd=ROOT, check=True)
-            if out.exists() and not options.generate_only:
-                runs.append(json.loads(out.read_text()))
+    sizes = [int(value) for value in options.sizes.split(",")]
+    grid = [(vendor, size) for vendor in options.vendors.split(",") for size in sizes]
+    grid += [(vendor, sizes[0]) for vendor in options.beside.split(",") if vendor]
+    for vendor, size in grid:
+        out = RESULTS / f"{vendor}-{size}.json"
+        if not options.reuse:
+            command = [sys.executable, "-m", "benchmarks.scale", "--one", f"{vendor}:{size}", "--out", str(out)]
+            command += ["--repeat", str(options.repeat)]
+            command += ["--generate-only"] if options.generate_only else []
+            command += ["--only", options.only] if options.only else []
+            subprocess.run(command, cwd=ROOT, check=True)
+        if out.exists() and not options.generate_only:
+            runs.append(json.loads(out.read_text()))
     if not runs:
         return
     print("\n".join(table(runs)))
