@@ -69,10 +69,9 @@ def status_of(i: int) -> str:
 
 
 def is_finished(name: str) -> bool:
+    if DONE_TABLE not in connection.introspection.table_names():  # SQLite has no information_schema
+        return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM information_schema.tables WHERE table_name = %s", [DONE_TABLE])
-        if cursor.fetchone() is None:
-            return False
         cursor.execute(f"SELECT count(*) FROM {DONE_TABLE}")  # noqa: S608
         return bool(cursor.fetchone()[0])
 
