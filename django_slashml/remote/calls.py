@@ -42,13 +42,6 @@ class StepCalls:
     def __iter__(self) -> Iterator[Call]:
         return iter(self._calls)
 
-    def __len__(self) -> int:
-        return len(self._calls)
-
-    def __bool__(self) -> bool:
-        """Always true, empty or not: a client that writes ``if calls:`` must still note its first call."""
-        return True
-
     def note(
         self,
         endpoint: str,

@@ -215,7 +215,8 @@ class SlashMLClient:
         """Stream ``fileobj`` to SlashML's upload endpoint in constant memory.
 
         ``fileobj`` is an open binary file, or a reader such as
-        :class:`~django_slashml.audio.streaming.StoredAudio` that reports the bytes left in ``len``."""
+        :class:`~django_slashml.audio.streaming.StoredAudio` that reports the bytes left in ``len``.
+        """
         encoder = MultipartEncoder(
             fields={
                 "service_provider": service_provider,
