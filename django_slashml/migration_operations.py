@@ -17,20 +17,16 @@ class AddIndexConcurrently(migrations.AddIndex):
     """``AddIndex`` that does not lock writes out on PostgreSQL; its migration needs ``atomic = False``."""
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        self._on(schema_editor).database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        self._on(schema_editor).database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def _on(self, schema_editor: Any) -> migrations.AddIndex:
+        """The operation that does the work on this database: PostgreSQL's concurrent one, else ``AddIndex``."""
         if schema_editor.connection.vendor != "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-            return
+            return migrations.AddIndex(self.model_name, self.index)
         # Imported here: django.contrib.postgres needs a PostgreSQL driver, which other installs lack.
         from django.contrib.postgres.operations import AddIndexConcurrently as PostgreSQLOperation
 
-        operation = PostgreSQLOperation(self.model_name, self.index)
-        operation.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-            return
-        from django.contrib.postgres.operations import AddIndexConcurrently as PostgreSQLOperation
-
-        operation = PostgreSQLOperation(self.model_name, self.index)
-        operation.database_backwards(app_label, schema_editor, from_state, to_state)
+        return PostgreSQLOperation(self.model_name, self.index)
