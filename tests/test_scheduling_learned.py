@@ -115,6 +115,31 @@ def test_a_completed_job_records_its_speed_and_the_next_one_polls_by_it(
 
 
 @pytest.mark.django_db
+def test_a_distant_slashml_is_polled_from_when_the_submit_was_sent(settings, slashml, sandbox, speech_path) -> None:
+    """Every answer takes 0.4 s: the first poll is planned from the submit's sending, not its answer,
+    and the speed learned from the sendings of the submit and of the polls is SlashML's own."""
+    settings.SLASHML = sandbox_settings(
+        sandbox,
+        POLL_JITTER=0,
+        POLL_INITIAL_DELAY=0.5,
+        POLL_DURATION_FACTOR=0,
+        POLL_MIN_INTERVAL=0.2,
+        POLL_MAX_INTERVAL=0.3,
+    )
+    slashml.set_faults(processing_time=1.0, latency=0.4)
+    job = transcribe(speech_path, service_provider="aws", fresh=True)
+    assert pipeline.advance(job.pk) == pipeline.Step.SUBMITTED
+    answered = timezone.now()
+    job.refresh_from_db()
+    assert (answered - job.submitted_at).total_seconds() >= 0.4  # the time it was sent
+    assert (job.next_poll_at - job.submitted_at).total_seconds() == pytest.approx(0.5, abs=0.01)
+    done = drive(job)
+    assert done.status == JobStatus.COMPLETED and done.processing_rate is not None
+    # Found done by the first poll sent after SlashML's second of work, a few tenths at most.
+    assert 0.8 < done.processing_rate * done.audio_duration < 1.5
+
+
+@pytest.mark.django_db
 def test_a_job_whose_poll_was_held_up_by_a_dead_worker_teaches_nothing(slashml, speech_path) -> None:
     job = transcribe(speech_path, fresh=True)
     assert pipeline.advance(job.pk) == pipeline.Step.SUBMITTED

@@ -204,8 +204,8 @@ def mark_in_progress(
     )
 
 
-def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) -> float | None:
-    """What this completion teaches the poll schedule.
+def _processing_rate(job: TranscriptionJob, remote: RemoteJob, asked_at: datetime) -> float | None:
+    """What this completion teaches the poll schedule, timed from the submit's sending to the poll's.
 
     Nothing for a job that followed another's, nor for one whose poll came late: after a
     failure (a worker killed mid-step, errors from SlashML), or more than ``POLL_MIN_INTERVAL``
@@ -215,11 +215,11 @@ def _processing_rate(job: TranscriptionJob, remote: RemoteJob, now: datetime) ->
     """
     if job.submitted_at is None or job.reused_from_id is not None or job.consecutive_failures:
         return None
-    late = (now - job.next_poll_at).total_seconds() if job.next_poll_at is not None else 0.0
+    late = (asked_at - job.next_poll_at).total_seconds() if job.next_poll_at is not None else 0.0
     if late > max(1.0, slashml_settings.POLL_MIN_INTERVAL):
         return None
     duration = speed.audio_seconds(job, remote.audio_duration)
-    done_after = (now - job.submitted_at).total_seconds()
+    done_after = (asked_at - job.submitted_at).total_seconds()
     return speed.observed_rate(done_after=done_after, running_after=job.running_after, duration=duration)
 
 
@@ -229,9 +229,12 @@ def complete(
     *,
     lease_owner: str | None = None,
     step: StepLog | None = None,
+    asked_at: datetime | None = None,
     **polled: Any,
 ) -> bool:
     """Any -> COMPLETED with SlashML's transcript; ``polled`` are the poll's own fields (its count).
+
+    ``asked_at`` is when the status call that found it done was sent (now, if not given).
 
     The transcript is stored respelled and redacted by the job's rules (:mod:`~django_slashml.jobs.redacting`),
     its redacted spans in the same transaction, before the completion signal's receivers see the job.
@@ -248,7 +251,7 @@ def complete(
         **transcript,
         confidence=remote.confidence,
         completed_at=now,
-        processing_rate=_processing_rate(job, remote, now),
+        processing_rate=_processing_rate(job, remote, asked_at or now),
         next_poll_at=None,
         error_message="",
         consecutive_failures=0,

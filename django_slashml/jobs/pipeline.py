@@ -234,9 +234,9 @@ def _stay_due(job: TranscriptionJob, lease: Lease, problem: str) -> Step:
     return Step.MISCONFIGURED if _release(job, lease) else Step.LOST_LEASE
 
 
-def _next_step_at(job: TranscriptionJob, delay: float) -> datetime:
-    """``delay`` seconds from now, but never past the job's deadline, so a timeout is on time."""
-    due = timezone.now() + timedelta(seconds=delay)
+def _next_step_at(job: TranscriptionJob, delay: float, *, since: datetime | None = None) -> datetime:
+    """``delay`` seconds from ``since`` (now), but never past the job's deadline, so a timeout is on time."""
+    due = (since or timezone.now()) + timedelta(seconds=delay)
     return min(due, job.deadline_at) if job.deadline_at else due
 
 
@@ -393,8 +393,14 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     duration = speed.audio_seconds(job, remote.audio_duration)
     rate = speed.learned_rate(job.service_provider)
     # A learned first poll may come early: a job found running brackets the provider's speed.
-    due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None))
-    if lifecycle.mark_submitted(job, remote, lease_owner=lease.owner, step=lease.log, next_poll_at=due):
+    # Timed from when the submit was sent, as every poll is from when it was sent: SlashML's
+    # clock starts when the request reaches it, and a distant server's answer comes back a
+    # round trip later than that.
+    due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None), since=sent_at)
+    submitted = lifecycle.mark_submitted(
+        job, remote, lease_owner=lease.owner, step=lease.log, next_poll_at=due, submitted_at=sent_at
+    )
+    if submitted:
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
     return Step.LOST_LEASE
@@ -486,11 +492,14 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     if not job.remote_id:
         # Only reachable if a row was edited by hand; submitting again is the honest fix.
         raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
+    asked_at = timezone.now()
     remote = get_client().status(job.remote_id, service_provider=job.service_provider, calls=lease.calls)
     # Counted in the step's one write: the lease makes this row's count ours to add to.
     polls = job.poll_count + 1
     if remote.is_completed:
-        completed = lifecycle.complete(job, remote, lease_owner=lease.owner, step=lease.log, poll_count=polls)
+        completed = lifecycle.complete(
+            job, remote, lease_owner=lease.owner, step=lease.log, asked_at=asked_at, poll_count=polls
+        )
         if completed:
             redacting.build_redacted_audio(job)
         return Step.COMPLETED if completed else Step.LOST_LEASE
@@ -503,11 +512,11 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
             job.pk,
             remote.stored_raw,
         )
-    elapsed = (timezone.now() - job.submitted_at).total_seconds() if job.submitted_at else 0.0
+    elapsed = (asked_at - job.submitted_at).total_seconds() if job.submitted_at else 0.0
     duration = speed.audio_seconds(job, remote.audio_duration)
     rate = speed.learned_rate(job.service_provider)
     wait = poll_delay_after(polls, elapsed=elapsed, audio_duration=duration, rate=rate)
-    due = _next_step_at(job, jittered(wait))
+    due = _next_step_at(job, jittered(wait), since=asked_at)
     if job.status == JobStatus.QUEUED and remote.status == JobStatus.IN_PROGRESS:
         moved = lifecycle.mark_in_progress(
             job,
