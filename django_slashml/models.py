@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
@@ -475,9 +474,16 @@ class JobEvent(models.Model):
 
 
 if TYPE_CHECKING:
+    from django.contrib.postgres.search import SearchVectorField
+
     _SearchVectorBase = SearchVectorField[Any, Any]
 else:
-    _SearchVectorBase = SearchVectorField  # not subscriptable at runtime
+    try:
+        from django.contrib.postgres.search import SearchVectorField as _SearchVectorBase
+    except ImportError:
+        # From Django 6.0 that module needs a PostgreSQL driver (psycopg). Without one the
+        # database is not PostgreSQL, and the column is plain text that nothing searches.
+        _SearchVectorBase = models.Field
 
 
 class SearchVectorColumn(_SearchVectorBase):

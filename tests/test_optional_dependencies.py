@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,6 +38,8 @@ from django_slashml.sandbox.cli import main as sandbox_main
 
 from .conftest import FIXTURES, SPEECH_SCRIPT
 from .helpers import drive
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def hide(monkeypatch: pytest.MonkeyPatch, *packages: str) -> None:
@@ -140,3 +145,37 @@ def test_a_redis_broker_without_its_transport_packages_is_a_check_warning(monkey
             assert "slashml.W020" not in {message.id for message in run_checks()}
     finally:
         app.conf.broker_url, app.conf.broker_transport_options = saved
+
+
+NO_DRIVER = """
+import importlib, pkgutil, sys
+sys.modules.update(dict.fromkeys(["psycopg", "psycopg2"]))  # None: no PostgreSQL driver installed
+import django
+django.setup()
+import django_slashml
+from django.core.management import call_command
+from tests.extras import import_failures_not_explained
+failed = {}
+for module in pkgutil.walk_packages(django_slashml.__path__, "django_slashml."):
+    try:
+        importlib.import_module(module.name)
+    except Exception as exc:
+        failed[module.name] = f"{type(exc).__name__}: {exc}"
+assert import_failures_not_explained(failed) == {}, failed
+call_command("migrate", verbosity=0)
+call_command("check", fail_level="ERROR")
+print("loaded without a PostgreSQL driver")
+"""
+
+
+def test_without_a_postgresql_driver_the_app_loads_and_migrates_on_sqlite(tmp_path) -> None:
+    """A project on SQLite or MariaDB has no psycopg, and from Django 6.0 ``django.contrib.postgres.search``
+    needs one: the app imports that module only where PostgreSQL is the database."""
+    (tmp_path / "no_driver_settings.py").write_text(
+        f"from tests.settings import *\nDATABASES['default']['NAME'] = {str(tmp_path / 'db.sqlite3')!r}\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "SLASHML_TEST_TIER"}
+    env.update(DJANGO_SETTINGS_MODULE="no_driver_settings", PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    result = subprocess.run([sys.executable, "-c", NO_DRIVER], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loaded without a PostgreSQL driver" in result.stdout

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connections
 from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import RawSQL
@@ -25,6 +24,9 @@ from django_slashml.exceptions import ConfigurationError
 from django_slashml.models import TranscriptSegment
 from django_slashml.transcripts.search.query import ParsedQuery, Term
 from django_slashml.transcripts.search.results import Candidate, RankedSegments
+
+if TYPE_CHECKING:
+    from django.contrib.postgres.search import SearchQuery
 
 FTS_TABLE = "django_slashml_transcriptsegment_fts"
 FTS_TRIGGERS = tuple(f"{FTS_TABLE}_{suffix}" for suffix in ("ai", "ad", "au"))
@@ -106,13 +108,21 @@ def marked(text: str) -> str:
 # -- PostgreSQL ----------------------------------------------------------------------------
 
 
+# django.contrib.postgres is imported here, where PostgreSQL is the database: from Django 6.0
+# its search module needs a PostgreSQL driver, which a project on another database may lack.
+
+
 def _tsquery(parsed: ParsedQuery) -> SearchQuery:
+    from django.contrib.postgres.search import SearchQuery
+
     return SearchQuery(parsed.websearch(), search_type="websearch", config=slashml_settings.SEARCH_CONFIG)
 
 
 def _postgresql_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> list[Candidate]:
     # One pass over the GIN index, in no particular order (sorting every match of a common word
     # would cost more than the search), ranking each candidate while its row is at hand.
+    from django.contrib.postgres.search import SearchRank
+
     query = _tsquery(parsed)
     rows = (
         segments.filter(search_vector=query)
@@ -124,6 +134,8 @@ def _postgresql_matches(segments: Segments, parsed: ParsedQuery, limit: int) -> 
 
 
 def _postgresql_snippets(alias: str, parsed: ParsedQuery, ids: list[int]) -> dict[int, str]:
+    from django.contrib.postgres.search import SearchHeadline
+
     headline = SearchHeadline(
         Replace(Replace("text", Value(OPEN), Value("")), Value(CLOSE), Value("")),
         _tsquery(parsed),

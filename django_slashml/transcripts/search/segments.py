@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.postgres.search import SearchVector
 from django.db import connections, router, transaction
 from django.db.models import Value
 
@@ -73,7 +72,7 @@ def index_job(job: TranscriptionJob) -> int:
                     end_ms=end,
                     text=text,
                     word_starts=word_starts,
-                    search_vector=SearchVector(Value(text), config=config) if postgresql else None,
+                    search_vector=_vector(text, config) if postgresql else None,
                 )
                 for index, (start, end, text, word_starts) in enumerate(rows)
             )
@@ -84,3 +83,10 @@ def drop_job(job: TranscriptionJob) -> None:
     """Forget ``job``'s segments (it left COMPLETED: a retry starts it again)."""
     alias = router.db_for_write(TranscriptSegment, instance=job)
     TranscriptSegment.objects.using(alias).filter(job_id=job.pk).delete()
+
+
+def _vector(text: str, config: Value) -> Any:
+    """The phrase's ``tsvector``, computed by the INSERT (PostgreSQL's module, imported where it is the database)."""
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector(Value(text), config=config)
