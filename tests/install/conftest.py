@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from .matrix import interpreter
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: A documented install line: the package, alone or with extras, as users type it, in a code block or inline.
 INSTALL_LINE = re.compile(r"""^pip install (?:"django-slashml(?:\[[a-z0-9,]+\])?"|django-slashml)$""")
@@ -79,22 +81,35 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     return built
 
 
+#: A Django release a test may ask for, with the Python it runs on: the line is installed into a
+#: virtualenv of that Python with Django held to that release, as in a project that pins it.
+DJANGO_PYTHON = {"6.0": "3.12"}
+
+
 class CleanEnv:
     """A virtualenv made as a user makes one, holding only what one install line brought."""
 
-    def __init__(self, folder: Path, line: str) -> None:
+    def __init__(self, folder: Path, line: str, django: str | None = None) -> None:
         self.folder = folder
         self.line = line
+        self.django = django
         self.bin = folder / "bin"
         self.python = str(self.bin / "python")
         self.extras = extras_of(line)
         self.pip_output = ""
 
     def install(self, dist: Dist) -> CleanEnv:
-        venv.EnvBuilder(with_pip=True).create(self.folder)
         # The line as the docs give it; pip finds the package in the folder the build wrote to,
         # as it would on PyPI, and everything else where the machine's pip finds it.
         environ = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        if self.django is None:
+            venv.EnvBuilder(with_pip=True).create(self.folder)
+        else:
+            python = interpreter(DJANGO_PYTHON[self.django])
+            subprocess.run([python, "-m", "venv", str(self.folder)], check=True, capture_output=True)
+            pinned = self.folder / "constraints.txt"
+            pinned.write_text(f"Django~={self.django}.0\n")
+            environ["PIP_CONSTRAINT"] = str(pinned)
         environ["PATH"] = f"{self.bin}{os.pathsep}{environ['PATH']}"
         environ["PIP_FIND_LINKS"] = " ".join(filter(None, [environ.get("PIP_FIND_LINKS", ""), str(dist.folder)]))
         # Python compiles the modules a test imports when it imports them; compiling every
@@ -126,22 +141,22 @@ def clean_env(
     two at a time: pip waits on files as much as on a core, and the tests then run in turn.
     """
     base = tmp_path_factory.mktemp("envs")
-    wanted = []
+    wanted: list[tuple[str, str | None]] = []
     for item in request.session.items:
-        line = getattr(item, "callspec", None) and item.callspec.params.get("line")
-        if line and line not in wanted:
-            wanted.append(line)
-    made: dict[str, CleanEnv] = {}
+        params = item.callspec.params if hasattr(item, "callspec") else {}
+        if params.get("line") and (params["line"], params.get("django")) not in wanted:
+            wanted.append((params["line"], params.get("django")))
+    made: dict[tuple[str, str | None], CleanEnv] = {}
 
-    def make(line: str) -> CleanEnv:
+    def make(line: str, django: str | None = None) -> CleanEnv:
         if not made:
-            missing = [name for name in wanted if name != line]
+            missing = [key for key in wanted if key != (line, django)]
             with ThreadPoolExecutor(max_workers=2) as pool:
-                envs = [CleanEnv(base / f"env{index}", name) for index, name in enumerate([line, *missing])]
+                envs = [CleanEnv(base / f"env{index}", *key) for index, key in enumerate([(line, django), *missing])]
                 for env in pool.map(lambda env: env.install(dist), envs):
-                    made[env.line] = env
-        if line not in made:
-            made[line] = CleanEnv(base / f"env{len(made)}", line).install(dist)
-        return made[line]
+                    made[env.line, env.django] = env
+        if (line, django) not in made:
+            made[line, django] = CleanEnv(base / f"env{len(made)}", line, django).install(dist)
+        return made[line, django]
 
     return make

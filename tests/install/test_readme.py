@@ -69,11 +69,18 @@ def test_the_task_framework_page_lists_changes_a_replay_can_make() -> None:
     assert len(blocks) == len(readme_blocks()) - 2  # celery.py and __init__.py
 
 
-@pytest.mark.parametrize("line", [TASKS_LINE])
+@pytest.mark.parametrize(
+    ("line", "django"), [(TASKS_LINE, None), (TASKS_LINE, "6.0")], ids=["newest Django", "Django 6.0"]
+)
 def test_the_task_framework_page_followed_as_written_finishes_a_job_without_celery(
-    line: str, clean_env, dist: Dist, tmp_path: Path
+    line: str, django: str | None, clean_env, dist: Dist, tmp_path: Path
 ) -> None:
-    env: CleanEnv = clean_env(line)
+    """On this Python's newest Django (5.2 through the django-tasks backport), and on Django 6.0's own
+    ``django.tasks``, where the page's settings leave the backport out."""
+    env: CleanEnv = clean_env(line, django)
+    if django is not None:
+        installed = env.run_python("import django; print(django.get_version())", cwd=tmp_path)
+        assert installed.startswith(f"{django}."), installed
     no_celery = subprocess.run([env.python, "-c", "import celery"], capture_output=True, text=True)
     assert no_celery.returncode != 0 and "No module named 'celery'" in no_celery.stderr
     project = ReadmeProject(tmp_path / "work", env.bin, find_links=str(dist.folder), queue="tasks")
@@ -95,6 +102,9 @@ def test_the_task_framework_page_followed_as_written_finishes_a_job_without_cele
         assert "('django_slashml.task_framework.start_job', 'SUCCESSFUL')" in rows, rows
         assert "('django_slashml.task_framework.poll_job', 'SUCCESSFUL')" in rows, rows
         assert "'FAILED'" not in rows, rows
+        if django is not None:  # Django's own django.tasks, not the backport the extra also brings
+            used = project.manage("shell", "-c", "from django_slashml.jobs import queues; print(queues.framework())")
+            assert "module 'django.tasks'" in used.stdout, used.stdout
     tested = project.outputs[-1]
     assert "1 passed" in tested, tested
 
