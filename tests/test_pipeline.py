@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from django_slashml import transcribe
@@ -469,3 +471,82 @@ def test_a_lease_nobody_renews_is_free_once_it_runs_out(settings) -> None:
     second = pipeline.claim(job.pk)
     assert second is not None and second.job is not None
     assert second.job.consecutive_failures == 1
+
+
+class DatabaseAway:
+    """A database that answers every query with a dropped connection for ``seconds`` once :meth:`leave` is called."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.back_at, self.refused = seconds, 0.0, 0
+
+    def leave(self) -> None:
+        self.back_at = time.monotonic() + self.seconds
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if time.monotonic() < self.back_at:
+            self.refused += 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+
+def _database_away_after_the_submit(monkeypatch, seconds: float) -> DatabaseAway:
+    """SlashML accepts the submit; the database goes away before its answer is written."""
+    from django_slashml.remote.client import SlashMLClient
+
+    away = DatabaseAway(seconds)
+    real_submit = SlashMLClient.submit
+
+    def submit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        answer = real_submit(self, *args, **kwargs)
+        away.leave()
+        return answer
+
+    monkeypatch.setattr(SlashMLClient, "submit", submit)
+    return away
+
+
+@pytest.mark.django_db(transaction=True)  # the step reconnects: no test transaction to lose
+@pytest.mark.parametrize("answer", ["queued", "finished at submit"])
+def test_a_submit_answered_while_the_database_is_away_is_written_when_it_returns(
+    slashml, speech_path, monkeypatch, answer
+) -> None:
+    """Not written, the answer would be lost and the job submitted (and paid for) again after its lease."""
+    if answer == "finished at submit":
+        _finished_at_submit(slashml)
+    away = _database_away_after_the_submit(monkeypatch, seconds=0.5)
+    job = transcribe(speech_path)
+    with connection.execute_wrapper(away):
+        step = pipeline.advance(job.pk)
+    assert away.refused >= 1
+    assert step == (Step.SUBMITTED if answer == "queued" else Step.COMPLETED)
+    job.refresh_from_db()
+    assert job.remote_id and job.lease_owner == "" and job.submit_attempts == 1
+    job = drive(job)
+    assert job.status == JobStatus.COMPLETED
+    assert _calls(slashml)["submit"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_away_for_longer_than_the_lease_leaves_the_job_to_the_next_claim(
+    settings, slashml, sandbox, speech_path, monkeypatch
+) -> None:
+    """The wait ends with the lease: after it another worker may take the job, and submits again."""
+    from django.db.backends.signals import connection_created
+
+    settings.SLASHML = sandbox_settings(sandbox, LEASE_SECONDS=0.6)
+    away = _database_away_after_the_submit(monkeypatch, seconds=30)
+    job = transcribe(speech_path)
+    started = time.monotonic()
+    with ExitStack() as on_every_connection:
+
+        def also_away(sender, connection, **kwargs):  # type: ignore[no-untyped-def]
+            on_every_connection.enter_context(connection.execute_wrapper(away))  # the lease's renewals fail too
+
+        connection_created.connect(also_away, weak=False)
+        on_every_connection.callback(connection_created.disconnect, also_away)
+        on_every_connection.enter_context(connection.execute_wrapper(away))
+        with pytest.raises(OperationalError):
+            pipeline.advance(job.pk)
+    assert time.monotonic() - started < 3
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.remote_id == "" and job.submit_attempts == 1

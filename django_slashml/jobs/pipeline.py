@@ -12,14 +12,16 @@ short countdown message (or the sweeper) brings a worker back.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -48,6 +50,10 @@ logger = job_logger("django_slashml.jobs.pipeline")
 
 #: A message may arrive this much before the time it was scheduled for (clock skew between hosts).
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=0.5)
+#: The longest pause between two tries at writing a submit's answer while the database is away.
+ANSWER_WRITE_MAX_PAUSE = 2.0
+
+_T = TypeVar("_T")
 
 
 class Step(StrEnum):
@@ -382,28 +388,74 @@ def _start(job: TranscriptionJob, lease: Lease) -> Step:
     job.submit_attempts += 1
     sent_at = timezone.now()
     remote = client.submit(audio_url, service_provider=job.service_provider, calls=lease.calls)
+    return _submitted(job, lease, remote, sent_at)
+
+
+def _submitted(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: datetime) -> Step:
+    """Write what SlashML answered the submit: the job ERROR, finished, or queued with its id."""
     if remote.is_failed:
         failure = _remote_failure(remote)
         answer: dict[str, Any] = lifecycle.remote_answer(remote)
         if remote.id:  # an ERROR answer may carry none (the vendor's client makes one of a 500)
             answer["remote_id"] = remote.id
-        return _fail(job, lease, failure, **answer)
+        return _record_submit_answer(job, lease, remote, lambda: _fail(job, lease, failure, **answer))
     if remote.is_completed:
         return _finished_at_submit(job, lease, remote, sent_at)
-    duration = speed.audio_seconds(job, remote.audio_duration)
-    rate = speed.learned_rate(job.service_provider)
-    # A learned first poll may come early: a job found running brackets the provider's speed.
-    # Timed from when the submit was sent, as every poll is from when it was sent: SlashML's
-    # clock starts when the request reaches it, and a distant server's answer comes back a
-    # round trip later than that.
-    due = _next_step_at(job, jittered(first_poll_delay(duration, rate), never_early=rate is None), since=sent_at)
-    submitted = lifecycle.mark_submitted(
-        job, remote, lease_owner=lease.owner, step=lease.log, next_poll_at=due, submitted_at=sent_at
-    )
-    if submitted:
+
+    def queued() -> datetime | None:
+        """When the first poll is due, if this step wrote the job as queued (the schedule reads the database too)."""
+        duration = speed.audio_seconds(job, remote.audio_duration)
+        rate = speed.learned_rate(job.service_provider)
+        # A learned first poll may come early: a job found running brackets the provider's speed.
+        # Timed from when the submit was sent, as every poll is from when it was sent: SlashML's
+        # clock starts when the request reaches it, and a distant server's answer comes back a
+        # round trip later than that.
+        delay = jittered(first_poll_delay(duration, rate), never_early=rate is None)
+        due = _next_step_at(job, delay, since=sent_at)
+        written = lifecycle.mark_submitted(
+            job, remote, lease_owner=lease.owner, step=lease.log, next_poll_at=due, submitted_at=sent_at
+        )
+        return due if written else None
+
+    due = _record_submit_answer(job, lease, remote, queued)
+    if due is not None:
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
     return Step.LOST_LEASE
+
+
+def _record_submit_answer(job: TranscriptionJob, lease: Lease, remote: RemoteJob, write: Callable[[], _T]) -> _T:
+    """Run ``write``, which records a submit's answer, again while the database is away and the lease lasts.
+
+    SlashML has no idempotency key: an answer not written is a second submit, paid for, once
+    the lease runs out and another step finds the job without its SlashML id. Until then no other
+    worker can take the job, so waiting for the database (a restart, a failover) costs this
+    worker seconds and saves the duplicate. Every write is conditional on this step's lease,
+    so a try that comes after another worker took the job writes nothing.
+    """
+    alias = closing.jobs_alias()
+    pause = 0.1
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            connection = connections[alias]
+            if connection.in_atomic_block or lease.expires_at is None:
+                raise  # a caller's transaction is lost with the connection: nothing to try again in
+            left = (lease.expires_at - timezone.now()).total_seconds()
+            if left <= 0:
+                raise
+            lease.logger.warning(
+                "Job %s: could not write SlashML's answer to the submit (id %r), the database is unreachable; "
+                "trying again while the lease lasts (%.1f s)",
+                job.pk,
+                remote.id,
+                left,
+                exc_info=True,
+            )
+            connection.close()  # a broken connection is not reopened by itself
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, ANSWER_WRITE_MAX_PAUSE)
 
 
 def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: datetime) -> Step:
@@ -414,15 +466,19 @@ def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, 
     the submit's answer has the text but not the word timings. Its processing time counts
     from when the submit was sent, as SlashML did the work while answering it.
     """
-    if not lifecycle.mark_submitted(
-        job,
-        remote,
-        lease_owner=lease.owner,
-        step=lease.log,
-        next_poll_at=timezone.now(),
-        submitted_at=sent_at,
-        keep_lease=True,
-    ):
+
+    def submitted() -> bool:
+        return lifecycle.mark_submitted(
+            job,
+            remote,
+            lease_owner=lease.owner,
+            step=lease.log,
+            next_poll_at=timezone.now(),
+            submitted_at=sent_at,
+            keep_lease=True,
+        )
+
+    if not _record_submit_answer(job, lease, remote, submitted):
         return Step.LOST_LEASE
     return _poll(job, lease)
 
