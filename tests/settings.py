@@ -8,8 +8,9 @@ zone tables loaded by ``make test-mariadb``) and the in-memory transport (the re
 workers there use a Redis server the test starts, named by ``SLASHML_TEST_BROKER``).
 
 Worker processes that the reliability suite starts read the rest from the environment:
-``SLASHML_TEST_DATABASE`` (the test database's name), ``SLASHML_TEST_MEDIA_ROOT`` and
-``SLASHML_TEST_SLASHML`` (JSON merged over ``SLASHML``).
+``SLASHML_TEST_DATABASE`` (the test database's name), ``SLASHML_TEST_MEDIA_ROOT``,
+``SLASHML_TEST_SLASHML`` (JSON merged over ``SLASHML``) and, on PostgreSQL,
+``SLASHML_TEST_DATABASE_PORT`` (a relay the suite can cut, for its database outage).
 
 Under pytest-xdist (``pytest -n 2``) each worker process reads this file on its own, and gets
 services of its own, so that two workers never share one (CONTRIBUTING.md, "Parallel runs"):
@@ -131,6 +132,8 @@ if TIER == "services":
     INSTALLED_APPS.append("tests.reliability")
     if os.environ.get("SLASHML_TEST_DATABASE"):
         DATABASES["default"]["NAME"] = os.environ["SLASHML_TEST_DATABASE"]
+    if os.environ.get("SLASHML_TEST_DATABASE_PORT"):  # the reliability suite's cuttable path to the server
+        DATABASES["default"]["PORT"] = int(os.environ["SLASHML_TEST_DATABASE_PORT"])
 elif TIER == "mariadb":
     DATABASES = {
         "default": {

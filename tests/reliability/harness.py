@@ -1,5 +1,6 @@
 """Real moving parts for the reliability suite: prefork workers as subprocesses, a Redis
-server of the suite's own that it can stop and start, and the run's bookkeeping."""
+server of the suite's own that it can stop and start, a cuttable path to PostgreSQL, and the
+run's bookkeeping."""
 
 from __future__ import annotations
 
@@ -40,9 +41,20 @@ def _children(pid: int) -> list[int]:
 class WorkerProcess:
     """``celery worker -P prefork`` in its own process, on the test database and broker."""
 
-    def __init__(self, *, broker: str, slashml: dict[str, Any], media_root: str, log: Path, concurrency: int = 2):
+    def __init__(
+        self,
+        *,
+        broker: str,
+        slashml: dict[str, Any],
+        media_root: str,
+        log: Path,
+        concurrency: int = 2,
+        database_port: int | None = None,
+    ):
         self.broker, self.slashml, self.media_root, self.log = broker, slashml, media_root, log
         self.concurrency = concurrency
+        #: Where the process reaches PostgreSQL (a :class:`DatabaseProxy`'s port); None: the server itself.
+        self.database_port = database_port
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -56,6 +68,8 @@ class WorkerProcess:
             "SLASHML_TEST_MEDIA_ROOT": self.media_root,
             "SLASHML_TEST_SLASHML": json.dumps(self.slashml),
         }
+        if self.database_port is not None:
+            env["SLASHML_TEST_DATABASE_PORT"] = str(self.database_port)
         self.starts += 1
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -122,6 +136,124 @@ class DbWorkerProcess(WorkerProcess):
         """SIGSTOP: the worker hangs mid-step, holding whatever it held, as a stuck call would."""
         if self.process:
             os.kill(self.process.pid, signal.SIGSTOP)
+
+
+class SweepLoopProcess(WorkerProcess):
+    """``manage.py slashml_sweep --loop`` in its own process: the sweeper where it must lose the database too."""
+
+    #: Seconds between sweeps.
+    every = 1.0
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "django", "slashml_sweep", "--loop", "--interval", str(self.every)]
+
+
+class DatabaseProxy:
+    """A TCP relay on loopback to PostgreSQL that can be cut, as a database restart or failover cuts it.
+
+    Processes given its port reach the database only through it. :meth:`cut` closes every open
+    connection and turns new ones away (accepted, then closed at once: the client reads "server
+    closed the connection unexpectedly", as from a server that is shutting down); :meth:`restore`
+    lets new connections through again.
+    """
+
+    def __init__(self, upstream: tuple[str, int] = ("127.0.0.1", 5432)) -> None:
+        self.upstream = upstream
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.open = True
+        #: Connections closed by :meth:`cut`, and those turned away while cut.
+        self.cut_connections = 0
+        self.refused = 0
+        self._lock = threading.Lock()
+        self._pairs: set[tuple[socket.socket, socket.socket]] = set()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+
+    def start(self) -> DatabaseProxy:
+        self._spawn(self._accept, "db-proxy-accept")
+        return self
+
+    def _spawn(self, target: Any, name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # the listener was closed: stop
+                return
+            with self._lock:
+                turned_away = not self.open
+                if turned_away:
+                    self.refused += 1
+            if turned_away:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+                server.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            pair = (client, server)
+            with self._lock:
+                if not self.open or self._stopping:  # cut while the upstream connection was being made
+                    self.refused += 1
+                    client.close()
+                    server.close()
+                    continue
+                self._pairs.add(pair)
+            self._spawn(self._pump, "db-proxy-up", client, server, pair)
+            self._spawn(self._pump, "db-proxy-down", server, client, pair)
+
+    def _pump(self, source: socket.socket, target: socket.socket, pair: tuple[socket.socket, socket.socket]) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            self._close(pair)
+
+    def _close(self, pair: tuple[socket.socket, socket.socket]) -> None:
+        with self._lock:
+            if pair not in self._pairs:
+                return
+            self._pairs.discard(pair)
+        for sock in pair:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the other direction's recv
+            sock.close()
+
+    def cut(self) -> int:
+        """Close every connection and turn new ones away until :meth:`restore`; returns how many were closed."""
+        with self._lock:
+            self.open = False
+            pairs = list(self._pairs)
+        for pair in pairs:
+            self._close(pair)
+        self.cut_connections += len(pairs)
+        return len(pairs)
+
+    def restore(self) -> None:
+        with self._lock:
+            self.open = True
+
+    def stop(self) -> None:
+        """Close the listener and every connection, and wait for the relay's threads."""
+        with self._lock:
+            self._stopping = True
+        self.cut()
+        with suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        self.listener.close()
+        for thread in list(self._threads):
+            thread.join(timeout=5)
 
 
 class PrivateRedis:
