@@ -489,41 +489,41 @@ class DatabaseAway:
         return execute(sql, params, many, context)
 
 
-def _database_away_after_the_submit(monkeypatch, seconds: float) -> DatabaseAway:
-    """SlashML accepts the submit; the database goes away before its answer is written."""
+def _database_away_after(monkeypatch, call: str, seconds: float) -> DatabaseAway:
+    """SlashML answers ``call`` ("submit" or "upload"); the database goes away before the answer is written."""
     from django_slashml.remote.client import SlashMLClient
 
     away = DatabaseAway(seconds)
-    real_submit = SlashMLClient.submit
+    real = getattr(SlashMLClient, call)
 
-    def submit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        answer = real_submit(self, *args, **kwargs)
+    def answered_then_away(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        answer = real(self, *args, **kwargs)
         away.leave()
         return answer
 
-    monkeypatch.setattr(SlashMLClient, "submit", submit)
+    monkeypatch.setattr(SlashMLClient, call, answered_then_away)
     return away
 
 
 @pytest.mark.django_db(transaction=True)  # the step reconnects: no test transaction to lose
-@pytest.mark.parametrize("answer", ["queued", "finished at submit"])
-def test_a_submit_answered_while_the_database_is_away_is_written_when_it_returns(
+@pytest.mark.parametrize("answer", ["submit queued", "submit finished", "upload"])
+def test_slashmls_answer_given_while_the_database_is_away_is_written_when_it_returns(
     slashml, speech_path, monkeypatch, answer
 ) -> None:
-    """Not written, the answer would be lost and the job submitted (and paid for) again after its lease."""
-    if answer == "finished at submit":
+    """Not written, it was lost: the job submitted (and paid for) again after its lease, or the file sent again."""
+    if answer == "submit finished":
         _finished_at_submit(slashml)
-    away = _database_away_after_the_submit(monkeypatch, seconds=0.5)
+    away = _database_away_after(monkeypatch, answer.split()[0], seconds=0.5)
     job = transcribe(speech_path)
     with connection.execute_wrapper(away):
         step = pipeline.advance(job.pk)
     assert away.refused >= 1
-    assert step == (Step.SUBMITTED if answer == "queued" else Step.COMPLETED)
+    assert step == (Step.COMPLETED if answer == "submit finished" else Step.SUBMITTED)
     job.refresh_from_db()
     assert job.remote_id and job.lease_owner == "" and job.submit_attempts == 1
     job = drive(job)
     assert job.status == JobStatus.COMPLETED
-    assert _calls(slashml)["submit"] == 1
+    assert _calls(slashml)["submit"] == 1 and slashml.stats()["calls"]["upload"] == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -534,7 +534,7 @@ def test_a_database_away_for_longer_than_the_lease_leaves_the_job_to_the_next_cl
     from django.db.backends.signals import connection_created
 
     settings.SLASHML = sandbox_settings(sandbox, LEASE_SECONDS=0.6)
-    away = _database_away_after_the_submit(monkeypatch, seconds=30)
+    away = _database_away_after(monkeypatch, "submit", seconds=30)
     job = transcribe(speech_path)
     started = time.monotonic()
     with ExitStack() as on_every_connection:

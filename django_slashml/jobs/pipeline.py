@@ -356,12 +356,16 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease)
         "remote_expires_at": now + timedelta(seconds=slashml_settings.REMOTE_UPLOAD_TTL),
     }
     row = AudioUpload.objects.filter(pk=upload.pk)
-    claimed_until = _held_claim(lease)
-    if claimed_until is None:  # nobody waits for it; written at once, so a lost lease keeps SlashML's copy
-        row.update(**uploaded)
-    else:  # other jobs wait for the URL: theirs at once, with the claim let go
-        ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
-        row.update(remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")), **uploaded)
+
+    def remember() -> None:
+        claimed_until = _held_claim(lease)
+        if claimed_until is None:  # nobody waits for it; written at once, so a lost lease keeps SlashML's copy
+            row.update(**uploaded)
+        else:  # other jobs wait for the URL: theirs at once, with the claim let go
+            ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
+            row.update(remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")), **uploaded)
+
+    _write_despite_outage(lease, remember, what="upload")
     for column, value in uploaded.items():  # the submit reads them from here
         setattr(upload, column, value)
     lease.logger.info("Uploaded %s to SlashML", upload.pk)
@@ -398,7 +402,7 @@ def _submitted(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: 
         answer: dict[str, Any] = lifecycle.remote_answer(remote)
         if remote.id:  # an ERROR answer may carry none (the vendor's client makes one of a 500)
             answer["remote_id"] = remote.id
-        return _record_submit_answer(job, lease, remote, lambda: _fail(job, lease, failure, **answer))
+        return _write_despite_outage(lease, lambda: _fail(job, lease, failure, **answer))
     if remote.is_completed:
         return _finished_at_submit(job, lease, remote, sent_at)
 
@@ -417,21 +421,22 @@ def _submitted(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: 
         )
         return due if written else None
 
-    due = _record_submit_answer(job, lease, remote, queued)
+    due = _write_despite_outage(lease, queued)
     if due is not None:
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
     return Step.LOST_LEASE
 
 
-def _record_submit_answer(job: TranscriptionJob, lease: Lease, remote: RemoteJob, write: Callable[[], _T]) -> _T:
-    """Run ``write``, which records a submit's answer, again while the database is away and the lease lasts.
+def _write_despite_outage(lease: Lease, write: Callable[[], _T], *, what: str = "submit") -> _T:
+    """Run ``write``, the record of SlashML's answer to ``what``, again while the database is away and the lease lasts.
 
-    SlashML has no idempotency key: an answer not written is a second submit, paid for, once
-    the lease runs out and another step finds the job without its SlashML id. Until then no other
-    worker can take the job, so waiting for the database (a restart, a failover) costs this
-    worker seconds and saves the duplicate. Every write is conditional on this step's lease,
-    so a try that comes after another worker took the job writes nothing.
+    SlashML has no idempotency key: a submit's answer not written is a second submit, paid for,
+    once the lease runs out and another step finds the job without its SlashML id (an upload's,
+    the file sent again). Until then no other worker can take the job, so waiting for the
+    database (a restart, a failover) costs this worker seconds and saves the repeat. The job's
+    writes are conditional on this step's lease, so a try that comes after another worker took
+    the job writes nothing.
     """
     alias = closing.jobs_alias()
     pause = 0.1
@@ -446,10 +451,10 @@ def _record_submit_answer(job: TranscriptionJob, lease: Lease, remote: RemoteJob
             if left <= 0:
                 raise
             lease.logger.warning(
-                "Job %s: could not write SlashML's answer to the submit (id %r), the database is unreachable; "
+                "Job %s: could not write SlashML's answer to the %s, the database is unreachable; "
                 "trying again while the lease lasts (%.1f s)",
-                job.pk,
-                remote.id,
+                lease.job_id,
+                what,
                 left,
                 exc_info=True,
             )
@@ -478,7 +483,7 @@ def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, 
             keep_lease=True,
         )
 
-    if not _record_submit_answer(job, lease, remote, submitted):
+    if not _write_despite_outage(lease, submitted):
         return Step.LOST_LEASE
     return _poll(job, lease)
 
