@@ -1,4 +1,5 @@
-"""Breaking things for real: faults from SlashML, killed workers, a broker outage, racing workers.
+"""Breaking things for real: faults from SlashML, killed workers, a broker outage, a database outage,
+racing workers.
 
 Service tier only: PostgreSQL, Redis (and RabbitMQ for one run), prefork workers started as
 subprocesses, the sandbox as SlashML. Every run checks the same promise: every job ends,
@@ -17,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,17 @@ from django_slashml.testing import sandbox_settings
 
 from .conftest import SPEECH_WAV
 from .reliability import recorder
-from .reliability.harness import CELERY, RESULTS, PrivateRedis, RunSummary, WorkerProcess, publishing_to, sweeping
+from .reliability.harness import (
+    CELERY,
+    RESULTS,
+    DatabaseProxy,
+    PrivateRedis,
+    RunSummary,
+    SweepLoopProcess,
+    WorkerProcess,
+    publishing_to,
+    sweeping,
+)
 
 pytestmark = [
     pytest.mark.services,
@@ -103,14 +115,24 @@ class Run:
         self.cleanup = ExitStack()
         self.queue = CELERY
 
-    def worker(self, broker: str | None = None, concurrency: int = 2) -> WorkerProcess:
-        """A prefork worker on ``broker``, by default the tier's Redis (a database number of this run's own)."""
+    def worker(
+        self, broker: str | None = None, concurrency: int = 2, *, database_port: int | None = None
+    ) -> WorkerProcess:
+        """A prefork worker on ``broker``, by default the tier's Redis (a database number of this run's own).
+
+        ``database_port``: reach PostgreSQL there (a :class:`DatabaseProxy`) instead of directly.
+        """
         from django.conf import settings
 
         broker = broker or settings.CELERY_BROKER_URL
         log = self.tmp_path / f"worker-{len(self.workers)}.log"
         worker = WorkerProcess(
-            broker=broker, slashml=self.slashml, media_root=str(self.media_root), log=log, concurrency=concurrency
+            broker=broker,
+            slashml=self.slashml,
+            media_root=str(self.media_root),
+            log=log,
+            concurrency=concurrency,
+            database_port=database_port,
         )
         if not self.workers:
             if broker != settings.CELERY_BROKER_URL:
@@ -391,6 +413,145 @@ def test_a_broker_outage_is_recovered_by_the_sweeper(run: Run, tmp_path: Path) -
     finally:
         redis.stop()
     run.verdict("Broker outage", "40 jobs, 1 worker x 2 prefork", "Redis stopped during creation and due polls")
+
+
+# -- database outage -------------------------------------------------------------------------------------
+
+#: How long the database is gone: about a PostgreSQL restart, or a managed database's failover.
+OUTAGE_SECONDS = 5.0
+OUTAGE_LABEL = "every PostgreSQL connection cut, new ones refused, for 5 s, mid-step"
+#: A longer lease than FAST's, as in production (30 s) longer than the outage, so a step that holds
+#: a submit's answer still holds the job when the database returns; the time limits above it.
+OUTAGE_SETTINGS = {"LEASE_SECONDS": 10, "TASK_SOFT_TIME_LIMIT": 9, "TASK_TIME_LIMIT": 10}
+#: How long a supervisor waits before starting an exited process again (systemd's RestartSec).
+RESTART_AFTER = 1.0
+
+
+@dataclass
+class Outage:
+    """What a database outage did: steps cut mid-way, processes that exited, how long recovery took."""
+
+    in_flight: dict[str, str]  # job id -> its status when the step holding it was cut off
+    connections_cut: int
+    restarts: Counter[str]  # "worker" or "sweeper" -> how often the supervisor started it again
+    back_in_work: float  # seconds from the restore until the last cut-off job was written or claimed again
+    all_ended: float  # seconds from the restore until every job ended
+
+    def steps(self) -> str:
+        kinds = Counter(
+            "submit or upload" if status == JobStatus.PENDING else "poll" for status in self.in_flight.values()
+        )
+        return ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+
+
+def database_outage(run: Run, settings: Any, start_workers: Callable[[int], list[WorkerProcess]], jobs: int) -> Outage:
+    """``jobs`` jobs; the database cut for ``OUTAGE_SECONDS`` while steps are in flight, then restored.
+
+    The workers and the sweeper (``slashml_sweep --loop``, a process of its own) reach PostgreSQL
+    through a :class:`DatabaseProxy`; this process creates the jobs and checks them directly.
+    Like systemd with ``Restart=always``, the test starts again, after ``RESTART_AFTER``, any of
+    them that exits.
+    """
+    from django.conf import settings as django_settings
+
+    run.slashml = {**run.slashml, **OUTAGE_SETTINGS}
+    settings.SLASHML = run.slashml
+    run.control.set_faults(processing_time=1.0, latency=0.2, seed=12)
+    proxy = DatabaseProxy().start()
+    run.cleanup.callback(proxy.stop)
+    start_workers(proxy.port)
+    sweeper = SweepLoopProcess(
+        broker=django_settings.CELERY_BROKER_URL,
+        slashml=run.slashml,
+        media_root=str(run.media_root),
+        log=run.tmp_path / "sweeper.log",
+        database_port=proxy.port,
+    )
+    run.workers.append(sweeper.start())
+    exited: dict[int, float] = {}
+    restarts: Counter[str] = Counter()
+
+    def supervise(elapsed: float) -> None:
+        for index, process in enumerate(run.workers):
+            if process.process is None or process.process.poll() is None:
+                continue
+            since = exited.setdefault(index, time.monotonic())
+            if time.monotonic() - since >= RESTART_AFTER:
+                del exited[index]
+                restarts["sweeper" if process is sweeper else "worker"] += 1
+                process.start()
+
+    run.create(jobs)
+    # Cut once steps are in flight: some jobs submitted, others still to upload and submit.
+    wait_for(lambda: TranscriptionJob.objects.exclude(remote_id="").count() >= jobs // 8, timeout=30, during=supervise)
+    wait_for(lambda: TranscriptionJob.objects.filter(lease_owner__gt="").count() >= 2, timeout=10, during=supervise)
+    connections_cut = proxy.cut()
+    time.sleep(0.3)  # a commit already on its way when the relay closed lands or not
+    held = dict(TranscriptionJob.objects.filter(lease_owner__gt="").values_list("pk", "lease_owner"))
+    in_flight = {
+        str(pk): status for pk, status in TranscriptionJob.objects.filter(pk__in=held).values_list("pk", "status")
+    }
+    back_at = time.monotonic() + OUTAGE_SECONDS - 0.3
+    while time.monotonic() < back_at:
+        supervise(0)
+        time.sleep(0.1)
+    proxy.restore()
+    restored = time.monotonic()
+    back: dict[str, float] = {}
+
+    def watch(elapsed: float) -> None:
+        supervise(elapsed)
+        owners = TranscriptionJob.objects.filter(pk__in=held).values_list("pk", "lease_owner")
+        for pk, owner in owners:
+            if owner != held[pk]:  # its step's write landed, or the job was claimed again
+                back.setdefault(str(pk), time.monotonic() - restored)
+
+    run.wait_until_all_end(timeout=60, during=watch)
+    all_ended = time.monotonic() - restored
+    watch(0)
+    assert set(back) == set(in_flight), "a job cut off mid-step was never taken up again"
+    uploads = run.control.stats()["calls"].get("upload", 0)
+    assert uploads == jobs, f"{uploads} uploads for {jobs} files: an upload's URL was lost with the database"
+    return Outage(
+        in_flight=in_flight,
+        connections_cut=connections_cut,
+        restarts=restarts,
+        back_in_work=max(back.values(), default=0.0),
+        all_ended=all_ended,
+    )
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, during: Callable[[float], None]) -> None:
+    """Wait until ``predicate`` holds, calling ``during`` meanwhile; fail after ``timeout``."""
+    started = time.monotonic()
+    while not predicate():
+        elapsed = time.monotonic() - started
+        assert elapsed < timeout, "the run never reached the state the fault needs"
+        during(elapsed)
+        time.sleep(0.1)
+
+
+def test_a_database_outage_mid_step_loses_and_repeats_nothing(run: Run, settings: Any) -> None:
+    """The database goes away under a running Celery worker: its steps fail, its tasks end, the worker stays."""
+    outage = database_outage(run, settings, lambda port: [run.worker(database_port=port)], jobs=40)
+    assert outage.restarts == Counter(), f"a process exited and was restarted: {outage.restarts}"
+    assert outage.all_ended < 60, outage
+    summary = run.verdict(
+        "Database outage",
+        "40 jobs, 1 worker x 2 prefork, lease 10 s",
+        OUTAGE_LABEL,
+        killed_in_flight=len(outage.in_flight),
+        note=outage_note(outage, "no process exited"),
+    )
+    assert "resubmit" not in summary.outcome, "a submit's answer was lost with the database"
+
+
+def outage_note(outage: Outage, processes: str) -> str:
+    return (
+        f"{outage.connections_cut} connections cut, {len(outage.in_flight)} steps in flight ({outage.steps()}); "
+        f"{processes}; those jobs back {outage.back_in_work:.0f} s after the restore, "
+        f"all ended {outage.all_ended:.0f} s after it"
+    )
 
 
 # -- racing workers on the database --------------------------------------------------------------------

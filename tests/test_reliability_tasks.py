@@ -23,13 +23,17 @@ from django_slashml.sandbox.control import SandboxControl
 from .reliability.harness import TASKS, DbWorkerProcess, sweeping
 from .test_reliability import (
     FAULTS_LABEL,
+    OUTAGE_LABEL,
     RACING_FAULTS,
     RACING_LABEL,
     SLASHML_FAULTS,
     SWEEP_EVERY,
     Run,
+    database_outage,
     never_finish,
+    outage_note,
     race,
+    wait_for,
     with_deadline,
 )
 from .test_reliability import pytestmark as reliability_marks
@@ -52,9 +56,11 @@ def run(
     current.stop()
 
 
-def db_worker(run: Run) -> DbWorkerProcess:
+def db_worker(run: Run, *, database_port: int | None = None) -> DbWorkerProcess:
     log = run.tmp_path / f"db-worker-{len(run.workers)}.log"
-    worker = DbWorkerProcess(broker="", slashml=run.slashml, media_root=str(run.media_root), log=log)
+    worker = DbWorkerProcess(
+        broker="", slashml=run.slashml, media_root=str(run.media_root), log=log, database_port=database_port
+    )
     run.workers.append(worker.start())
     return worker
 
@@ -145,6 +151,34 @@ def test_a_hung_db_worker_holds_its_job_no_longer_than_the_lease(run: Run) -> No
     assert (held_job.completed_at - paused["at"]).total_seconds() < bound
     hung.kill()  # SIGKILL ends a stopped process too; the verdict is taken without it
     run.verdict("Hung worker", "12 jobs, 2 db_worker", "SIGSTOP a worker mid-step", killed_in_flight=1)
+
+
+def test_a_database_outage_mid_step_on_db_workers_loses_and_repeats_nothing(run: Run, settings: Any) -> None:
+    """The database goes away under two db_workers: a worker that meets it gone exits; its supervisor restarts it.
+
+    django-tasks-db's worker loop re-raises a database error other than "locked", so a
+    ``db_worker`` ends at its next look for work, or when it cannot record a task's end (a worker
+    writing SlashML's answer waits for the database instead). The test starts an exited worker
+    again as systemd's ``Restart=always`` would (docs/deployment.md).
+    """
+    outage = database_outage(
+        run, settings, lambda port: [db_worker(run, database_port=port), db_worker(run, database_port=port)], jobs=40
+    )
+    assert outage.restarts["sweeper"] == 0, "slashml_sweep --loop exited with the database"
+    assert outage.all_ended < 60, outage
+    restarted = outage.restarts["worker"]
+    summary = run.verdict(
+        "Database outage",
+        "40 jobs, 2 db_worker, lease 10 s, restarted 1 s after they exit (as Restart=always)",
+        OUTAGE_LABEL,
+        killed_in_flight=len(outage.in_flight),
+        note=outage_note(
+            outage, f"db_worker exited and was restarted {restarted}x" if restarted else "no db_worker exited"
+        ),
+    )
+    assert "resubmit" not in summary.outcome, "a submit's answer was lost with the database"
+    # The rows of the tasks the exits cut short stayed RUNNING; the sweep has failed them since.
+    wait_for(lambda: our_results("RUNNING") == 0, timeout=float(run.slashml["LEASE_SECONDS"]), during=lambda _: None)
 
 
 def test_two_db_workers_racing_on_the_same_due_jobs_never_double_poll_or_transition(run: Run) -> None:
