@@ -548,7 +548,7 @@ def test_a_database_outage_mid_step_loses_and_repeats_nothing(run: Run, settings
 
 def outage_note(outage: Outage, processes: str) -> str:
     return (
-        f"{outage.connections_cut} connections cut, {len(outage.in_flight)} steps in flight ({outage.steps()}); "
+        f"{outage.connections_cut} connections cut, steps in flight: {outage.steps()}; "
         f"{processes}; those jobs back {outage.back_in_work:.0f} s after the restore, "
         f"all ended {outage.all_ended:.0f} s after it"
     )
