@@ -50,7 +50,7 @@ logger = job_logger("django_slashml.jobs.pipeline")
 
 #: A message may arrive this much before the time it was scheduled for (clock skew between hosts).
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=0.5)
-#: The longest pause between two tries at writing a submit's answer while the database is away.
+#: The longest pause between two tries at writing SlashML's answer while the database is away.
 ANSWER_WRITE_MAX_PAUSE = 2.0
 
 _T = TypeVar("_T")
