@@ -124,7 +124,8 @@ class DbWorkerProcess(WorkerProcess):
 
     @property
     def worker_id(self) -> str:
-        return f"reliability-{os.getpid()}-{self.starts}"
+        """Unique among the run's workers, as django-tasks-db requires: its log's name tells them apart."""
+        return f"reliability-{os.getpid()}-{self.log.stem}-{self.starts}"
 
     def command(self) -> list[str]:
         return [
