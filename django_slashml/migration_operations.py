@@ -4,6 +4,10 @@
 built: on a busy job table, workers and uploads would wait for the whole build. PostgreSQL can
 build an index without that lock (``CREATE INDEX CONCURRENTLY``, outside a transaction); the
 other databases build it the usual way, MariaDB's InnoDB already without blocking writes.
+
+InnoDB adds a foreign key in place only with ``foreign_key_checks`` off; with the checks on it
+copies the whole table, and writes wait for the copy. A new nullable column's key has no row to
+check, so :class:`AddNullableForeignKey` adds it with the checks off there.
 """
 
 from __future__ import annotations
@@ -30,3 +34,35 @@ class AddIndexConcurrently(migrations.AddIndex):
         from django.contrib.postgres.operations import AddIndexConcurrently as PostgreSQLOperation
 
         return PostgreSQLOperation(self.model_name, self.index)
+
+
+class AddNullableForeignKey(migrations.AddField):
+    """``AddField`` for a nullable foreign key that does not copy the table on MySQL and MariaDB.
+
+    There it adds the column alone (instant), then the key with ``foreign_key_checks`` off, which
+    InnoDB builds in place while writes go on. Skipping the check is safe because the column is new:
+    every row holds NULL. Other databases add the field as ``AddField`` does.
+    """
+
+    def __init__(self, model_name: str, name: str, field: Any, preserve_default: bool = True) -> None:
+        if not field.null:
+            raise ValueError(f"AddNullableForeignKey adds a null=True foreign key; {name} is not nullable")
+        super().__init__(model_name, name, field, preserve_default)
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "mysql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            return
+        _name, _path, args, kwargs = self.field.deconstruct()
+        without_key = type(self.field)(*args, **{**kwargs, "db_constraint": False})
+        add_column = migrations.AddField(self.model_name, self.name, without_key)
+        with_column = from_state.clone()
+        add_column.state_forwards(app_label, with_column)
+        add_column.database_forwards(app_label, schema_editor, from_state, with_column)
+        # Through the schema editor, so that sqlmigrate prints them with the key they let in place.
+        schema_editor.execute("SET foreign_key_checks = 0")
+        try:
+            add_key = migrations.AlterField(self.model_name, self.name, self.field)
+            add_key.database_forwards(app_label, schema_editor, with_column, to_state)
+        finally:
+            schema_editor.execute("SET foreign_key_checks = 1")

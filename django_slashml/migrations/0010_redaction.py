@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+import django_slashml.migration_operations
+
 
 class Migration(migrations.Migration):
 
@@ -15,7 +17,8 @@ class Migration(migrations.Migration):
             name='transcriptionjob',
             options={'ordering': ('-created_at',), 'permissions': [('view_unredacted_transcript', 'Can see the unredacted transcript')], 'verbose_name': 'transcription job', 'verbose_name_plural': 'transcription jobs'},
         ),
-        migrations.AddField(
+        # On MySQL and MariaDB, AddField would copy the whole job table to add the foreign key.
+        django_slashml.migration_operations.AddNullableForeignKey(
             model_name='transcriptionjob',
             name='redacted_audio',
             field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text='A copy of the audio with a tone over each redacted span (where PyAV is installed).', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='django_slashml.audioupload', verbose_name='redacted audio'),
