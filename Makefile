@@ -116,7 +116,7 @@ bench-smoke: $(STAMP)
 # SQLite beside them (benchmarks/scale.py): each is generated once into a database of its own that
 # later runs reuse (PostgreSQL's in minutes, the others through the ORM in about ten); then every
 # admin page and API list is timed. Rewrites the scale section of docs/benchmarks.md.
-bench-scale: $(STAMP)
+bench-scale: mariadb-ready
 	$(BIN)/python -m benchmarks.scale --sizes 1000000,4000000 --beside mariadb,sqlite --write docs/benchmarks.md
 
 # The documentation site (mkdocs.yml): built with --strict, so a broken link or a page left out of
