@@ -50,7 +50,10 @@ class AddNullableForeignKey(migrations.AddField):
         super().__init__(model_name, name, field, preserve_default)
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
-        if schema_editor.connection.vendor != "mysql":
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if schema_editor.connection.vendor != "mysql" or not self.allow_migrate_model(
+            schema_editor.connection.alias, model
+        ):
             super().database_forwards(app_label, schema_editor, from_state, to_state)
             return
         _name, _path, args, kwargs = self.field.deconstruct()

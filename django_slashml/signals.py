@@ -91,6 +91,11 @@ class TransitionSignal(Signal):
                 with transaction.atomic():
                     response = call(signal=self, sender=sender, **named)
             except Exception as error:
+                if transaction.get_rollback():
+                    # Its savepoint could not be rolled back (the connection is gone), so the
+                    # transaction around it, the transition's, is lost too: say so, rather than
+                    # let it end as if the transition had been written.
+                    raise
                 logger.exception(
                     "A receiver of %s raised; its writes were rolled back, the transition stands.",
                     self.name,

@@ -14,8 +14,9 @@ from django_slashml import transcribe
 from django_slashml.exceptions import TransientAPIError
 from django_slashml.jobs import pipeline
 from django_slashml.jobs.pipeline import Step
-from django_slashml.models import AudioUpload, JobStatus, TranscriptionJob
+from django_slashml.models import AudioUpload, JobEvent, JobStatus, TranscriptionJob
 from django_slashml.remote.client import get_client
+from django_slashml.signals import transcription_status_changed
 from django_slashml.testing import sandbox_settings
 
 from .conftest import SPEECH_SCRIPT
@@ -547,6 +548,31 @@ def test_a_database_away_for_longer_than_the_lease_leaves_the_job_to_the_next_cl
         on_every_connection.enter_context(connection.execute_wrapper(away))
         with pytest.raises(OperationalError):
             pipeline.advance(job.pk)
-    assert time.monotonic() - started < 3
+    assert 0.6 <= time.monotonic() - started < 3  # it waited out the lease, no longer
     job.refresh_from_db()
     assert job.status == JobStatus.PENDING and job.remote_id == "" and job.submit_attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_inside_a_receiver_is_not_taken_for_a_written_submit(slashml, speech_path) -> None:
+    """The receiver's savepoint cannot be rolled back, so the transition's transaction is lost with it:
+    the step writes it again once the database is back, with the submit's event, not as if it stood."""
+    away = DatabaseAway(0.5)
+
+    def receiver(sender, job, old_status, **kwargs):  # type: ignore[no-untyped-def]
+        if old_status == JobStatus.PENDING and not away.back_at:
+            away.leave()
+            TranscriptionJob.objects.filter(pk=job.pk).exists()  # the receiver's own query, refused
+
+    transcription_status_changed.connect(receiver, weak=False, dispatch_uid="cut-in-receiver")
+    try:
+        job = transcribe(speech_path)
+        with connection.execute_wrapper(away):
+            step = pipeline.advance(job.pk)
+    finally:
+        transcription_status_changed.disconnect(dispatch_uid="cut-in-receiver")
+    assert away.refused >= 1 and step == Step.SUBMITTED
+    job.refresh_from_db()
+    assert job.status != JobStatus.PENDING and job.remote_id and job.lease_owner == ""
+    assert JobEvent.objects.filter(job_id=job.pk, kind="submit").count() == 1  # the call's event survived
+    assert _calls(slashml)["submit"] == 1

@@ -484,13 +484,18 @@ def database_outage(run: Run, settings: Any, start_workers: Callable[[int], list
     run.create(jobs)
     # Cut once steps are in flight: some jobs submitted, others still to upload and submit.
     wait_for(lambda: TranscriptionJob.objects.exclude(remote_id="").count() >= jobs // 8, timeout=30, during=supervise)
-    wait_for(lambda: TranscriptionJob.objects.filter(lease_owner__gt="").count() >= 2, timeout=10, during=supervise)
+    leased = TranscriptionJob.objects.filter(lease_owner__gt="")
+    # At least one of them uploading or submitting: the steps whose answer the outage must not lose.
+    wait_for(
+        lambda: leased.count() >= 2 and leased.filter(status=JobStatus.PENDING).exists(), timeout=10, during=supervise
+    )
     connections_cut = proxy.cut()
     time.sleep(0.3)  # a commit already on its way when the relay closed lands or not
     held = dict(TranscriptionJob.objects.filter(lease_owner__gt="").values_list("pk", "lease_owner"))
     in_flight = {
         str(pk): status for pk, status in TranscriptionJob.objects.filter(pk__in=held).values_list("pk", "status")
     }
+    assert JobStatus.PENDING in in_flight.values(), f"no upload or submit was cut: {in_flight}"
     back_at = time.monotonic() + OUTAGE_SECONDS - 0.3
     while time.monotonic() < back_at:
         supervise(0)

@@ -135,8 +135,8 @@ def test_a_distant_slashml_is_polled_from_when_the_submit_was_sent(settings, sla
     assert (job.next_poll_at - job.submitted_at).total_seconds() == pytest.approx(0.5, abs=0.01)
     done = drive(job)
     assert done.status == JobStatus.COMPLETED and done.processing_rate is not None
-    # Found done by the first poll sent after SlashML's second of work, a few tenths at most.
-    assert 0.8 < done.processing_rate * done.audio_duration < 1.5
+    # Between the sendings of the last poll that found it running and the first that found it done.
+    assert 0.5 < done.processing_rate * done.audio_duration < 2.5
 
 
 @pytest.mark.django_db

@@ -73,6 +73,15 @@ class StepLog:
         self.calls.clear()
         self.pending.clear()
 
+    def snapshot(self) -> tuple[list[Call], list[JobEvent]]:
+        """What the log holds now, for :meth:`restore` if the transaction that takes it is lost."""
+        return list(self.calls), list(self.pending)
+
+    def restore(self, snapshot: tuple[list[Call], list[JobEvent]]) -> None:
+        calls, pending = snapshot
+        self.calls.restore(calls)
+        self.pending[:] = pending
+
 
 def enabled() -> bool:
     return bool(slashml_settings.EVENT_LOG)

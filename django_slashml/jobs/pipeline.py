@@ -16,12 +16,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from django.db import InterfaceError, OperationalError, connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connections, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -357,7 +357,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease)
     }
     row = AudioUpload.objects.filter(pk=upload.pk)
 
-    def remember() -> None:
+    def write_upload_url() -> None:
         claimed_until = _held_claim(lease)
         if claimed_until is None:  # nobody waits for it; written at once, so a lost lease keeps SlashML's copy
             row.update(**uploaded)
@@ -365,7 +365,7 @@ def _upload(upload: AudioUpload, name: str, service_provider: str, lease: Lease)
             ours = When(remote_upload_claimed_until=claimed_until, then=Value(None))
             row.update(remote_upload_claimed_until=Case(ours, default=F("remote_upload_claimed_until")), **uploaded)
 
-    _write_despite_outage(lease, remember, what="upload")
+    _write_despite_outage(lease, write_upload_url, what="upload")
     for column, value in uploaded.items():  # the submit reads them from here
         setattr(upload, column, value)
     lease.logger.info("Uploaded %s to SlashML", upload.pk)
@@ -406,7 +406,7 @@ def _submitted(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: 
     if remote.is_completed:
         return _finished_at_submit(job, lease, remote, sent_at)
 
-    def queued() -> datetime | None:
+    def write_queued() -> datetime | None:
         """When the first poll is due, if this step wrote the job as queued (the schedule reads the database too)."""
         duration = speed.audio_seconds(job, remote.audio_duration)
         rate = speed.learned_rate(job.service_provider)
@@ -421,7 +421,7 @@ def _submitted(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: 
         )
         return due if written else None
 
-    due = _write_despite_outage(lease, queued)
+    due = _write_despite_outage(lease, write_queued)
     if due is not None:
         nudge_when_due(job.pk, job.status, due)
         return Step.SUBMITTED
@@ -438,29 +438,37 @@ def _write_despite_outage(lease: Lease, write: Callable[[], _T], *, what: str = 
     writes are conditional on this step's lease, so a try that comes after another worker took
     the job writes nothing.
     """
-    alias = closing.jobs_alias()
     pause = 0.1
+    told = False
     while True:
+        kept = lease.log.snapshot() if lease.log is not None else None
         try:
             return write()
         except (OperationalError, InterfaceError):
-            connection = connections[alias]
-            if connection.in_atomic_block or lease.expires_at is None:
+            if connections[closing.jobs_alias()].in_atomic_block or lease.expires_at is None:
                 raise  # a caller's transaction is lost with the connection: nothing to try again in
+            if lease.log is not None and kept is not None:
+                lease.log.restore(kept)  # the events the lost transaction took go with the next try
             left = (lease.expires_at - timezone.now()).total_seconds()
             if left <= 0:
                 raise
             lease.logger.warning(
-                "Job %s: could not write SlashML's answer to the %s, the database is unreachable; "
-                "trying again while the lease lasts (%.1f s)",
+                "Job %s: could not write SlashML's answer to the %s; trying again while the lease lasts (%.1f s)",
                 lease.job_id,
                 what,
                 left,
-                exc_info=True,
+                exc_info=not told,
             )
-            connection.close()  # a broken connection is not reopened by itself
+            told = True
+            close_old_connections()  # a broken connection is not reopened by itself
             time.sleep(min(pause, left))
             pause = min(pause * 2, ANSWER_WRITE_MAX_PAUSE)
+
+
+def _last_sent(calls: StepCalls | None, endpoint: str, *, default: datetime) -> datetime:
+    """When the last ``endpoint`` call noted in ``calls`` was sent; ``default`` if none was noted."""
+    sent = [call.started for call in calls or () if call.endpoint == endpoint]
+    return datetime.fromtimestamp(sent[-1], tz=UTC) if sent else default
 
 
 def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: datetime) -> Step:
@@ -472,7 +480,7 @@ def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, 
     from when the submit was sent, as SlashML did the work while answering it.
     """
 
-    def submitted() -> bool:
+    def write_submitted() -> bool:
         return lifecycle.mark_submitted(
             job,
             remote,
@@ -483,7 +491,7 @@ def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, 
             keep_lease=True,
         )
 
-    if not _write_despite_outage(lease, submitted):
+    if not _write_despite_outage(lease, write_submitted):
         return Step.LOST_LEASE
     return _poll(job, lease)
 
@@ -555,6 +563,7 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
         raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
     asked_at = timezone.now()
     remote = get_client().status(job.remote_id, service_provider=job.service_provider, calls=lease.calls)
+    asked_at = _last_sent(lease.calls, "status", default=asked_at)  # the try that answered, after a retried GET
     # Counted in the step's one write: the lease makes this row's count ours to add to.
     polls = job.poll_count + 1
     if remote.is_completed:

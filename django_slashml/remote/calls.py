@@ -75,6 +75,10 @@ class StepCalls:
         """Forget the calls noted so far: the step's closing write has taken them."""
         self._calls.clear()
 
+    def restore(self, calls: list[Call]) -> None:
+        """Hold ``calls`` again: the transaction that wrote them was lost."""
+        self._calls[:] = calls
+
 
 _SIGNED_URL = re.compile(r"^(https?://[^?#\s]*)[?#]\S*$", re.IGNORECASE)
 #: What stands for a URL's query in an event: a presigned URL's signature is a credential.
