@@ -91,7 +91,7 @@ class TransitionSignal(Signal):
                 with transaction.atomic():
                     response = call(signal=self, sender=sender, **named)
             except Exception as error:
-                if transaction.get_rollback():
+                if transaction.get_connection().in_atomic_block and transaction.get_rollback():
                     # Its savepoint could not be rolled back (the connection is gone), so the
                     # transaction around it, the transition's, is lost too: say so, rather than
                     # let it end as if the transition had been written.
