@@ -149,7 +149,7 @@ def pages(total: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
-def measure(vendor: str, size: int, repeat: int, only: str | None) -> dict[str, Any]:
+def measure(vendor: str, size: int, repeat: int, only: str | None, skip: str | None = None) -> dict[str, Any]:
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
@@ -162,7 +162,7 @@ def measure(vendor: str, size: int, repeat: int, only: str | None) -> dict[str, 
         clients[username] = client
     results: dict[str, Any] = {}
     for kind, name, user, url in pages(size):
-        if only and only not in name:
+        if (only and only not in name) or (skip and skip in name):
             continue
         client = clients[user]
         response = client.get(url)  # warm-up
@@ -197,7 +197,9 @@ def measure(vendor: str, size: int, repeat: int, only: str | None) -> dict[str, 
     return results
 
 
-def one(vendor: str, size: int, repeat: int, out: Path, generate_only: bool, only: str | None) -> None:
+def one(
+    vendor: str, size: int, repeat: int, out: Path, generate_only: bool, only: str | None, skip: str | None = None
+) -> None:
     name = database_name(vendor, size)
     prepare_database(vendor, name)
     os.environ.update(
@@ -228,7 +230,7 @@ def one(vendor: str, size: int, repeat: int, out: Path, generate_only: bool, onl
     upgrade = time_migrations(UPGRADE_FROM)
     for migration, seconds in upgrade.items():
         print(f"{vendor} {size:,}: {migration} took {seconds:.1f} s", flush=True)
-    results = measure(vendor, size, repeat, only)
+    results = measure(vendor, size, repeat, only, skip)
     out.parent.mkdir(parents=True, exist_ok=True)
     run = {"vendor": vendor, "size": size, "migrate_s": migrated, "upgrade": upgrade, "pages": results}
     out.write_text(json.dumps(run, indent=1))
@@ -369,6 +371,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--beside", default="", help="vendors measured at the smallest size only, beside --vendors")
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--only", help="measure only the requests whose name contains this")
+    parser.add_argument("--skip", help="leave out the requests whose name contains this")
     parser.add_argument("--generate-only", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="report the stored results without measuring")
     parser.add_argument("--write", help="rewrite the scale section of this file (docs/benchmarks.md)")
@@ -377,7 +380,7 @@ def main(argv: list[str] | None = None) -> None:
     options = parser.parse_args(argv)
     if options.one:
         vendor, size = options.one.split(":")
-        one(vendor, int(size), options.repeat, Path(options.out), options.generate_only, options.only)
+        one(vendor, int(size), options.repeat, Path(options.out), options.generate_only, options.only, options.skip)
         return
     runs = []
     sizes = [int(value) for value in options.sizes.split(",")]
@@ -390,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
             command += ["--repeat", str(options.repeat)]
             command += ["--generate-only"] if options.generate_only else []
             command += ["--only", options.only] if options.only else []
+            command += ["--skip", options.skip] if options.skip else []
             subprocess.run(command, cwd=ROOT, check=True)
         if out.exists() and not options.generate_only:
             runs.append(json.loads(out.read_text()))

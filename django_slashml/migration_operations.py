@@ -17,8 +17,10 @@ from typing import Any
 from django.db import migrations
 
 
-class AddIndexConcurrently(migrations.AddIndex):
-    """``AddIndex`` that does not lock writes out on PostgreSQL; its migration needs ``atomic = False``."""
+class _ConcurrentlyOnPostgreSQL:
+    """Runs ``django.contrib.postgres.operations``' operation of the same name on PostgreSQL, ``plain`` elsewhere."""
+
+    plain: type[migrations.AddIndex] | type[migrations.RemoveIndex]
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         self._on(schema_editor).database_forwards(app_label, schema_editor, from_state, to_state)
@@ -26,14 +28,27 @@ class AddIndexConcurrently(migrations.AddIndex):
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         self._on(schema_editor).database_backwards(app_label, schema_editor, from_state, to_state)
 
-    def _on(self, schema_editor: Any) -> migrations.AddIndex:
-        """The operation that does the work on this database: PostgreSQL's concurrent one, else ``AddIndex``."""
+    def _on(self, schema_editor: Any) -> Any:
+        """The operation that does the work on this database, made from this one's arguments."""
+        _name, _args, kwargs = self.deconstruct()  # type: ignore[attr-defined]
         if schema_editor.connection.vendor != "postgresql":
-            return migrations.AddIndex(self.model_name, self.index)
+            return self.plain(**kwargs)
         # Imported here: django.contrib.postgres needs a PostgreSQL driver, which other installs lack.
-        from django.contrib.postgres.operations import AddIndexConcurrently as PostgreSQLOperation
+        from django.contrib.postgres import operations
 
-        return PostgreSQLOperation(self.model_name, self.index)
+        return getattr(operations, type(self).__name__)(**kwargs)
+
+
+class AddIndexConcurrently(_ConcurrentlyOnPostgreSQL, migrations.AddIndex):
+    """``AddIndex`` that does not lock writes out on PostgreSQL; its migration needs ``atomic = False``."""
+
+    plain = migrations.AddIndex
+
+
+class RemoveIndexConcurrently(_ConcurrentlyOnPostgreSQL, migrations.RemoveIndex):
+    """``RemoveIndex`` that does not lock writes out on PostgreSQL; its migration needs ``atomic = False``."""
+
+    plain = migrations.RemoveIndex
 
 
 class AddNullableForeignKey(migrations.AddField):

@@ -322,9 +322,11 @@ class TranscriptionJob(models.Model):
                 name="slashml_job_due_idx",
                 condition=Q(status__in=["PENDING", "QUEUED", "IN_PROGRESS"]),
             ),
-            models.Index(fields=["-created_at"], name="slashml_job_created_idx"),
-            models.Index(fields=["owner", "-created_at"], name="slashml_job_owner_idx"),
-            models.Index(fields=["status", "-created_at"], name="slashml_job_status_idx"),
+            # Ascending: read backwards, each serves "newest first, then by id" as it stands, as
+            # InnoDB's indexes end with the primary key in ascending order.
+            models.Index(fields=["created_at"], name="slashml_job_created_at_idx"),
+            models.Index(fields=["owner", "created_at"], name="slashml_job_owner_created_idx"),
+            models.Index(fields=["status", "created_at"], name="slashml_job_status_created_idx"),
             models.Index(
                 fields=["audio_sha256", "service_provider"], name="slashml_job_audio_idx", condition=~Q(audio_sha256="")
             ),
