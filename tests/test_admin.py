@@ -285,6 +285,17 @@ def test_a_page_of_100_jobs_costs_as_many_queries_as_a_page_of_5(admin_client: C
     assert uploads.status_code == 200 and len(uploads.context["cl"].result_list) == 100
 
 
+def test_the_job_page_reads_the_transcript_once(admin_client: Client) -> None:
+    """The words are a page's heaviest column: the viewer, the caption check and the form share one read."""
+    shown = job()
+    table = connection.ops.quote_name(TranscriptionJob._meta.db_table)
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(f"{JOBS}{shown.pk}/change/")
+    assert page.status_code == 200 and b"Caption check" in page.content
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and f"FROM {table} " in q["sql"]]
+    assert len(reads) == 1, reads
+
+
 def test_the_list_searches_transcripts_and_filters_by_review_state(admin_client: Client, reviewer: Any) -> None:
     match, other = job(), job(status=JobStatus.ERROR)
     # The review reindexes the transcript, which the list's search finds by words.

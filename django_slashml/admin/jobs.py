@@ -47,6 +47,8 @@ from django_slashml.viewer import SCRIPT, STYLESHEET, render_job_viewer
 #: Columns the change list never shows; left unloaded so a page of 100 long transcripts stays light.
 HEAVY_FIELDS = ("words", "last_response", "text", "corrected_text", "metadata", "unredacted")
 REVIEW_FIELDS = ("review_state", "corrected_text")
+#: The request attribute holding the job this request read (get_object).
+READ_JOB = "_slashml_job"
 
 
 def cut(text: str) -> str:
@@ -281,6 +283,22 @@ class TranscriptionJobAdmin(_JobAdminBase):
         except InvalidCaptionParameterError as exc:
             return HttpResponseBadRequest(bad_request_text(exc), content_type="text/plain; charset=utf-8")
         return exports.download(job, fmt, version=version, limits=limits)
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> TranscriptionJob | None:
+        """The job, read from the database once per request.
+
+        The job's page reads it for the viewer and the caption check before Django's change view
+        reads it for the form; its words are the heaviest column a page loads, so both share one row.
+        """
+        key = (object_id, from_field)
+        read: tuple[tuple[str, str | None], TranscriptionJob | None] | None = getattr(request, READ_JOB, None)
+        if read is not None and read[0] == key:
+            return read[1]
+        job = super().get_object(request, object_id, from_field)
+        setattr(request, READ_JOB, (key, job))
+        return job
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None

@@ -39,65 +39,114 @@ class Cue:
         return sum(len(line.split()) for line in self.lines)
 
 
-def _clean(words: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    cleaned = []
-    for word in words:
-        # Any whitespace run (a newline, a blank line) becomes one space: a line break inside a
-        # word would let it end the cue and forge the next one's number and timings.
-        text = " ".join(str(word.get("text", "")).split())
-        if text:
-            cleaned.append({**word, "text": text})
-    return cleaned
+class _Fill:
+    """The greedy line fill of a cue's words, kept up to date as words join it.
+
+    It counts the lines :func:`greedy_wrap` would make, and the characters a cue's sentence rule
+    counts, without laying the words out again each time one more is tried.
+    """
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.lines = 0
+        self.last = 0  # characters on the last line
+        self.chars = 0  # each word and a space after it
+
+    def lines_with(self, text: str) -> int:
+        """How many lines the fill would take with ``text`` after its words."""
+        if not self.lines:
+            return 1
+        return self.lines + 1 if self.last + 1 + len(text) > self.width else self.lines
+
+    def add(self, text: str) -> None:
+        if self.lines and self.last + 1 + len(text) <= self.width:
+            self.last += 1 + len(text)
+        else:
+            self.lines += 1
+            self.last = len(text)
+        self.chars += len(text) + 1
 
 
 class _Grouper:
-    """Which words share a cue: today's rules, plus natural cue ends when the limits ask for them."""
+    """Which words share a cue: today's rules, plus natural cue ends when the limits ask for them.
 
-    def __init__(self, words: list[dict[str, Any]], limits: CueLimits) -> None:
-        self.words = words
+    A cue's words are consecutive, so a group is kept as a list of indexes with its greedy fill
+    beside it; each word is then weighed against the open cue in constant time.
+    """
+
+    def __init__(self, words: Iterable[dict[str, Any]], limits: CueLimits) -> None:
         self.limits = limits
-        self.texts = [str(word["text"]) for word in words]
-        self.opens = sentence_starts(self.texts)
+        self.texts: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for word in words:
+            # Any whitespace run (a newline, a blank line) becomes one space: a line break inside a
+            # word would let it end the cue and forge the next one's number and timings.
+            text = " ".join(str(word.get("text", "")).split())
+            if text:
+                self.texts.append(text)
+                self.starts.append(int(word["start"]))
+                self.ends.append(int(word["end"]))
+        self.opens: list[bool] = []  # whether each word opens a sentence
+        self.costs: list[float] = []  # the cost of a break before each word
+        if limits.natural_breaks:  # nothing else weighs them
+            texts, opens = self.texts, sentence_starts(self.texts)
+            self.opens = opens
+            self.costs = [0.0] + [break_cost(texts[k - 1], texts[k], opens[k - 1]) for k in range(1, len(texts))]
+
+    def _fill(self, indexes: Sequence[int]) -> _Fill:
+        fill = _Fill(self.limits.max_line_chars)
+        for i in indexes:
+            fill.add(self.texts[i])
+        return fill
 
     def fits(self, indexes: Sequence[int]) -> bool:
-        limits = self.limits
-        if len(greedy_wrap([self.texts[i] for i in indexes], limits.max_line_chars)) > limits.max_lines:
+        if self._fill(indexes).lines > self.limits.max_lines:
             return False
-        return int(self.words[indexes[-1]]["end"]) - int(self.words[indexes[0]]["start"]) <= limits.max_cue_ms
+        return self.ends[indexes[-1]] - self.starts[indexes[0]] <= self.limits.max_cue_ms
 
-    def closes_before(self, group: list[int], index: int) -> bool:
+    def fits_with(self, group: list[int], fill: _Fill, index: int) -> bool:
+        """Whether word ``index`` fits in ``group``, whose greedy fill is ``fill``."""
+        if fill.lines_with(self.texts[index]) > self.limits.max_lines:
+            return False
+        return self.ends[index] - self.starts[group[0]] <= self.limits.max_cue_ms
+
+    def closes_before(self, group: list[int], fill: _Fill, index: int) -> bool:
         """Today's rule: whether ``group`` ends before word ``index`` joins it."""
-        limits, words = self.limits, self.words
-        previous = words[group[-1]]
-        paused = int(words[index]["start"]) - int(previous["end"]) >= limits.pause_ms
-        chars = sum(len(self.texts[i]) + 1 for i in group)
-        sentence_done = str(previous["text"]).endswith(SENTENCE_END) and chars >= limits.min_sentence_cue_chars
-        return paused or sentence_done or not self.fits([*group, index])
+        limits = self.limits
+        previous = group[-1]
+        paused = self.starts[index] - self.ends[previous] >= limits.pause_ms
+        sentence_done = self.texts[previous].endswith(SENTENCE_END) and fill.chars >= limits.min_sentence_cue_chars
+        return paused or sentence_done or not self.fits_with(group, fill, index)
 
     def cut(self, group: list[int], index: int) -> int:
-        """Where a full ``group`` ends: the cheapest natural break in its second half, else before ``index``."""
-        candidates = range(max(1, math.ceil(len(group) / 2)), len(group) + 1)
-        best, best_cost = len(group), math.inf
-        for j in candidates:
-            after = self.texts[group[j]] if j < len(group) else self.texts[index]
-            cost = break_cost(self.texts[group[j - 1]], after, self.opens[group[j - 1]])
-            if j < len(group) and not self.fits([*group[j:], index]):
-                continue
-            if cost <= best_cost:  # ties go to the later break, as in the greedy fill
+        """Where a full ``group`` ends: the cheapest natural break in its second half, else before ``index``.
+
+        Ties go to the later break, as in the greedy fill, so the candidates are tried from the
+        last: an earlier one is laid out only when it is strictly cheaper.
+        """
+        costs, best = self.costs, len(group)
+        best_cost = costs[index]
+        for j in range(len(group) - 1, max(1, math.ceil(len(group) / 2)) - 1, -1):
+            cost = costs[group[j]]
+            if cost < best_cost and self.fits([*group[j:], index]):
                 best, best_cost = j, cost
         return best
 
     def groups(self) -> list[list[int]]:
         groups: list[list[int]] = []
         group: list[int] = []
-        for index in range(len(self.words)):
-            if group and self.closes_before(group, index):
+        fill = self._fill(group)
+        for index in range(len(self.texts)):
+            if group and self.closes_before(group, fill, index):
                 at = len(group)
-                if self.limits.natural_breaks and not self.fits([*group, index]):  # full, not a pause
+                if self.limits.natural_breaks and not self.fits_with(group, fill, index):  # full, not a pause
                     at = self.cut(group, index)
                 groups.append(group[:at])
                 group = group[at:]
+                fill = self._fill(group)
             group.append(index)
+            fill.add(self.texts[index])
         if group:
             groups.append(group)
         return groups
@@ -106,17 +155,14 @@ class _Grouper:
         texts = [self.texts[i] for i in group]
         if not self.limits.natural_breaks:
             return tuple(greedy_wrap(texts, self.limits.max_line_chars))
-        opens = [self.opens[i] for i in group]
-        return tuple(natural_wrap(texts, self.limits.max_line_chars, self.limits.max_lines, opens))
+        costs = [self.costs[i] for i in group]
+        return tuple(natural_wrap(texts, self.limits.max_line_chars, self.limits.max_lines, costs=costs))
 
 
 def build_cues(words: Iterable[dict[str, Any]], limits: CueLimits = DEFAULT_LIMITS) -> list[Cue]:
     """Group timed words into subtitle cues within ``limits``, timed to be read."""
-    grouper = _Grouper(_clean(words), limits)
-    cues = [
-        Cue(int(grouper.words[group[0]]["start"]), int(grouper.words[group[-1]]["end"]), grouper.lines(group))
-        for group in grouper.groups()
-    ]
+    grouper = _Grouper(words, limits)
+    cues = [Cue(grouper.starts[group[0]], grouper.ends[group[-1]], grouper.lines(group)) for group in grouper.groups()]
     return retime(cues, limits) if limits.retimes else cues
 
 

@@ -197,22 +197,31 @@ def greedy_wrap(words: Sequence[str], width: int) -> list[str]:
 
 
 def natural_wrap(
-    words: Sequence[str], width: int, max_lines: int, opens_sentence: Sequence[bool] | None = None
+    words: Sequence[str],
+    width: int,
+    max_lines: int,
+    opens_sentence: Sequence[bool] | None = None,
+    *,
+    costs: Sequence[float] | None = None,
 ) -> list[str]:
     """``words`` in as many lines as the greedy fill needs, broken at the cheapest natural points.
 
     Never worse than :func:`greedy_wrap`: the same number of lines, none wider than ``width``;
     one line stays one line, and the greedy lines are kept when every other choice would break
-    a forbidden pair or when a single word is wider than a line.
+    a forbidden pair or when a single word is wider than a line. ``costs``: the :func:`break_cost`
+    before each word, when the caller has them already (a cue builder weighs each pair once).
     """
     greedy = greedy_wrap(words, width)
     count = len(greedy)
     if count < 2 or count > max_lines or any(len(word) > width for word in words):
         return greedy
-    opens = list(opens_sentence) if opens_sentence is not None else sentence_starts(words)
     n = len(words)
     # cut[j]: the cost of a break before words[j].
-    cut = [0.0] + [break_cost(words[j - 1], words[j], opens[j - 1]) for j in range(1, n)]
+    if costs is None:
+        opens = list(opens_sentence) if opens_sentence is not None else sentence_starts(words)
+        cut = [0.0] + [break_cost(words[j - 1], words[j], opens[j - 1]) for j in range(1, n)]
+    else:
+        cut = list(costs)
     prefix = [0]
     for word in words:
         prefix.append(prefix[-1] + len(word))
