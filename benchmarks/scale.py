@@ -280,7 +280,10 @@ def table(runs: list[dict[str, Any]]) -> list[str]:
     for name in first["pages"]:
         cells = [name]
         for run in runs:
-            row = run["pages"].get(name, {})
+            row = run["pages"].get(name)
+            if row is None:
+                cells += ["not run", "", ""]
+                continue
             if "median" not in row:
                 cells += [f"HTTP {row.get('status', '-')}", "", ""]
                 continue
