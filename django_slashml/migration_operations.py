@@ -18,9 +18,11 @@ from django.db import migrations
 
 
 class _ConcurrentlyOnPostgreSQL:
-    """Runs ``django.contrib.postgres.operations``' operation of the same name on PostgreSQL, ``plain`` elsewhere."""
+    """Runs ``django.contrib.postgres.operations``' ``concurrent`` operation on PostgreSQL, ``plain`` elsewhere."""
 
     plain: type[migrations.AddIndex] | type[migrations.RemoveIndex]
+    #: The name of the operation in ``django.contrib.postgres.operations`` that does it concurrently.
+    concurrent: str
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         self._on(schema_editor).database_forwards(app_label, schema_editor, from_state, to_state)
@@ -36,19 +38,21 @@ class _ConcurrentlyOnPostgreSQL:
         # Imported here: django.contrib.postgres needs a PostgreSQL driver, which other installs lack.
         from django.contrib.postgres import operations
 
-        return getattr(operations, type(self).__name__)(**kwargs)
+        return getattr(operations, self.concurrent)(**kwargs)
 
 
 class AddIndexConcurrently(_ConcurrentlyOnPostgreSQL, migrations.AddIndex):
     """``AddIndex`` that does not lock writes out on PostgreSQL; its migration needs ``atomic = False``."""
 
     plain = migrations.AddIndex
+    concurrent = "AddIndexConcurrently"
 
 
 class RemoveIndexConcurrently(_ConcurrentlyOnPostgreSQL, migrations.RemoveIndex):
     """``RemoveIndex`` that does not lock writes out on PostgreSQL; its migration needs ``atomic = False``."""
 
     plain = migrations.RemoveIndex
+    concurrent = "RemoveIndexConcurrently"
 
 
 class AddNullableForeignKey(migrations.AddField):

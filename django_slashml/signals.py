@@ -15,7 +15,9 @@ once per committed transition, inside the transaction that makes the transition:
 
 What a receiver writes to the database commits or rolls back with the
 transition. A receiver that raises is logged and its own writes are rolled back
-(it runs in a savepoint); the transition and the other receivers stand. Put
+(it runs in a savepoint); the transition and the other receivers stand, unless
+the savepoint itself cannot be rolled back (the connection is gone): then the
+transition is lost too, and the error reaches the code that made it. Put
 external side effects (email, HTTP calls) in ``transaction.on_commit`` so they
 happen only once the transition is committed. A receiver that acts on only some
 transitions can say so with :func:`only_when`: the others then cost no savepoint.
@@ -79,7 +81,8 @@ class TransitionSignal(Signal):
         """The receivers a send by ``sender`` would call, as they were connected (living ones only)."""
         return [connected for connected, _ in self._sync_and_async_receivers(sender)]
 
-    def send_in_transaction(self, sender: Any, **named: Any) -> list[tuple[Any, Any]]:
+    def send_in_transaction(self, sender: Any, *, using: str | None = None, **named: Any) -> list[tuple[Any, Any]]:
+        """Call each receiver in a savepoint on database ``using`` (the default one if None)."""
         if not self.receivers:
             return []
         responses: list[tuple[Any, Any]] = []
@@ -88,10 +91,10 @@ class TransitionSignal(Signal):
             try:
                 if condition is not None and not condition(sender=sender, **named):
                     continue
-                with transaction.atomic():
+                with transaction.atomic(using=using):
                     response = call(signal=self, sender=sender, **named)
             except Exception as error:
-                if transaction.get_connection().in_atomic_block and transaction.get_rollback():
+                if transaction.get_connection(using).in_atomic_block and transaction.get_rollback(using):
                     # Its savepoint could not be rolled back (the connection is gone), so the
                     # transaction around it, the transition's, is lost too: say so, rather than
                     # let it end as if the transition had been written.

@@ -576,3 +576,19 @@ def test_a_connection_lost_inside_a_receiver_is_not_taken_for_a_written_submit(s
     assert job.status != JobStatus.PENDING and job.remote_id and job.lease_owner == ""
     assert JobEvent.objects.filter(job_id=job.pk, kind="submit").count() == 1  # the call's event survived
     assert _calls(slashml)["submit"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receiver_that_raises_outside_a_transaction_is_logged_and_returned(caplog) -> None:
+    """Signals sent where no transaction is open (jobs on another database): nothing to lose but its own writes."""
+
+    def receiver(sender, **kwargs):  # type: ignore[no-untyped-def]
+        raise ValueError("a receiver's own bug")
+
+    transcription_status_changed.connect(receiver, weak=False, dispatch_uid="raises-outside")
+    try:
+        responses = transcription_status_changed.send_in_transaction(TranscriptionJob, job=None)
+    finally:
+        transcription_status_changed.disconnect(dispatch_uid="raises-outside")
+    assert [type(answer) for connected, answer in responses if connected is receiver] == [ValueError]
+    assert "A receiver of transcription_status_changed raised" in caplog.text

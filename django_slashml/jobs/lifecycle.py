@@ -125,13 +125,16 @@ def _refresh_after_update(job: TranscriptionJob, leased: bool, **fields: Any) ->
 
 
 def _announce(job: TranscriptionJob, *, old_status: str, new_status: str) -> None:
+    using = closing.jobs_alias()  # the transition's transaction: each receiver's savepoint sits in it
     signals.transcription_status_changed.send_in_transaction(
-        TranscriptionJob, job=job, old_status=old_status, new_status=new_status
+        TranscriptionJob, using=using, job=job, old_status=old_status, new_status=new_status
     )
     if new_status == JobStatus.COMPLETED:
-        signals.transcription_completed.send_in_transaction(TranscriptionJob, job=job)
+        signals.transcription_completed.send_in_transaction(TranscriptionJob, using=using, job=job)
     elif new_status == JobStatus.ERROR:
-        signals.transcription_failed.send_in_transaction(TranscriptionJob, job=job, error=job.error_message)
+        signals.transcription_failed.send_in_transaction(
+            TranscriptionJob, using=using, job=job, error=job.error_message
+        )
 
 
 # -- transitions the pipeline makes -------------------------------------------

@@ -16,12 +16,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 from uuid import UUID
 
-from django.db import InterfaceError, OperationalError, close_old_connections, connections, transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -445,10 +445,11 @@ def _write_despite_outage(lease: Lease, write: Callable[[], _T], *, what: str = 
         try:
             return write()
         except (OperationalError, InterfaceError):
-            if connections[closing.jobs_alias()].in_atomic_block or lease.expires_at is None:
-                raise  # a caller's transaction is lost with the connection: nothing to try again in
             if lease.log is not None and kept is not None:
-                lease.log.restore(kept)  # the events the lost transaction took go with the next try
+                lease.log.restore(kept)  # the events the lost transaction took go with the next write
+            connection = connections[closing.jobs_alias()]
+            if connection.in_atomic_block or lease.expires_at is None:
+                raise  # a caller's transaction is lost with the connection: nothing to try again in
             left = (lease.expires_at - timezone.now()).total_seconds()
             if left <= 0:
                 raise
@@ -460,7 +461,7 @@ def _write_despite_outage(lease: Lease, write: Callable[[], _T], *, what: str = 
                 exc_info=not told,
             )
             told = True
-            close_old_connections()  # a broken connection is not reopened by itself
+            connection.close()  # a broken connection is not reopened by itself
             time.sleep(min(pause, left))
             pause = min(pause * 2, ANSWER_WRITE_MAX_PAUSE)
 
@@ -468,7 +469,7 @@ def _write_despite_outage(lease: Lease, write: Callable[[], _T], *, what: str = 
 def _last_sent(calls: StepCalls | None, endpoint: str, *, default: datetime) -> datetime:
     """When the last ``endpoint`` call noted in ``calls`` was sent; ``default`` if none was noted."""
     sent = [call.started for call in calls or () if call.endpoint == endpoint]
-    return datetime.fromtimestamp(sent[-1], tz=UTC) if sent else default
+    return timezone.now() - timedelta(seconds=time.time() - sent[-1]) if sent else default
 
 
 def _finished_at_submit(job: TranscriptionJob, lease: Lease, remote: RemoteJob, sent_at: datetime) -> Step:

@@ -87,11 +87,9 @@ class _Grouper:
                 self.texts.append(text)
                 self.starts.append(int(word["start"]))
                 self.ends.append(int(word["end"]))
-        self.opens: list[bool] = []  # whether each word opens a sentence
         self.costs: list[float] = []  # the cost of a break before each word
         if limits.natural_breaks:  # nothing else weighs them
             texts, opens = self.texts, sentence_starts(self.texts)
-            self.opens = opens
             self.costs = [0.0] + [break_cost(texts[k - 1], texts[k], opens[k - 1]) for k in range(1, len(texts))]
 
     def _fill(self, indexes: Sequence[int]) -> _Fill:
