@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django_slashml.transcripts.linebreaks import break_cost, greedy_wrap, natural_wrap, sentence_starts
+from django_slashml.transcripts.linebreaks import break_costs, greedy_wrap, natural_wrap
 from django_slashml.transcripts.presets import DEFAULT_LIMITS, CueLimits
 
 SENTENCE_END = (".", "?", "!", "…")
@@ -89,8 +89,7 @@ class _Grouper:
                 self.ends.append(int(word["end"]))
         self.costs: list[float] = []  # the cost of a break before each word
         if limits.natural_breaks:  # nothing else weighs them
-            texts, opens = self.texts, sentence_starts(self.texts)
-            self.costs = [0.0] + [break_cost(texts[k - 1], texts[k], opens[k - 1]) for k in range(1, len(texts))]
+            self.costs = break_costs(self.texts)
 
     def _fill(self, indexes: Sequence[int]) -> _Fill:
         fill = _Fill(self.limits.max_line_chars)

@@ -196,11 +196,16 @@ def greedy_wrap(words: Sequence[str], width: int) -> list[str]:
     return lines
 
 
+def break_costs(words: Sequence[str]) -> list[float]:
+    """The :func:`break_cost` of a break before each word (0 before the first)."""
+    opens = sentence_starts(words)
+    return [0.0] + [break_cost(words[j - 1], words[j], opens[j - 1]) for j in range(1, len(words))]
+
+
 def natural_wrap(
     words: Sequence[str],
     width: int,
     max_lines: int,
-    opens_sentence: Sequence[bool] | None = None,
     *,
     costs: Sequence[float] | None = None,
 ) -> list[str]:
@@ -216,12 +221,7 @@ def natural_wrap(
     if count < 2 or count > max_lines or any(len(word) > width for word in words):
         return greedy
     n = len(words)
-    # cut[j]: the cost of a break before words[j].
-    if costs is None:
-        opens = list(opens_sentence) if opens_sentence is not None else sentence_starts(words)
-        cut = [0.0] + [break_cost(words[j - 1], words[j], opens[j - 1]) for j in range(1, n)]
-    else:
-        cut = list(costs)
+    cut = list(costs) if costs is not None else break_costs(words)  # cut[j]: a break before words[j]
     prefix = [0]
     for word in words:
         prefix.append(prefix[-1] + len(word))
