@@ -562,9 +562,9 @@ def _poll(job: TranscriptionJob, lease: Lease) -> Step:
     if not job.remote_id:
         # Only reachable if a row was edited by hand; submitting again is the honest fix.
         raise InvalidAudioError("The job is marked as submitted but has no SlashML id; retry it.")
-    asked_at = timezone.now()
+    called_at = timezone.now()
     remote = get_client().status(job.remote_id, service_provider=job.service_provider, calls=lease.calls)
-    asked_at = _last_sent(lease.calls, "status", default=asked_at)  # the try that answered, after a retried GET
+    asked_at = _last_sent(lease.calls, "status", default=called_at)  # the try that answered, after a retried GET
     # Counted in the step's one write: the lease makes this row's count ours to add to.
     polls = job.poll_count + 1
     if remote.is_completed:
